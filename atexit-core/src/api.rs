@@ -1,0 +1,239 @@
+//! The functions of Python's `atexit` module, and `exit`/`exit_now`.
+
+use crate::callback::{Bound, CallWith, Callback, Plain};
+use crate::global::{self, ExitRun};
+use crate::handle::Handle;
+use crate::report::ExitFromHandler;
+use crate::sys;
+use std::io::Write;
+
+/// Registers `handler` to run when the program ends; Python's
+/// `atexit.register(func)`.
+///
+/// Handlers run newest first: when `main` returns, on `std::process::exit`,
+/// on [`exit`], and after a panic in `main` (see the crate docs for every
+/// exit path). `handler` is a fn item or any `FnOnce() + Send + 'static`
+/// closure; it runs at most once. The same function may be registered many
+/// times and then runs once per registration.
+///
+/// The returned [`Handle`] cancels this one registration in O(1); dropping it
+/// keeps the registration. [`unregister`] removes every registration of a
+/// function instead.
+///
+/// Registering from inside a running handler works: the new handler runs
+/// next, before the older ones still waiting. A registration made after the
+/// exit handlers have finished (from another thread, or from a later libc
+/// `atexit` callback) is accepted but never runs.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// fn all_done() {
+///     println!("all_done()");
+/// }
+///
+/// atexit::register(all_done);
+/// let path = std::env::temp_dir().join("atexit-doc-register");
+/// atexit::register(move || {
+///     let _ = std::fs::remove_file(&path);
+/// });
+/// ```
+pub fn register<F>(handler: F) -> Handle
+where
+    F: FnOnce() + Send + 'static,
+{
+    push(Callback::new::<_, F>(Plain(handler)))
+}
+
+/// Registers `func` to be called with `args` (a tuple) at exit. Used by the
+/// `register!` macro, which is the public face of this.
+#[doc(hidden)]
+pub fn register_with_args<F, A>(func: F, args: A) -> Handle
+where
+    F: CallWith<A>,
+    A: Send + 'static,
+{
+    push(Callback::new::<_, F>(Bound { func, args }))
+}
+
+fn push(callback: Callback) -> Handle {
+    let ticket = global::lock().registry.push(callback);
+    Handle { ticket }
+}
+
+/// Removes every registration of `func`, with any arguments, and returns how
+/// many it removed; Python's `atexit.unregister(func)`. A function that was
+/// never registered is not an error: it returns 0.
+///
+/// Functions are told apart by type: each fn item, and each closure
+/// expression, has a type of its own. A fn pointer (`let f: fn() = ...`) has
+/// the type every function of its signature shares, so for fn pointers the
+/// address is compared as well. A fn item and a fn pointer to the same
+/// function are different keys: unregister in the form you registered.
+///
+/// Handlers from `#[atexit::handler]` can be unregistered the same way.
+/// Unregistering from inside a running handler removes handlers that have not
+/// run yet. The removed closures are dropped before this returns.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// fn my_cleanup(name: &str) {
+///     println!("my_cleanup({name})");
+/// }
+///
+/// atexit::register!(my_cleanup, "first");
+/// atexit::register!(my_cleanup, "second");
+/// assert_eq!(atexit::unregister(my_cleanup), 2);
+/// assert_eq!(atexit::unregister(my_cleanup), 0);
+/// ```
+pub fn unregister<F: 'static>(func: F) -> usize {
+    let mut state = global::lock();
+    state.take_new_statics();
+    let removed = state
+        .registry
+        .remove_where(|callback| callback.is_same_function(&func));
+    global::drop_unlocked(state, removed)
+}
+
+/// Runs every registered handler now, newest first, and removes them;
+/// Python's `atexit._run_exitfuncs()`.
+///
+/// Handlers registered while this runs run too, in their turn. A panicking
+/// handler is reported on stderr and the others still run. The registry stays
+/// open: handlers registered afterwards run at exit as usual.
+///
+/// Only one thread runs handlers at a time. Called from inside a handler, this
+/// goes on running the remaining ones; called on another thread while handlers
+/// are running, it returns at once and leaves them to the thread already
+/// running them (waiting could deadlock). If the process starts exiting while
+/// this runs, the exiting thread takes over after the current handler.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// atexit::register(|| println!("runs now, not at exit"));
+/// atexit::run_exitfuncs();
+/// assert_eq!(atexit::ncallbacks(), 0);
+/// ```
+pub fn run_exitfuncs() {
+    global::run_now()
+}
+
+/// Removes every registered handler without running it; Python's
+/// `atexit._clear()`. Their closures are dropped before this returns.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// atexit::register(|| println!("never printed"));
+/// atexit::clear();
+/// assert_eq!(atexit::ncallbacks(), 0);
+/// ```
+pub fn clear() {
+    let mut state = global::lock();
+    let removed = state.registry.clear();
+    global::drop_unlocked(state, removed);
+}
+
+/// The number of handlers that will run at exit; Python's
+/// `atexit._ncallbacks()`. In a forked child, the parent's handlers are not
+/// counted until [`adopt_inherited`] makes them the child's.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// let before = atexit::ncallbacks();
+/// let handle = atexit::register(|| {});
+/// assert_eq!(atexit::ncallbacks(), before + 1);
+/// handle.unregister();
+/// assert_eq!(atexit::ncallbacks(), before);
+/// ```
+pub fn ncallbacks() -> usize {
+    let mut state = global::lock();
+    state.take_new_statics();
+    state.registry.own_len()
+}
+
+/// Runs the exit handlers, then ends the process with `code`; Python's
+/// `sys.exit(code)`.
+///
+/// Unlike `std::process::exit`, this runs the handlers on every platform
+/// (on Windows `std::process::exit` skips the C runtime's `atexit` list). Rust's
+/// stdout is flushed after the handlers, as `std::process::exit` does.
+///
+/// Called from a handler while the process is already exiting, it does not
+/// exit again (`std::process::exit` there would abort, see the crate docs):
+/// it ends that handler by unwinding, the runner reports it on stderr, and the
+/// exit goes on with the status it already had, as CPython does with
+/// `SystemExit` in a callback. In a `panic = "abort"` build that unwind aborts.
+/// Called from a handler during [`run_exitfuncs`], it runs the remaining
+/// handlers and exits with `code`.
+///
+/// Called on a thread while another thread is running the exit handlers, it
+/// waits for them to finish and then parks forever: the other thread ends the
+/// process, as `std::process::exit` does in the same race.
+///
+/// ```no_run
+/// # extern crate atexit_core as atexit;
+/// atexit::register(|| println!("all_done()"));
+/// println!("Exiting...");
+/// atexit::exit(0);
+/// ```
+pub fn exit(code: i32) -> ! {
+    match global::run_at_exit() {
+        ExitRun::Ran => std::process::exit(code),
+        ExitRun::FromHandler => std::panic::resume_unwind(Box::new(ExitFromHandler(code))),
+        ExitRun::OtherThread => loop {
+            std::thread::park();
+        },
+        ExitRun::AlreadyRan => {
+            // We are inside the C runtime's exit (a later libc `atexit`
+            // callback or a destructor), where `std::process::exit` aborts.
+            let _ = std::io::stdout().flush();
+            sys::exit_now(code)
+        }
+    }
+}
+
+/// Ends the process with `code` at once, running no exit handler; Python's
+/// `os._exit(code)`.
+///
+/// Nothing is flushed: like `libc::_exit`, output still in Rust's stdout buffer
+/// (a `print!` without a newline) is lost. That is what a forked child wants,
+/// so it does not write its parent's buffered output twice. Flush first to keep
+/// it.
+///
+/// ```no_run
+/// # extern crate atexit_core as atexit;
+/// atexit::register(|| println!("never printed"));
+/// println!("Exiting...");
+/// atexit::exit_now(0);
+/// ```
+pub fn exit_now(code: i32) -> ! {
+    sys::exit_now(code)
+}
+
+/// In a forked child, makes the handlers inherited from the parent the
+/// child's own, so they run when the child exits; returns how many.
+///
+/// After `fork`, the child's exit runs only the handlers the child registered:
+/// the parent's would otherwise run twice, once per process (flushing the same
+/// buffered data twice, removing a file the parent still uses). Adopted
+/// handlers run after the child's own, in their original order. Outside a
+/// forked child this returns 0.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// assert_eq!(atexit::adopt_inherited(), 0, "not a forked child");
+/// ```
+pub fn adopt_inherited() -> usize {
+    global::lock().registry.adopt_inherited()
+}
+
+/// Whether the process has started running its exit handlers (or finished
+/// them). A handler registered from now on only runs if the exit run is still
+/// under way.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// assert!(!atexit::is_exiting());
+/// ```
+pub fn is_exiting() -> bool {
+    global::lock().is_exiting()
+}

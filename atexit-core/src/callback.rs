@@ -1,0 +1,371 @@
+//! A type-erased `FnOnce()` in two words that still knows which function it
+//! came from, so `unregister(func)` can find it and a report can name it.
+//!
+//! Values that fit in a pointer (fn items, fn pointers, closures capturing at
+//! most one word) are stored inline; larger ones are boxed. The identity type
+//! `F` (the function the user named) always sits at offset 0 of the stored
+//! value, which lets `unregister` compare fn-pointer addresses.
+
+use std::any::{type_name, TypeId};
+use std::mem::{self, align_of, size_of, ManuallyDrop, MaybeUninit};
+
+type Word = MaybeUninit<*mut ()>;
+
+/// Something the registry can run once: a plain closure or a function bound to
+/// its arguments.
+pub trait Run: Send + 'static {
+    /// Calls it, consuming it.
+    fn run(self);
+}
+
+/// A zero-argument `FnOnce`, whose identity is its own type.
+#[repr(transparent)]
+pub(crate) struct Plain<F>(pub(crate) F);
+
+impl<F: FnOnce() + Send + 'static> Run for Plain<F> {
+    fn run(self) {
+        (self.0)()
+    }
+}
+
+/// A function and the arguments it is to be called with, Python's
+/// `register(func, *args)`. `repr(C)` keeps `func` at offset 0.
+#[repr(C)]
+pub(crate) struct Bound<F, A> {
+    pub(crate) func: F,
+    pub(crate) args: A,
+}
+
+/// Calls `Self` with the tuple of arguments `A`; implemented for every
+/// `FnOnce(A1, ..., An)` up to twelve arguments.
+pub trait CallWith<A>: Send + 'static {
+    /// Calls the function with the arguments.
+    fn call_with(self, args: A);
+}
+
+macro_rules! call_with_tuples {
+    ($( ($($arg:ident),*) )*) => {$(
+        impl<Func, $($arg,)*> CallWith<($($arg,)*)> for Func
+        where
+            Func: FnOnce($($arg),*) + Send + 'static,
+            $($arg: Send + 'static,)*
+        {
+            #[allow(non_snake_case)]
+            fn call_with(self, ($($arg,)*): ($($arg,)*)) {
+                self($($arg),*)
+            }
+        }
+    )*};
+}
+
+call_with_tuples! {
+    ()
+    (A1)
+    (A1, A2)
+    (A1, A2, A3)
+    (A1, A2, A3, A4)
+    (A1, A2, A3, A4, A5)
+    (A1, A2, A3, A4, A5, A6)
+    (A1, A2, A3, A4, A5, A6, A7)
+    (A1, A2, A3, A4, A5, A6, A7, A8)
+    (A1, A2, A3, A4, A5, A6, A7, A8, A9)
+    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10)
+    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11)
+    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12)
+}
+
+impl<F: CallWith<A>, A: Send + 'static> Run for Bound<F, A> {
+    fn run(self) {
+        self.func.call_with(self.args)
+    }
+}
+
+/// How to run, drop and identify one stored type `R` whose identity is `F`.
+pub(crate) struct VTable {
+    run: unsafe fn(Word),
+    drop: unsafe fn(Word),
+    value: unsafe fn(&Word) -> *const (),
+    type_id: fn() -> TypeId,
+    name: fn() -> &'static str,
+}
+
+struct VTableOf<R, F>(R, F);
+
+impl<R: Run, F: 'static> VTableOf<R, F> {
+    const VTABLE: &'static VTable = &VTable {
+        run: run_erased::<R>,
+        drop: drop_erased::<R>,
+        value: value_erased::<R>,
+        type_id: TypeId::of::<F>,
+        name: type_name::<F>,
+    };
+}
+
+const fn is_inline<R>() -> bool {
+    size_of::<R>() <= size_of::<Word>() && align_of::<R>() <= align_of::<Word>()
+}
+
+/// Moves the stored `R` out of `word`.
+///
+/// # Safety
+/// `word` holds an `R` written by [`Callback::new`] that was not yet moved out.
+unsafe fn take<R>(word: Word) -> R {
+    if is_inline::<R>() {
+        // SAFETY: `new` wrote an `R` at the start of the word; `word` is our own copy.
+        unsafe { word.as_ptr().cast::<R>().read() }
+    } else {
+        // SAFETY: `new` stored `Box::into_raw` of a `Box<R>` in the word.
+        unsafe { *Box::from_raw(word.assume_init().cast::<R>()) }
+    }
+}
+
+unsafe fn run_erased<R: Run>(word: Word) {
+    // SAFETY: the caller passes a word that holds an `R` (see `Callback::run`).
+    unsafe { take::<R>(word) }.run()
+}
+
+unsafe fn drop_erased<R: Run>(word: Word) {
+    // SAFETY: the caller passes a word that holds an `R` (see `Drop for Callback`).
+    drop(unsafe { take::<R>(word) })
+}
+
+unsafe fn value_erased<R>(word: &Word) -> *const () {
+    if is_inline::<R>() {
+        word.as_ptr().cast()
+    } else {
+        // SAFETY: a boxed `R` stores an initialized pointer.
+        unsafe { word.assume_init() }.cast_const()
+    }
+}
+
+/// One registered handler: a vtable pointer and one word of data.
+pub(crate) struct Callback {
+    vtable: &'static VTable,
+    word: Word,
+}
+
+// SAFETY: `Callback::new` only accepts `R: Send`; the raw word is that `R` or a
+// `Box<R>` that nothing else points to.
+unsafe impl Send for Callback {}
+
+impl Callback {
+    /// Stores `value`, remembering `F` as the function it stands for.
+    pub(crate) fn new<R: Run, F: 'static>(value: R) -> Self {
+        let mut word = Word::uninit();
+        if is_inline::<R>() {
+            // SAFETY: `R` fits in the word in size and alignment (`is_inline`).
+            unsafe { word.as_mut_ptr().cast::<R>().write(value) };
+        } else {
+            word = Word::new(Box::into_raw(Box::new(value)).cast());
+        }
+        Callback {
+            vtable: VTableOf::<R, F>::VTABLE,
+            word,
+        }
+    }
+
+    /// A zero-sized `F` that will be conjured when it runs, as a `Box` of a
+    /// zero-sized type is. Used for `#[atexit::handler]` functions.
+    pub(crate) const fn zero_sized_vtable<F: FnOnce() + Send + 'static>() -> &'static VTable {
+        assert!(size_of::<F>() == 0);
+        VTableOf::<Plain<F>, F>::VTABLE
+    }
+
+    /// The callback of a zero-sized function whose vtable came from
+    /// [`Callback::zero_sized_vtable`].
+    pub(crate) fn from_zero_sized(vtable: &'static VTable) -> Self {
+        Callback {
+            vtable,
+            word: Word::uninit(),
+        }
+    }
+
+    /// Runs the handler, consuming it. A panic propagates to the caller.
+    pub(crate) fn run(self) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `word` holds the value `new` stored, and `ManuallyDrop`
+        // keeps `Drop` from touching it again after `run` moved it out.
+        unsafe { (this.vtable.run)(this.word) }
+    }
+
+    /// The name of the function it stands for (`crate::module::function`).
+    pub(crate) fn name(&self) -> &'static str {
+        (self.vtable.name)()
+    }
+
+    /// Whether it stands for the function type `F`.
+    pub(crate) fn is<F: 'static>(&self) -> bool {
+        (self.vtable.type_id)() == TypeId::of::<F>()
+    }
+
+    /// Whether it stands for exactly the function `func`. Fn items and closures
+    /// each have a type of their own, so their type says it all; a fn pointer's
+    /// type is shared by every function of that signature, so its address is
+    /// compared as well.
+    pub(crate) fn is_same_function<F: 'static>(&self, func: &F) -> bool {
+        if !self.is::<F>() {
+            return false;
+        }
+        if !is_fn_pointer::<F>() {
+            return true;
+        }
+        // SAFETY: the type ids match, so the stored value starts with an `F`
+        // (offset 0 of `Plain<F>` and of `Bound<F, _>`), and `F`, a fn
+        // pointer, is one initialized word with no padding.
+        let stored = unsafe { (self.vtable.value)(&self.word).cast::<F>().read() };
+        // SAFETY: both are fn pointers of the same type, one word each.
+        let (a, b) = unsafe {
+            (
+                mem::transmute_copy::<F, usize>(&stored),
+                mem::transmute_copy::<F, usize>(func),
+            )
+        };
+        a == b
+    }
+}
+
+impl Drop for Callback {
+    fn drop(&mut self) {
+        // SAFETY: a `Callback` that was not run still holds its value; `run`
+        // uses `ManuallyDrop`, so this is the only place that drops it.
+        unsafe { (self.vtable.drop)(self.word) }
+    }
+}
+
+/// Whether `F` is a function pointer type (`fn(..)`, `extern "C" fn(..)`,
+/// `for<'a> fn(&'a ..)`) rather than a fn item or closure, read off its type
+/// name. The test `fn_pointer_names` pins the format this relies on.
+pub(crate) fn is_fn_pointer<F>() -> bool {
+    if size_of::<F>() != size_of::<usize>() {
+        return false;
+    }
+    let name = type_name::<F>();
+    let name = name.strip_prefix("unsafe ").unwrap_or(name);
+    name.starts_with("fn(") || name.starts_with("extern ") || name.starts_with("for<")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn hello() {}
+    fn goodbye() {}
+    fn with_arg(_: &str) {}
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size_of::<Callback>(), 2 * size_of::<usize>());
+        assert_eq!(size_of::<Option<Callback>>(), 2 * size_of::<usize>());
+    }
+
+    #[test]
+    fn fn_pointer_names() {
+        assert!(is_fn_pointer::<fn()>());
+        assert!(is_fn_pointer::<fn(&str)>());
+        assert!(is_fn_pointer::<extern "C" fn()>());
+        assert!(is_fn_pointer::<for<'a> fn(&'a str) -> &'a str>());
+        fn item_of<F>(_: F) -> bool {
+            is_fn_pointer::<F>()
+        }
+        assert!(!item_of(hello));
+        let word = 7usize;
+        assert!(!item_of(move || drop(word)));
+        assert!(!is_fn_pointer::<usize>());
+    }
+
+    #[test]
+    fn runs_inline_and_boxed_values_once() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let small = {
+            let count = Arc::clone(&count);
+            Callback::new::<_, ()>(Plain(move || {
+                count.fetch_add(1, Ordering::SeqCst);
+            }))
+        };
+        let big_payload = [1u64; 16];
+        let big = {
+            let count = Arc::clone(&count);
+            Callback::new::<_, ()>(Plain(move || {
+                count.fetch_add(big_payload.len(), Ordering::SeqCst);
+            }))
+        };
+        small.run();
+        big.run();
+        assert_eq!(count.load(Ordering::SeqCst), 17);
+        assert_eq!(
+            Arc::strong_count(&count),
+            1,
+            "captures were dropped after running"
+        );
+    }
+
+    #[test]
+    fn drops_unrun_values() {
+        let token = Arc::new(());
+        let inline = Callback::new::<_, ()>(Plain({
+            let token = Arc::clone(&token);
+            move || drop(token)
+        }));
+        let boxed = Callback::new::<_, ()>(Plain({
+            let token = Arc::clone(&token);
+            let pad = [0u8; 64];
+            move || drop((token, pad))
+        }));
+        assert_eq!(Arc::strong_count(&token), 3);
+        drop(inline);
+        drop(boxed);
+        assert_eq!(Arc::strong_count(&token), 1);
+    }
+
+    fn plain<F: FnOnce() + Send + 'static>(f: F) -> Callback {
+        Callback::new::<_, F>(Plain(f))
+    }
+
+    fn bound<F: CallWith<A>, A: Send + 'static>(func: F, args: A) -> Callback {
+        Callback::new::<_, F>(Bound { func, args })
+    }
+
+    #[test]
+    fn identity_and_names() {
+        let a = plain(hello);
+        assert!(a.is_same_function(&hello));
+        assert!(!a.is_same_function(&goodbye));
+        assert!(a.name().ends_with("::hello"), "{}", a.name());
+
+        let with_args = bound(with_arg, ("first",));
+        assert!(with_args.is_same_function(&with_arg));
+        assert!(!with_args.is_same_function(&hello));
+        assert!(with_args.name().ends_with("::with_arg"));
+    }
+
+    #[test]
+    fn fn_pointers_compare_by_address() {
+        let p: fn() = hello;
+        let q: fn() = goodbye;
+        let stored = plain(p);
+        assert!(stored.is_same_function(&p));
+        assert!(!stored.is_same_function(&q));
+        let p_arg: fn(&str) = with_arg;
+        let p_other: fn(&str) = |_| {};
+        let with_args = bound(p_arg, ("x",));
+        assert!(with_args.is_same_function(&p_arg));
+        assert!(!with_args.is_same_function(&p_other));
+    }
+
+    #[test]
+    fn zero_sized_handlers_conjure_their_function() {
+        static RAN: AtomicUsize = AtomicUsize::new(0);
+        fn bump() {
+            RAN.fetch_add(1, Ordering::SeqCst);
+        }
+        fn vtable_of<F: FnOnce() + Send + 'static>(_: F) -> &'static VTable {
+            Callback::zero_sized_vtable::<F>()
+        }
+        let cb = Callback::from_zero_sized(vtable_of(bump));
+        assert!(cb.is_same_function(&bump));
+        cb.run();
+        assert_eq!(RAN.load(Ordering::SeqCst), 1);
+    }
+}

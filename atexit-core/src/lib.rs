@@ -1,0 +1,34 @@
+//! The registry and exit machinery behind [`atexit`](https://docs.rs/atexit).
+//!
+//! Depend on `atexit`, not on this crate: it re-exports everything here with
+//! the `#[atexit::handler]` attribute and the `register!` macro, and it is
+//! where the documentation lives.
+
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+#[macro_use]
+mod macros;
+mod api;
+mod callback;
+mod global;
+mod handle;
+mod registry;
+mod report;
+mod static_handler;
+mod sys;
+
+pub use crate::api::{
+    adopt_inherited, clear, exit, exit_now, is_exiting, ncallbacks, register, run_exitfuncs,
+    unregister,
+};
+pub use crate::handle::Handle;
+
+/// Not public API: what the `atexit` macros expand to.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::api::register_with_args;
+    pub use crate::callback::{CallWith, Run};
+    pub use crate::static_handler::StaticHandler;
+    pub use inventory;
+}

@@ -1,0 +1,432 @@
+//! The registry as a plain data structure: no globals, no locks, no exit.
+//!
+//! Registrations live in a slab of 32-byte slots threaded into one
+//! doubly-linked list, oldest at the bottom, newest at the top. A slot is
+//! reused after its registration is gone, with its generation bumped, so a
+//! stale [`Ticket`] can never remove someone else's registration. Every
+//! operation but the scans (`unregister` of a function, `clear`) is O(1).
+//!
+//! Registrations carry the fork epoch they were made in; the ones from an
+//! earlier epoch (made by a parent process) sit below all others and are not
+//! run until adopted.
+
+use crate::callback::Callback;
+
+const NIL: u32 = u32::MAX;
+
+/// Names one registration: its slot and that slot's generation at the time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Ticket {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+struct Slot {
+    callback: Option<Callback>,
+    generation: u32,
+    /// Towards the bottom (older); in a free slot, unused.
+    below: u32,
+    /// Towards the top (newer); in a free slot, the next free slot.
+    above: u32,
+    epoch: u32,
+}
+
+pub(crate) struct Registry {
+    slots: Vec<Slot>,
+    free: u32,
+    top: u32,
+    bottom: u32,
+    /// The topmost registration made by `#[atexit::handler]`; those form the
+    /// bottom of the list (or sit just above inherited ones).
+    static_top: u32,
+    len: usize,
+    inherited: usize,
+    epoch: u32,
+}
+
+impl Registry {
+    pub(crate) const fn new() -> Self {
+        Registry {
+            slots: Vec::new(),
+            free: NIL,
+            top: NIL,
+            bottom: NIL,
+            static_top: NIL,
+            len: 0,
+            inherited: 0,
+            epoch: 0,
+        }
+    }
+
+    /// All registrations, inherited ones included.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Registrations this process made (or adopted): the ones that will run.
+    pub(crate) fn own_len(&self) -> usize {
+        self.len - self.inherited
+    }
+
+    /// Registers `callback` on top: it will run first.
+    pub(crate) fn push(&mut self, callback: Callback) -> Ticket {
+        let index = self.allocate(callback);
+        self.link_above(index, self.top);
+        self.ticket(index)
+    }
+
+    /// Registers `callback` just above the other load-time handlers, below
+    /// everything registered at run time.
+    pub(crate) fn push_static(&mut self, callback: Callback) -> Ticket {
+        let index = self.allocate(callback);
+        let static_top_is_own =
+            self.static_top != NIL && self.slots[self.static_top as usize].epoch == self.epoch;
+        let below = if static_top_is_own {
+            self.static_top
+        } else {
+            self.highest_inherited()
+        };
+        self.link_above(index, below);
+        self.static_top = index;
+        self.ticket(index)
+    }
+
+    /// Whether the registration `ticket` names is still waiting to run.
+    pub(crate) fn contains(&self, ticket: Ticket) -> bool {
+        self.slots
+            .get(ticket.index as usize)
+            .is_some_and(|slot| slot.generation == ticket.generation && slot.callback.is_some())
+    }
+
+    /// Removes the registration `ticket` names, if it is still waiting.
+    pub(crate) fn remove(&mut self, ticket: Ticket) -> Option<Callback> {
+        if self.contains(ticket) {
+            Some(self.unlink(ticket.index))
+        } else {
+            None
+        }
+    }
+
+    /// Takes the newest registration of this process, to be run.
+    pub(crate) fn pop_own(&mut self) -> Option<Callback> {
+        if self.top == NIL || self.slots[self.top as usize].epoch != self.epoch {
+            return None;
+        }
+        Some(self.unlink(self.top))
+    }
+
+    /// Removes every registration for which `matches` holds, newest first.
+    pub(crate) fn remove_where(
+        &mut self,
+        mut matches: impl FnMut(&Callback) -> bool,
+    ) -> Vec<Callback> {
+        let mut removed = Vec::new();
+        let mut index = self.top;
+        while index != NIL {
+            let slot = &self.slots[index as usize];
+            let below = slot.below;
+            if slot.callback.as_ref().is_some_and(&mut matches) {
+                removed.push(self.unlink(index));
+            }
+            index = below;
+        }
+        removed
+    }
+
+    /// Removes everything, newest first.
+    pub(crate) fn clear(&mut self) -> Vec<Callback> {
+        self.remove_where(|_| true)
+    }
+
+    /// In a forked child: everything registered so far belongs to the parent.
+    pub(crate) fn fork_child(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
+        self.inherited = self.len;
+    }
+
+    /// Makes the inherited registrations this process's own; returns how many.
+    pub(crate) fn adopt_inherited(&mut self) -> usize {
+        let adopted = self.inherited;
+        let mut index = self.top;
+        while index != NIL {
+            let slot = &mut self.slots[index as usize];
+            slot.epoch = self.epoch;
+            index = slot.below;
+        }
+        self.inherited = 0;
+        adopted
+    }
+
+    /// Calls `visit` on each registration, newest first.
+    #[cfg(test)]
+    pub(crate) fn for_each(&self, mut visit: impl FnMut(&Callback, bool)) {
+        let mut index = self.top;
+        while index != NIL {
+            let slot = &self.slots[index as usize];
+            visit(slot.callback.as_ref().unwrap(), slot.epoch != self.epoch);
+            index = slot.below;
+        }
+    }
+
+    fn ticket(&self, index: u32) -> Ticket {
+        Ticket {
+            index,
+            generation: self.slots[index as usize].generation,
+        }
+    }
+
+    fn highest_inherited(&self) -> u32 {
+        let mut index = self.top;
+        while index != NIL && self.slots[index as usize].epoch == self.epoch {
+            index = self.slots[index as usize].below;
+        }
+        index
+    }
+
+    fn allocate(&mut self, callback: Callback) -> u32 {
+        self.len += 1;
+        if self.free != NIL {
+            let index = self.free;
+            let slot = &mut self.slots[index as usize];
+            self.free = slot.above;
+            slot.callback = Some(callback);
+            slot.epoch = self.epoch;
+            return index;
+        }
+        let index = u32::try_from(self.slots.len())
+            .ok()
+            .filter(|&index| index != NIL)
+            .expect("atexit: more than 4 billion exit handlers registered");
+        self.slots.push(Slot {
+            callback: Some(callback),
+            generation: 0,
+            below: NIL,
+            above: NIL,
+            epoch: self.epoch,
+        });
+        index
+    }
+
+    /// Links the allocated slot `index` just above `below` (`NIL`: at the bottom).
+    fn link_above(&mut self, index: u32, below: u32) {
+        let above = if below == NIL {
+            self.bottom
+        } else {
+            self.slots[below as usize].above
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.below = below;
+        slot.above = above;
+        if below == NIL {
+            self.bottom = index;
+        } else {
+            self.slots[below as usize].above = index;
+        }
+        if above == NIL {
+            self.top = index;
+        } else {
+            self.slots[above as usize].below = index;
+        }
+    }
+
+    fn unlink(&mut self, index: u32) -> Callback {
+        let slot = &mut self.slots[index as usize];
+        let callback = slot.callback.take().expect("unlink of a free slot");
+        let (below, above, epoch) = (slot.below, slot.above, slot.epoch);
+        // A slot whose generation would wrap is retired rather than reused, so
+        // an old ticket can never name a new registration.
+        slot.generation = slot.generation.wrapping_add(1);
+        if slot.generation != u32::MAX {
+            slot.above = self.free;
+            self.free = index;
+        }
+        if below == NIL {
+            self.bottom = above;
+        } else {
+            self.slots[below as usize].above = above;
+        }
+        if above == NIL {
+            self.top = below;
+        } else {
+            self.slots[above as usize].below = below;
+        }
+        if self.static_top == index {
+            self.static_top = below;
+            if below != NIL && self.slots[below as usize].epoch != epoch {
+                self.static_top = NIL;
+            }
+        }
+        self.len -= 1;
+        if epoch != self.epoch {
+            self.inherited -= 1;
+        }
+        callback
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::callback::Plain;
+    use std::sync::{Arc, Mutex};
+
+    type Log = Arc<Mutex<Vec<&'static str>>>;
+
+    fn entry(log: &Log, name: &'static str) -> Callback {
+        let log = Arc::clone(log);
+        Callback::new::<_, ()>(Plain(move || log.lock().unwrap().push(name)))
+    }
+
+    fn run_all(registry: &mut Registry) {
+        while let Some(callback) = registry.pop_own() {
+            callback.run();
+        }
+    }
+
+    fn taken(log: &Log) -> Vec<&'static str> {
+        std::mem::take(&mut *log.lock().unwrap())
+    }
+
+    #[test]
+    fn runs_newest_first() {
+        let log = Log::default();
+        let mut registry = Registry::new();
+        for name in ["a", "b", "c"] {
+            registry.push(entry(&log, name));
+        }
+        assert_eq!(registry.len(), 3);
+        run_all(&mut registry);
+        assert_eq!(taken(&log), ["c", "b", "a"]);
+        assert_eq!(registry.len(), 0);
+    }
+
+    #[test]
+    fn statics_stay_below_runtime_registrations() {
+        let log = Log::default();
+        let mut registry = Registry::new();
+        registry.push(entry(&log, "runtime 1"));
+        registry.push_static(entry(&log, "static 1"));
+        registry.push_static(entry(&log, "static 2"));
+        registry.push(entry(&log, "runtime 2"));
+        run_all(&mut registry);
+        assert_eq!(
+            taken(&log),
+            ["runtime 2", "runtime 1", "static 2", "static 1"]
+        );
+    }
+
+    #[test]
+    fn removing_the_top_static_keeps_the_region() {
+        let log = Log::default();
+        let mut registry = Registry::new();
+        registry.push_static(entry(&log, "s1"));
+        let s2 = registry.push_static(entry(&log, "s2"));
+        registry.push(entry(&log, "r1"));
+        assert!(registry.remove(s2).is_some());
+        registry.push_static(entry(&log, "s3"));
+        run_all(&mut registry);
+        assert_eq!(taken(&log), ["r1", "s3", "s1"]);
+    }
+
+    #[test]
+    fn tickets_remove_exactly_their_registration() {
+        let log = Log::default();
+        let mut registry = Registry::new();
+        let a = registry.push(entry(&log, "a"));
+        let b = registry.push(entry(&log, "b"));
+        let c = registry.push(entry(&log, "c"));
+        assert!(registry.remove(b).is_some());
+        assert!(
+            registry.remove(b).is_none(),
+            "a second removal finds nothing"
+        );
+        assert!(!registry.contains(b));
+        assert!(registry.contains(a) && registry.contains(c));
+        // The freed slot is reused with a new generation.
+        let d = registry.push(entry(&log, "d"));
+        assert_eq!(d.index, b.index);
+        assert_ne!(d.generation, b.generation);
+        assert!(
+            registry.remove(b).is_none(),
+            "a stale ticket never removes a new registration"
+        );
+        run_all(&mut registry);
+        assert_eq!(taken(&log), ["d", "c", "a"]);
+        assert!(
+            registry.remove(a).is_none(),
+            "a registration that ran is gone"
+        );
+    }
+
+    #[test]
+    fn remove_where_and_clear() {
+        let log = Log::default();
+        let mut registry = Registry::new();
+        for name in ["keep", "drop", "keep", "drop"] {
+            registry.push(entry(&log, name));
+        }
+        let mut seen = 0;
+        let removed = registry.remove_where(|_| {
+            seen += 1;
+            seen % 2 == 1
+        });
+        assert_eq!(removed.len(), 2);
+        assert_eq!(registry.len(), 2);
+        assert_eq!(registry.clear().len(), 2);
+        assert_eq!(registry.len(), 0);
+        run_all(&mut registry);
+        assert!(taken(&log).is_empty());
+    }
+
+    #[test]
+    fn fork_child_keeps_parent_registrations_unrun_until_adopted() {
+        let log = Log::default();
+        let mut registry = Registry::new();
+        registry.push_static(entry(&log, "parent static"));
+        let parent = registry.push(entry(&log, "parent"));
+        registry.fork_child();
+        assert_eq!(registry.own_len(), 0);
+        registry.push(entry(&log, "child"));
+        assert_eq!((registry.len(), registry.own_len()), (3, 1));
+        let mut inherited = Vec::new();
+        registry.for_each(|_, is_inherited| inherited.push(is_inherited));
+        assert_eq!(inherited, [false, true, true]);
+        run_all(&mut registry);
+        assert_eq!(taken(&log), ["child"]);
+        assert_eq!(registry.len(), 2);
+
+        assert!(
+            registry.remove(parent).is_some(),
+            "a child may drop a parent's registration"
+        );
+        assert_eq!((registry.len(), registry.own_len()), (1, 0));
+        assert_eq!(registry.adopt_inherited(), 1);
+        run_all(&mut registry);
+        assert_eq!(taken(&log), ["parent static"]);
+    }
+
+    #[test]
+    fn statics_absorbed_in_a_child_stay_with_the_inherited_ones() {
+        let log = Log::default();
+        let mut registry = Registry::new();
+        registry.push(entry(&log, "parent"));
+        registry.fork_child();
+        registry.push(entry(&log, "child"));
+        registry.push_static(entry(&log, "late static"));
+        run_all(&mut registry);
+        assert_eq!(taken(&log), ["child", "late static"]);
+    }
+
+    #[test]
+    fn slots_are_reused() {
+        let log = Log::default();
+        let mut registry = Registry::new();
+        for _ in 0..1000 {
+            let ticket = registry.push(entry(&log, "x"));
+            registry.remove(ticket);
+        }
+        assert_eq!(registry.slots.len(), 1);
+        assert_eq!(std::mem::size_of::<Slot>(), 32);
+    }
+}

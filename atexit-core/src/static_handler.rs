@@ -1,0 +1,80 @@
+//! Handlers registered at load time by `#[atexit::handler]`.
+//!
+//! Each one is an `inventory` item. `inventory` (like `ctor` and `linkme`)
+//! hands them over in no particular order, so the registry sorts them by a key
+//! of its own: priority, then module path, file, line and column. Taken in that
+//! order as registration order, they run in reverse: higher priorities first,
+//! and within a file the function declared last runs first, as Python's
+//! decorators do.
+
+use crate::callback::{Callback, VTable};
+use std::cmp::Ordering as CmpOrdering;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// One `#[atexit::handler]` function. Built by the macro; not public API.
+#[doc(hidden)]
+pub struct StaticHandler {
+    vtable: &'static VTable,
+    priority: i32,
+    module: &'static str,
+    file: &'static str,
+    line: u32,
+    column: u32,
+    taken: AtomicBool,
+}
+
+inventory::collect!(StaticHandler);
+
+impl StaticHandler {
+    /// Describes the zero-sized function `function` declared at that place.
+    #[doc(hidden)]
+    pub const fn new<F: FnOnce() + Copy + Send + 'static>(
+        _function: F,
+        priority: i32,
+        module: &'static str,
+        file: &'static str,
+        line: u32,
+        column: u32,
+    ) -> Self {
+        StaticHandler {
+            vtable: Callback::zero_sized_vtable::<F>(),
+            priority,
+            module,
+            file,
+            line,
+            column,
+            taken: AtomicBool::new(false),
+        }
+    }
+
+    fn registration_order(&self, other: &Self) -> CmpOrdering {
+        (
+            self.priority,
+            self.module,
+            self.file,
+            self.line,
+            self.column,
+        )
+            .cmp(&(
+                other.priority,
+                other.module,
+                other.file,
+                other.line,
+                other.column,
+            ))
+    }
+}
+
+/// The handlers not handed over yet, in registration order. Normally all of
+/// them on the first call and none after; later calls pick up handlers whose
+/// constructors ran after `atexit` was first used (from another constructor).
+pub(crate) fn take_new() -> Vec<Callback> {
+    let mut new: Vec<&'static StaticHandler> = inventory::iter::<StaticHandler>
+        .into_iter()
+        .filter(|handler| !handler.taken.swap(true, Ordering::AcqRel))
+        .collect();
+    new.sort_unstable_by(|a, b| a.registration_order(b));
+    new.into_iter()
+        .map(|handler| Callback::from_zero_sized(handler.vtable))
+        .collect()
+}

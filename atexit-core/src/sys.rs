@@ -1,0 +1,78 @@
+//! The operating-system hooks: run the handlers when the C runtime exits, keep
+//! a forked child from running its parent's handlers, end the process at once.
+
+use std::sync::Once;
+
+static INSTALL: Once = Once::new();
+
+/// Installs the hooks, once per process. Called from a load-time constructor
+/// (so `#[atexit::handler]` functions run even if the API is never called) and
+/// again on first use of the registry, which covers a platform where the
+/// constructor did not run.
+pub(crate) fn install_hooks() {
+    INSTALL.call_once(imp::install);
+}
+
+#[ctor::ctor(unsafe)]
+fn install_at_load() {
+    install_hooks();
+}
+
+/// Ends the process with `code` without running any exit handler.
+pub(crate) fn exit_now(code: i32) -> ! {
+    imp::exit_now(code)
+}
+
+#[cfg(unix)]
+mod imp {
+    use crate::global::{at_exit, fork};
+
+    pub(super) fn install() {
+        // SAFETY: `at_exit` is an `extern "C" fn()` that never unwinds; the
+        // fork hooks are `extern "C" fn()`s that only touch our own lock.
+        // Failure (out of memory in libc) leaves the handlers to run through
+        // `atexit::exit` and `run_exitfuncs` only; there is nobody to tell.
+        unsafe {
+            libc::atexit(at_exit);
+            libc::pthread_atfork(Some(fork::prepare), Some(fork::parent), Some(fork::child));
+        }
+    }
+
+    pub(super) fn exit_now(code: i32) -> ! {
+        // SAFETY: `_exit` takes any status and does not return.
+        unsafe { libc::_exit(code) }
+    }
+}
+
+#[cfg(windows)]
+mod imp {
+    use crate::global::at_exit;
+    use std::ffi::c_int;
+
+    extern "C" {
+        // The C runtime's `atexit`: runs when `main` returns, not on
+        // `std::process::exit`, which calls `ExitProcess` (rust-lang/rust#104816).
+        fn atexit(callback: extern "C" fn()) -> c_int;
+    }
+
+    pub(super) fn install() {
+        // SAFETY: `at_exit` is an `extern "C" fn()` that never unwinds.
+        unsafe {
+            atexit(at_exit);
+        }
+    }
+
+    pub(super) fn exit_now(code: i32) -> ! {
+        // `ExitProcess`: no C runtime `atexit` callbacks, like `_exit`.
+        std::process::exit(code)
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+mod imp {
+    pub(super) fn install() {}
+
+    pub(super) fn exit_now(code: i32) -> ! {
+        std::process::exit(code)
+    }
+}

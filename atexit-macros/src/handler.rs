@@ -1,0 +1,130 @@
+//! Checking the function `#[atexit::handler]` is put on, and emitting its
+//! load-time registration.
+
+use crate::args;
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, ReturnType, Type};
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let function = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let error = syn::Error::new_spanned(
+                first_tokens(&item),
+                "#[atexit::handler] goes on a function: `fn name() { ... }`",
+            );
+            return with_error(item, error);
+        }
+    };
+    let args = match args::parse(args) {
+        Ok(args) => args,
+        Err(error) => return with_error(item, error),
+    };
+    if let Err(error) = check(&function) {
+        return with_error(item, error);
+    }
+    let name = &function.sig.ident;
+    let priority = args.priority;
+    let krate = &args.crate_path;
+    quote! {
+        #function
+
+        #krate::__private::inventory::submit! {
+            #krate::__private::StaticHandler::new(
+                #name,
+                #priority,
+                ::core::module_path!(),
+                ::core::file!(),
+                ::core::line!(),
+                ::core::column!(),
+            )
+        }
+    }
+}
+
+/// The original item and the error: keeping the item stops a second wave of
+/// "cannot find function" errors where it is used.
+fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
+    let error = error.into_compile_error();
+    quote!(#item #error)
+}
+
+/// The item's first few tokens (its keyword and name), for a span that points
+/// at what the attribute is on without covering its whole body.
+fn first_tokens(item: &TokenStream) -> TokenStream {
+    let tokens: Vec<_> = item.clone().into_iter().collect();
+    let keyword = tokens.iter().position(|token| {
+        matches!(token, proc_macro2::TokenTree::Ident(ident)
+            if ["struct", "enum", "union", "static", "const", "mod", "impl", "trait", "type", "use", "extern"]
+                .contains(&ident.to_string().as_str()))
+    });
+    match keyword {
+        Some(start) => tokens[start..tokens.len().min(start + 2)]
+            .iter()
+            .cloned()
+            .collect(),
+        None => item.clone(),
+    }
+}
+
+fn check(function: &ItemFn) -> syn::Result<()> {
+    let sig = &function.sig;
+    if let Some(asyncness) = &sig.asyncness {
+        return Err(syn::Error::new(
+            asyncness.span(),
+            "#[atexit::handler] does not support `async fn` yet: make it a plain `fn` \
+             that blocks on the work",
+        ));
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        return Err(syn::Error::new(
+            unsafety.span(),
+            "#[atexit::handler] functions cannot be `unsafe fn`: the registry calls them \
+             with no caller to uphold their safety conditions",
+        ));
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        let span = match &sig.generics.where_clause {
+            Some(clause) if sig.generics.params.is_empty() => clause.to_token_stream(),
+            _ => sig.generics.to_token_stream(),
+        };
+        return Err(syn::Error::new_spanned(
+            span,
+            "#[atexit::handler] functions cannot be generic: the registry calls one \
+             concrete function",
+        ));
+    }
+    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
+        return Err(syn::Error::new_spanned(
+            receiver,
+            "#[atexit::handler] functions cannot take `self`: register a free function, \
+             or call `atexit::register` with a closure that owns the value",
+        ));
+    }
+    if !sig.inputs.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &sig.inputs,
+            "#[atexit::handler] functions take no arguments: use `atexit::register!(func, args...)` \
+             to register a function with arguments",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        return Err(syn::Error::new_spanned(
+            variadic,
+            "#[atexit::handler] functions take no arguments",
+        ));
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        let is_unit = matches!(&**ty, Type::Tuple(tuple) if tuple.elems.is_empty());
+        if !is_unit {
+            return Err(syn::Error::new_spanned(
+                ty,
+                "#[atexit::handler] functions return `()`: nobody receives a value at exit, \
+                 so handle or report errors inside the handler",
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! placeholder
+pub use atexit_core::*;
+pub use atexit_macros::handler;
