@@ -1,3 +1,172 @@
-//! placeholder
-pub use atexit_core::*;
+//! Run cleanup functions when the program ends: Python's `atexit` for Rust.
+//!
+//! Register functions that flush buffers, remove temporary files, restore the
+//! terminal or close connections; they run newest first when `main` returns,
+//! on `std::process::exit`, on [`exit`], and after a panic in `main`.
+//!
+//! ```
+//! #[atexit::handler]
+//! fn flush_logs() {
+//!     // Zero arguments, registered before `main` starts.
+//! }
+//!
+//! fn main() {
+//!     atexit::register(|| println!("closing the database"));
+//!     // ... at exit: "closing the database", then flush_logs().
+//! }
+//! ```
+//!
+//! # Python's `atexit`, in Rust
+//!
+//! | Python | Rust |
+//! |---|---|
+//! | `@atexit.register` on a function | [`#[atexit::handler]`](handler) on a `fn` |
+//! | `atexit.register(func)` | [`atexit::register(func)`](register), returns a [`Handle`] |
+//! | `atexit.register(func, *args)` | [`atexit::register!(func, args...)`](register!) |
+//! | `atexit.unregister(func)` | [`atexit::unregister(func)`](unregister), returns how many it removed |
+//! | — | [`Handle::unregister`]: cancel one registration in O(1) |
+//! | `atexit._run_exitfuncs()` | [`atexit::run_exitfuncs()`](run_exitfuncs) |
+//! | `atexit._clear()` | [`atexit::clear()`](clear) |
+//! | `atexit._ncallbacks()` | [`atexit::ncallbacks()`](ncallbacks) |
+//! | `sys.exit(code)` | [`atexit::exit(code)`](exit) |
+//! | `os._exit(code)` | [`atexit::exit_now(code)`](exit_now) |
+//!
+//! # Which exits run the handlers
+//!
+//! | how the process ends | handlers run |
+//! |---|---|
+//! | `main` returns | yes |
+//! | `std::process::exit` | yes (Unix; on Windows it skips them: use [`exit`]) |
+//! | [`atexit::exit`](exit) | yes, on every platform |
+//! | a panic in `main` (the default `panic = "unwind"`) | yes, and the status stays 101 |
+//! | a panic in another thread | no effect by itself; yes when the process then exits |
+//! | [`atexit::exit_now`](exit_now), `libc::_exit` | no, by design |
+//! | `std::process::abort`, any `panic = "abort"` panic | no: nothing runs after an abort |
+//! | SIGKILL, a crash (SIGSEGV), power loss | no: no code can run |
+//! | SIGINT, SIGTERM and other signals | no by default: the default action ends the process at once |
+//!
+//! # Order
+//!
+//! Handlers run in reverse order of registration, newest first, one at a time,
+//! each exactly once.
+//!
+//! Functions marked [`#[atexit::handler]`](handler) count as registered before
+//! `main`, so they run after everything registered at run time. Among
+//! themselves, the order is fixed by this crate, not by the linker: a higher
+//! `priority` runs earlier; at equal priority, the function declared later in
+//! a file runs first (as stacked Python decorators do); across files, the
+//! order follows module path and file name, in reverse.
+//!
+//! # Failing handlers
+//!
+//! A handler that panics is stopped, reported on stderr (as CPython reports an
+//! exception in a callback) and the remaining handlers still run; the exit
+//! status the program chose is kept. No panic ever unwinds into the C
+//! runtime. In a `panic = "abort"` build, a panicking handler aborts.
+//!
+//! ```text
+//! atexit: exit handler `my_app::flush` panicked: disk full; the other handlers still run
+//! ```
+//!
+//! # Inside a handler
+//!
+//! - The whole API works: [`register`] (the new handler runs next),
+//!   [`Handle::unregister`] and [`unregister`] (cancelled handlers do not run),
+//!   [`clear`], [`run_exitfuncs`] (runs the remaining handlers).
+//! - [`atexit::exit`](exit) during an exit ends only that handler, is reported,
+//!   and the exit goes on with its status (CPython does the same with
+//!   `SystemExit`). **`std::process::exit` inside a handler aborts the
+//!   process** (std reports "process::exit called re-entrantly", status 134):
+//!   use [`atexit::exit`](exit).
+//! - On the thread that exits, thread-locals with a destructor are already
+//!   destroyed when handlers run (glibc runs thread-local destructors first):
+//!   `LocalKey::with` panics and `try_with` fails. Keep what a handler needs in
+//!   a `static`, or move it into the closure.
+//! - `println!` works (std flushed stdout before the handlers; it is
+//!   unbuffered from then on), and so do spawning and joining threads.
+//! - Other threads keep running while handlers run. A handler that takes a
+//!   lock the exiting code holds waits forever.
+//!
+//! # Threads
+//!
+//! Every function may be called from any thread at any time. The registry's
+//! lock is never held while a handler runs or a closure is dropped. Handlers
+//! run on the thread that exits; if several threads exit at once, one runs
+//! the handlers and the others wait for it.
+//!
+//! # fork
+//!
+//! A forked child does not run the handlers its parent registered (they would
+//! flush the same buffered data twice): when the child exits, only the
+//! handlers it registered run. [`adopt_inherited`] makes the parent's handlers
+//! the child's own. [`exit_now`] ends a child without running any.
+//!
+//! # Pitfalls
+//!
+//! - **A library's handlers vanish if the binary never names the library.** A
+//!   dependency listed in `Cargo.toml` but not used in code is not linked, and
+//!   its `#[atexit::handler]` functions with it. Write `use that_crate as _;`
+//!   in the binary.
+//! - Handlers registered in a `cdylib` belong to that library's own copy of
+//!   this crate; do not unload (`dlclose`) such a library while handlers in it
+//!   are registered.
+//! - Registrations made after the exit handlers have finished (from another
+//!   thread, or a later libc `atexit` callback) never run; see
+//!   [`is_exiting`].
+//!
+//! # Platforms
+//!
+//! Linux is tested. Other Unix systems use the same `atexit` and
+//! `pthread_atfork` hooks. On Windows the handlers run when `main` returns and
+//! on [`exit`], not on `std::process::exit`.
+
+#![deny(missing_docs)]
+
+pub use atexit_core::{
+    adopt_inherited, clear, exit, exit_now, is_exiting, ncallbacks, register, run_exitfuncs,
+    unregister, Handle,
+};
+
+/// Registers a zero-argument function to run at exit, before `main` starts;
+/// Python's `@atexit.register` decorator.
+///
+/// ```
+/// #[atexit::handler]
+/// fn all_done() {
+///     println!("all_done()");
+/// }
+///
+/// #[atexit::handler(priority = -10)]
+/// fn flush_logs() {
+///     // A lower priority runs later: the logger flushes last.
+/// }
+///
+/// fn main() {
+///     println!("starting main program");
+///     // At exit: all_done(), then flush_logs().
+/// }
+/// ```
+///
+/// The function keeps its name and can still be called. It counts as
+/// registered before `main`, so it runs after every handler registered at run
+/// time; [`unregister`] removes it.
+///
+/// # Arguments
+///
+/// - `priority = N` (an `i32`, default 0): handlers with a higher priority run
+///   earlier. At equal priority, the one declared later in a file runs first.
+/// - `crate = "path"`: where to find this crate if it was renamed in
+///   `Cargo.toml`.
+///
+/// # Errors
+///
+/// The function must be a free `fn` with no arguments, no generics, no
+/// `self`, not `async`, not `unsafe`, and returning `()`; anything else is a
+/// compile error that points at the offending part.
 pub use atexit_macros::handler;
+
+/// Not public API: what the macros expand to.
+#[doc(hidden)]
+pub mod __private {
+    pub use atexit_core::__private::*;
+}

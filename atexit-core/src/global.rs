@@ -26,6 +26,7 @@ enum Phase {
 
 pub(crate) struct State {
     pub(crate) registry: Registry,
+    statics: static_handler::Taken,
     phase: Phase,
     runner: Option<ThreadId>,
     exit_thread: Option<ThreadId>,
@@ -34,6 +35,7 @@ pub(crate) struct State {
 
 static STATE: Mutex<State> = Mutex::new(State {
     registry: Registry::new(),
+    statics: static_handler::Taken::new(),
     phase: Phase::Open,
     runner: None,
     exit_thread: None,
@@ -58,7 +60,7 @@ impl State {
     /// Takes in `#[atexit::handler]` functions not seen yet (see
     /// `static_handler::take_new`).
     pub(crate) fn take_new_statics(&mut self) {
-        for callback in static_handler::take_new() {
+        for callback in self.statics.take_new() {
             self.registry.push_static(callback);
         }
     }

@@ -9,7 +9,6 @@
 
 use crate::callback::{Callback, VTable};
 use std::cmp::Ordering as CmpOrdering;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One `#[atexit::handler]` function. Built by the macro; not public API.
 #[doc(hidden)]
@@ -20,7 +19,6 @@ pub struct StaticHandler {
     file: &'static str,
     line: u32,
     column: u32,
-    taken: AtomicBool,
 }
 
 inventory::collect!(StaticHandler);
@@ -43,7 +41,6 @@ impl StaticHandler {
             file,
             line,
             column,
-            taken: AtomicBool::new(false),
         }
     }
 
@@ -65,16 +62,37 @@ impl StaticHandler {
     }
 }
 
-/// The handlers not handed over yet, in registration order. Normally all of
-/// them on the first call and none after; later calls pick up handlers whose
-/// constructors ran after `atexit` was first used (from another constructor).
-pub(crate) fn take_new() -> Vec<Callback> {
-    let mut new: Vec<&'static StaticHandler> = inventory::iter::<StaticHandler>
-        .into_iter()
-        .filter(|handler| !handler.taken.swap(true, Ordering::AcqRel))
-        .collect();
-    new.sort_unstable_by(|a, b| a.registration_order(b));
-    new.into_iter()
-        .map(|handler| Callback::from_zero_sized(handler.vtable))
-        .collect()
+/// The `#[atexit::handler]` functions the registry has taken in, by address.
+pub(crate) struct Taken {
+    addresses: Vec<usize>,
+}
+
+impl Taken {
+    pub(crate) const fn new() -> Self {
+        Taken {
+            addresses: Vec::new(),
+        }
+    }
+
+    /// The handlers not taken yet, in registration order. Normally all of them
+    /// on the first call and none after; later calls pick up handlers whose
+    /// constructors ran after `atexit` was first used (from another
+    /// constructor). When nothing is new this costs one walk of the list.
+    pub(crate) fn take_new(&mut self) -> Vec<Callback> {
+        let handlers = || inventory::iter::<StaticHandler>.into_iter();
+        if handlers().count() == self.addresses.len() {
+            return Vec::new();
+        }
+        let address = |handler: &StaticHandler| handler as *const StaticHandler as usize;
+        let mut new: Vec<&'static StaticHandler> = handlers()
+            .filter(|handler| self.addresses.binary_search(&address(handler)).is_err())
+            .collect();
+        self.addresses
+            .extend(new.iter().map(|handler| address(handler)));
+        self.addresses.sort_unstable();
+        new.sort_unstable_by(|a, b| a.registration_order(b));
+        new.into_iter()
+            .map(|handler| Callback::from_zero_sized(handler.vtable))
+            .collect()
+    }
 }
