@@ -1,0 +1,210 @@
+//! Every example, run as a process: stdout exactly, stderr and exit status.
+
+mod support;
+
+use std::time::Duration;
+use support::{command, example, run, Finished, TempDir};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn run_example(name: &str, args: &[&str]) -> Finished {
+    run(command(&example(name)).args(args), LIMIT)
+}
+
+fn assert_clean(name: &str, args: &[&str], stdout: &str) {
+    let finished = run_example(name, args);
+    assert_eq!(finished.stdout, stdout, "stdout of {name}");
+    assert_eq!(finished.stderr, "", "stderr of {name}");
+    assert!(finished.status.success(), "{name}: {:?}", finished.status);
+}
+
+#[test]
+fn atexit_simple() {
+    assert_clean(
+        "atexit_simple",
+        &[],
+        "Registering\nRegistered\nall_done()\n",
+    );
+}
+
+#[test]
+fn atexit_multiple() {
+    assert_clean(
+        "atexit_multiple",
+        &[],
+        "my_cleanup(third)\nmy_cleanup(second)\nmy_cleanup(first)\n",
+    );
+}
+
+#[test]
+fn atexit_decorator() {
+    assert_clean(
+        "atexit_decorator",
+        &[],
+        "starting main program\nall_done()\n",
+    );
+}
+
+#[test]
+fn atexit_unregister() {
+    assert_clean("atexit_unregister", &[], "");
+}
+
+#[test]
+fn atexit_unregister_not_registered() {
+    assert_clean("atexit_unregister_not_registered", &[], "");
+}
+
+#[test]
+fn atexit_os_exit() {
+    assert_clean(
+        "atexit_os_exit",
+        &[],
+        "Registering\nRegistered\nExiting...\n",
+    );
+}
+
+#[test]
+fn atexit_sys_exit() {
+    assert_clean(
+        "atexit_sys_exit",
+        &[],
+        "Registering\nRegistered\nExiting...\nall_done()\n",
+    );
+}
+
+#[test]
+fn atexit_exception() {
+    let finished = run_example("atexit_exception", &[]);
+    assert_eq!(finished.stdout, "");
+    assert_eq!(
+        finished.status.code(),
+        Some(0),
+        "the handlers' panics do not change the status"
+    );
+    let report = |message: &str| {
+        format!(
+            "atexit: exit handler `atexit_exception::exit_with_exception` panicked: {message}; \
+             the other handlers still run\n"
+        )
+    };
+    let second = finished.stderr.find(&report("Registered second"));
+    let first = finished.stderr.find(&report("Registered first"));
+    assert!(
+        matches!((second, first), (Some(second), Some(first)) if second < first),
+        "both reported, newest first:\n{}",
+        finished.stderr
+    );
+}
+
+#[test]
+fn exit_handlers() {
+    assert_clean(
+        "exit_handlers",
+        &[],
+        "Will sleep for 1 second...\nMessage from exit handler 2...\nMessage from exit handler 1...\n",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn atexit_signal_parent() {
+    // The parent finds the child next to itself, in the examples folder.
+    let _ = example("atexit_signal_child");
+    let finished = run_example("atexit_signal_parent", &[]);
+    assert_eq!(
+        finished.stdout,
+        "PARENT: Pausing before sending signal...\nPARENT: Signaling child\nCHILD: Registered\n\
+         PARENT: child output above; child died by signal 15\n"
+    );
+    assert!(finished.status.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn atexit_signal_child_dies_by_sigterm_without_running_handlers() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = command(&example("atexit_signal_child"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start child");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "CHILD: Registered\n");
+    // SAFETY: `kill` with our own child's pid and a valid signal.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(rest, "", "the handler did not run");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGTERM)
+    );
+}
+
+#[test]
+fn save_data() {
+    let dir = TempDir::new("save_data");
+    let file = dir.path().join("data.txt");
+    let finished = run_example("save_data", &[file.to_str().unwrap()]);
+    assert_eq!(
+        finished.stdout,
+        format!("Data saved to {}\n", file.display())
+    );
+    assert!(finished.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "alpha\nbeta\ngamma\n"
+    );
+}
+
+#[test]
+fn counter() {
+    let dir = TempDir::new("counter");
+    let arg = dir.path().to_str().unwrap();
+    assert_clean("counter", &[arg], "counter: 3\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("counter.txt")).unwrap(),
+        "3\n"
+    );
+    assert_clean("counter", &[arg], "counter: 6\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("counter.txt")).unwrap(),
+        "6\n"
+    );
+}
+
+#[test]
+fn resource_manager_closed_at_exit() {
+    assert_clean(
+        "resource_manager",
+        &[],
+        "Resource opened.\nWorking...\nResource closed.\n",
+    );
+}
+
+#[test]
+fn resource_manager_closed_early() {
+    assert_clean(
+        "resource_manager",
+        &["close"],
+        "Resource opened.\nWorking...\nResource closed.\nDone.\n",
+    );
+}
+
+#[test]
+fn quickstart() {
+    assert_clean(
+        "quickstart",
+        &[],
+        "working...\nclosing the database\nsaving 3 records to report.csv\nflushing logs\n",
+    );
+}

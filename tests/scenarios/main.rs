@@ -1,0 +1,218 @@
+//! Behaviour of the process-wide registry, one scenario per process.
+//!
+//! This binary is its own driver: run without `ATEXIT_SCENARIO`, it starts
+//! itself once per scenario with that variable set, and checks each child's
+//! stdout, stderr and exit status. A hung child is killed and fails.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod programs;
+mod statics;
+
+use std::time::Duration;
+use support::{command, run, Finished};
+
+fn scenario() -> String {
+    std::env::var("ATEXIT_SCENARIO").unwrap_or_default()
+}
+
+enum End {
+    Code(i32),
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Signal(i32),
+}
+
+struct Expect {
+    name: &'static str,
+    stdout: &'static str,
+    end: End,
+    stderr_has: &'static [&'static str],
+}
+
+const fn expect(
+    name: &'static str,
+    stdout: &'static str,
+    end: End,
+    stderr_has: &'static [&'static str],
+) -> Expect {
+    Expect {
+        name,
+        stdout,
+        end,
+        stderr_has,
+    }
+}
+
+fn expectations() -> Vec<Expect> {
+    use End::Code;
+    let mut all = vec![
+        expect(
+            "static_order",
+            "runtime 2\nruntime 1\nalpha_urgent (priority 5)\nbeta_only\nalpha_second\nalpha_first\n\
+             alpha_last (priority -5)\n",
+            Code(0),
+            &[],
+        ),
+        expect(
+            "unregister_static",
+            "alpha_urgent (priority 5)\nbeta_only\nalpha_second\nalpha_first\n",
+            Code(0),
+            &[],
+        ),
+        expect("process_exit", "second\nfirst\n", Code(7), &[]),
+        expect("atexit_exit_status", "first\n", Code(3), &[]),
+        expect("panic_in_main", "handler after panic\n", Code(101), &["boom in main"]),
+        expect(
+            "panicking_handler_keeps_status",
+            "registered third\nregistered first\n",
+            Code(3),
+            &["atexit: exit handler `scenarios::programs::run::{{closure}}` panicked: handler failure; \
+               the other handlers still run\n"],
+        ),
+        expect("non_string_panic_payload", "still runs\n", Code(0), &["panicked: Box<dyn Any>;"]),
+        expect("register_during_exit", "A\nB (registered by A)\nC (oldest)\n", Code(0), &[]),
+        expect("unregister_during_exit", "killer: true 1\n", Code(0), &[]),
+        expect(
+            "unregister_self_then_panic",
+            "removed itself: 0\nolder handler still runs\n",
+            Code(0),
+            &["`scenarios::programs::run::self_remover` panicked: after unregistering itself"],
+        ),
+        expect(
+            "atexit_exit_in_handler",
+            "newest handler\ncalling atexit::exit(5)\nolder handler still runs\n",
+            Code(2),
+            &["called atexit::exit(5) while the process was already exiting"],
+        ),
+        expect("exit_during_run_exitfuncs", "newest\noldest\n", Code(4), &[]),
+        expect(
+            "nested_run_exitfuncs",
+            "1 runs the rest\n2\n3\n1 done\nmain: ncallbacks 0\nregistered after the explicit run\n",
+            Code(0),
+            &[],
+        ),
+        expect(
+            "run_exitfuncs_from_another_thread_during_a_run",
+            "helper's run_exitfuncs returned at once\nhandler joined the helper\nolder\n",
+            Code(0),
+            &[],
+        ),
+        expect("handler_spawns_and_joins_a_thread", "thread answered 42\n", Code(0), &[]),
+        expect(
+            "clear_and_ncallbacks",
+            "added 2\nafter clear 0\nregistered after clear\n",
+            Code(0),
+            &[],
+        ),
+        expect("thread_local_in_handler", "thread-local already destroyed\n", Code(0), &[]),
+        expect(
+            "threads_register_concurrently",
+            "unregistered by function: 4000\nran once: 8000, never: 8000, twice or more: 0\n",
+            Code(0),
+            &[],
+        ),
+        expect("threads_hammer_during_exit", "", Code(0), &[]),
+    ];
+    #[cfg(unix)]
+    all.extend([
+        expect(
+            "process_exit_in_handler",
+            "calling std::process::exit(5)\n",
+            End::Signal(libc::SIGABRT),
+            &["re-entrant"],
+        ),
+        expect(
+            "fork_child_skips_parent_handlers",
+            "child: ncallbacks 1\nchild's handler\nparent: child exited with 0\nparent's handler\n",
+            Code(0),
+            &[],
+        ),
+        expect(
+            "fork_child_adopts_parent_handlers",
+            "child: ncallbacks 1\nchild: adopted 6\nchild's handler\nparent's handler\n\
+             parent: child exited with 0\nparent's handler\n",
+            Code(0),
+            &[],
+        ),
+        expect(
+            "fork_child_exit_now",
+            "child: ncallbacks 1\nparent: child exited with 0\nparent's handler\n",
+            Code(0),
+            &[],
+        ),
+    ]);
+    all
+}
+
+fn check(expect: &Expect, finished: &Finished) -> Result<(), String> {
+    let mut problems = Vec::new();
+    if finished.stdout != expect.stdout {
+        problems.push(format!(
+            "stdout:\n{:?}\nexpected:\n{:?}",
+            finished.stdout, expect.stdout
+        ));
+    }
+    let end_ok = match expect.end {
+        End::Code(code) => finished.status.code() == Some(code),
+        End::Signal(signal) => finished.signal() == Some(signal),
+    };
+    if !end_ok {
+        problems.push(format!("ended with {:?}", finished.status));
+    }
+    for needle in expect.stderr_has {
+        if !finished.stderr.contains(needle) {
+            problems.push(format!("stderr lacks {needle:?}"));
+        }
+    }
+    let unexpected_report = expect.stderr_has.is_empty() && !finished.stderr.is_empty();
+    if unexpected_report {
+        problems.push("stderr is not empty".to_string());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\nstderr:\n{}",
+            problems.join("\n"),
+            finished.stderr
+        ))
+    }
+}
+
+fn main() {
+    let name = scenario();
+    if !name.is_empty() {
+        programs::run(&name);
+        return;
+    }
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    let exe = std::env::current_exe().expect("path of this test binary");
+    let (mut passed, mut failed) = (0, 0);
+    for expect in expectations() {
+        if !filter.is_empty() && !filter.iter().any(|f| expect.name.contains(f.as_str())) {
+            continue;
+        }
+        let finished = run(
+            command(&exe).env("ATEXIT_SCENARIO", expect.name),
+            Duration::from_secs(60),
+        );
+        match check(&expect, &finished) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {} ... ok", expect.name);
+            }
+            Err(problem) => {
+                failed += 1;
+                println!("test {} ... FAILED\n{problem}\n", expect.name);
+            }
+        }
+    }
+    println!("\nscenarios: {passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,295 @@
+//! The scenario programs: each runs in a process of its own and prints what
+//! its handlers do. The driver in `main.rs` checks the output.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn say(line: &'static str) -> impl FnOnce() + Send + 'static {
+    move || println!("{line}")
+}
+
+pub fn run(name: &str) {
+    match name {
+        "static_order" => {
+            atexit::register(say("runtime 1"));
+            atexit::register(say("runtime 2"));
+        }
+        "unregister_static" => {
+            assert_eq!(atexit::unregister(super::statics::alpha::alpha_last), 1);
+            assert_eq!(atexit::unregister(super::statics::alpha::alpha_last), 0);
+        }
+        "process_exit" => {
+            atexit::register(say("first"));
+            atexit::register(say("second"));
+            std::process::exit(7);
+        }
+        "atexit_exit_status" => {
+            atexit::register(say("first"));
+            atexit::exit(3);
+        }
+        "panic_in_main" => {
+            atexit::register(say("handler after panic"));
+            panic!("boom in main");
+        }
+        "panicking_handler_keeps_status" => {
+            atexit::register(say("registered first"));
+            atexit::register(|| panic!("handler failure"));
+            atexit::register(say("registered third"));
+            std::process::exit(3);
+        }
+        "non_string_panic_payload" => {
+            atexit::register(say("still runs"));
+            atexit::register(|| std::panic::panic_any(42_u32));
+        }
+        "register_during_exit" => {
+            atexit::register(say("C (oldest)"));
+            atexit::register(|| {
+                println!("A");
+                atexit::register(say("B (registered by A)"));
+            });
+        }
+        "unregister_during_exit" => {
+            let victim = atexit::register(say("victim: must not run"));
+            fn by_function() {
+                println!("by_function: must not run");
+            }
+            atexit::register(by_function);
+            atexit::register(move || {
+                println!(
+                    "killer: {} {}",
+                    victim.unregister(),
+                    atexit::unregister(by_function)
+                );
+            });
+        }
+        "unregister_self_then_panic" => {
+            fn self_remover() {
+                println!("removed itself: {}", atexit::unregister(self_remover));
+                panic!("after unregistering itself");
+            }
+            atexit::register(say("older handler still runs"));
+            atexit::register(self_remover);
+        }
+        "atexit_exit_in_handler" => {
+            atexit::register(say("older handler still runs"));
+            atexit::register(|| {
+                println!("calling atexit::exit(5)");
+                atexit::exit(5);
+            });
+            atexit::register(say("newest handler"));
+            std::process::exit(2);
+        }
+        "process_exit_in_handler" => {
+            atexit::register(|| {
+                println!("calling std::process::exit(5)");
+                std::process::exit(5);
+            });
+        }
+        "exit_during_run_exitfuncs" => {
+            atexit::register(say("oldest"));
+            atexit::register(|| atexit::exit(4));
+            atexit::register(say("newest"));
+            atexit::run_exitfuncs();
+            println!("not reached");
+        }
+        "nested_run_exitfuncs" => {
+            atexit::register(say("3"));
+            atexit::register(say("2"));
+            atexit::register(|| {
+                println!("1 runs the rest");
+                atexit::run_exitfuncs();
+                println!("1 done");
+            });
+            atexit::run_exitfuncs();
+            println!("main: ncallbacks {}", count_own());
+            atexit::register(say("registered after the explicit run"));
+        }
+        "run_exitfuncs_from_another_thread_during_a_run" => {
+            atexit::register(say("older"));
+            atexit::register(|| {
+                let helper = std::thread::spawn(|| {
+                    atexit::run_exitfuncs();
+                    println!("helper's run_exitfuncs returned at once");
+                });
+                helper.join().unwrap();
+                println!("handler joined the helper");
+            });
+            atexit::run_exitfuncs();
+        }
+        "handler_spawns_and_joins_a_thread" => {
+            atexit::register(|| {
+                let answer = std::thread::spawn(|| 6 * 7).join().unwrap();
+                println!("thread answered {answer}");
+            });
+        }
+        "clear_and_ncallbacks" => {
+            let base = atexit::ncallbacks();
+            atexit::register(say("cleared: must not run"));
+            atexit::register!(|n: u32| println!("cleared {n}: must not run"), 1);
+            println!("added {}", atexit::ncallbacks() - base);
+            atexit::clear();
+            println!("after clear {}", atexit::ncallbacks());
+            atexit::register(say("registered after clear"));
+        }
+        "thread_local_in_handler" => {
+            struct Noisy;
+            impl Drop for Noisy {
+                fn drop(&mut self) {}
+            }
+            thread_local!(static LOCAL: Noisy = const { Noisy });
+            LOCAL.with(|_| {});
+            atexit::register(|| match LOCAL.try_with(|_| ()) {
+                Ok(()) => println!("thread-local alive"),
+                Err(_) => println!("thread-local already destroyed"),
+            });
+        }
+        "threads_register_concurrently" => threads_register_concurrently(),
+        "threads_hammer_during_exit" => threads_hammer_during_exit(),
+        #[cfg(unix)]
+        "fork_child_skips_parent_handlers" => fork_scenario(ForkEnd::Exit),
+        #[cfg(unix)]
+        "fork_child_adopts_parent_handlers" => fork_scenario(ForkEnd::Adopt),
+        #[cfg(unix)]
+        "fork_child_exit_now" => fork_scenario(ForkEnd::ExitNow),
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+fn count_own() -> usize {
+    atexit::ncallbacks()
+}
+
+/// 8 threads × 2,000 registrations, a quarter of them cancelled by handle and
+/// a quarter by function: every survivor runs exactly once at exit.
+fn threads_register_concurrently() {
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 2000;
+    let runs: Arc<Vec<AtomicUsize>> = Arc::new(
+        (0..THREADS * PER_THREAD)
+            .map(|_| AtomicUsize::new(0))
+            .collect(),
+    );
+    {
+        let runs = Arc::clone(&runs);
+        atexit::register(move || {
+            let mut counts = [0usize; 3];
+            for (index, run) in runs.iter().enumerate() {
+                let expected = usize::from(index % 4 < 2);
+                let got = run.load(Ordering::SeqCst);
+                counts[got.min(2)] += 1;
+                if got != expected {
+                    println!("registration {index} ran {got} times, expected {expected}");
+                }
+            }
+            println!(
+                "ran once: {}, never: {}, twice or more: {}",
+                counts[1], counts[0], counts[2]
+            );
+        });
+    }
+    fn cancelled_by_function(_: usize) {
+        println!("cancelled by function: must not run");
+    }
+    let threads: Vec<_> = (0..THREADS)
+        .map(|thread| {
+            let runs = Arc::clone(&runs);
+            std::thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    let index = thread * PER_THREAD + i;
+                    match index % 4 {
+                        0 | 1 => {
+                            let runs = Arc::clone(&runs);
+                            atexit::register(move || {
+                                runs[index].fetch_add(1, Ordering::SeqCst);
+                            });
+                        }
+                        2 => {
+                            let handle = atexit::register(|| println!("cancelled: must not run"));
+                            assert!(handle.unregister());
+                        }
+                        _ => {
+                            atexit::register!(cancelled_by_function, index);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let removed = atexit::unregister(cancelled_by_function);
+    println!("unregistered by function: {removed}");
+}
+
+/// Threads register, cancel, clear and run while the main thread exits: the
+/// process ends (no deadlock) and no handler runs twice. Each thread stops
+/// after a bounded number of registrations: one registering forever would
+/// hold the exit up (documented).
+fn threads_hammer_during_exit() {
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 5000;
+    static RUNS: [AtomicUsize; THREADS * PER_THREAD] =
+        [const { AtomicUsize::new(0) }; THREADS * PER_THREAD];
+    for thread in 0..THREADS {
+        std::thread::spawn(move || {
+            for i in 0..PER_THREAD {
+                let index = thread * PER_THREAD + i;
+                let handle = atexit::register(move || {
+                    if RUNS[index].fetch_add(1, Ordering::SeqCst) != 0 {
+                        println!("handler {index} ran twice");
+                    }
+                });
+                match i % 8 {
+                    0 => {
+                        handle.unregister();
+                    }
+                    1 if thread == 0 && i % 64 == 1 => atexit::run_exitfuncs(),
+                    2 => {
+                        let _ = atexit::ncallbacks();
+                    }
+                    3 if thread == 1 && i % 256 == 3 => atexit::clear(),
+                    _ => {}
+                }
+            }
+        });
+    }
+    std::thread::sleep(Duration::from_millis(5));
+    atexit::exit(0);
+}
+
+#[cfg(unix)]
+enum ForkEnd {
+    Exit,
+    Adopt,
+    ExitNow,
+}
+
+#[cfg(unix)]
+fn fork_scenario(end: ForkEnd) {
+    use std::io::Write;
+
+    atexit::register(say("parent's handler"));
+    std::io::stdout().flush().unwrap();
+    // SAFETY: the child only calls async-signal-safe-enough code: this process
+    // is single-threaded at this point, so the whole runtime is usable.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        atexit::register(say("child's handler"));
+        println!("child: ncallbacks {}", atexit::ncallbacks());
+        match end {
+            ForkEnd::Exit => std::process::exit(0),
+            ForkEnd::Adopt => {
+                println!("child: adopted {}", atexit::adopt_inherited());
+                std::process::exit(0)
+            }
+            ForkEnd::ExitNow => atexit::exit_now(0),
+        }
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    println!("parent: child exited with {}", libc::WEXITSTATUS(status));
+}

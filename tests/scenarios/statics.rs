@@ -1,0 +1,44 @@
+//! `#[atexit::handler]` functions for the ordering scenarios, in two modules
+//! and with priorities. They print only in the scenarios that check them, as
+//! every scenario process registers them.
+
+use super::scenario;
+
+fn show(line: &str) {
+    if ["static_order", "unregister_static"].contains(&scenario().as_str()) {
+        println!("{line}");
+    }
+}
+
+pub mod alpha {
+    use super::show;
+
+    #[atexit::handler]
+    fn alpha_first() {
+        show("alpha_first");
+    }
+
+    #[atexit::handler(priority = 5)]
+    fn alpha_urgent() {
+        show("alpha_urgent (priority 5)");
+    }
+
+    #[atexit::handler]
+    fn alpha_second() {
+        show("alpha_second");
+    }
+
+    #[atexit::handler(priority = -5)]
+    pub fn alpha_last() {
+        show("alpha_last (priority -5)");
+    }
+}
+
+pub mod beta {
+    use super::show;
+
+    #[atexit::handler]
+    fn beta_only() {
+        show("beta_only");
+    }
+}
