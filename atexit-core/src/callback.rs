@@ -271,7 +271,7 @@ mod tests {
         }
         assert!(!item_of(hello));
         let word = 7usize;
-        assert!(!item_of(move || drop(word)));
+        assert!(!item_of(move || assert_eq!(word, 7)));
         assert!(!is_fn_pointer::<usize>());
     }
 

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, ExprUnary, Lit, MetaNameValue, Path, Token, UnOp};
+use syn::{Expr, ExprLit, ExprUnary, Lit, Meta, Path, Token, UnOp};
 
 pub(crate) struct Args {
     pub(crate) priority: i32,
@@ -14,7 +14,7 @@ pub(crate) struct Args {
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
     let mut priority = None;
     let mut crate_path = None;
-    let list = Punctuated::<MetaNameValue, Token![,]>::parse_terminated
+    let list = Punctuated::<Meta, Token![,]>::parse_terminated
         .parse2(tokens)
         .map_err(|error| {
             syn::Error::new(
@@ -22,7 +22,12 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
                 "expected `priority = <integer>` or `crate = \"<path>\"`",
             )
         })?;
-    for arg in list {
+    for meta in list {
+        let arg = match meta {
+            Meta::NameValue(arg) => arg,
+            Meta::Path(path) => return Err(needs_value(&path)),
+            Meta::List(list) => return Err(needs_value(&list)),
+        };
         let name = arg
             .path
             .get_ident()
@@ -57,6 +62,13 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
         priority: priority.unwrap_or(0),
         crate_path: crate_path.unwrap_or_else(|| syn::parse_quote!(::atexit)),
     })
+}
+
+fn needs_value(tokens: &dyn quote::ToTokens) -> syn::Error {
+    syn::Error::new_spanned(
+        tokens,
+        "expected `name = value`, such as `priority = 10` or `crate = \"my_atexit\"`",
+    )
 }
 
 fn parse_priority(value: &Expr) -> syn::Result<i32> {

@@ -1,0 +1,4 @@
+#[atexit::handler]
+async fn flush() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[atexit::handler]
+fn flush<T: Default>() {
+    let _ = T::default();
+}
+
+fn main() {}

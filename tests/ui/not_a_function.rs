@@ -1,0 +1,6 @@
+#[atexit::handler]
+struct Flusher {
+    pending: Vec<String>,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[atexit::handler(priority(1))]
+fn flush() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[atexit::handler(priority = "last")]
+fn flush() {}
+
+fn main() {}

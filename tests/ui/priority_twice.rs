@@ -1,0 +1,4 @@
+#[atexit::handler(priority = 1, priority = 2)]
+fn flush() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[atexit::handler(priority)]
+fn flush() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+struct Logger;
+
+impl Logger {
+    #[atexit::handler]
+    fn flush(&self) {}
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[atexit::handler(order = 1)]
+fn flush() {}
+
+fn main() {}

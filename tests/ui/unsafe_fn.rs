@@ -1,0 +1,4 @@
+#[atexit::handler]
+unsafe fn flush() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+#[atexit::handler]
+fn flush()
+where
+    u8: Copy,
+{
+}
+
+fn main() {}
