@@ -21,7 +21,7 @@
 //! | Python | Rust |
 //! |---|---|
 //! | `@atexit.register` on a function | [`#[atexit::handler]`](handler) on a `fn` |
-//! | `atexit.register(func)` | [`atexit::register(func)`](register), returns a [`Handle`] |
+//! | `atexit.register(func)` | [`atexit::register(func)`](register()), returns a [`Handle`] |
 //! | `atexit.register(func, *args)` | [`atexit::register!(func, args...)`](register!) |
 //! | `atexit.unregister(func)` | [`atexit::unregister(func)`](unregister), returns how many it removed |
 //! | — | [`Handle::unregister`]: cancel one registration in O(1) |
@@ -70,7 +70,7 @@
 //!
 //! # Inside a handler
 //!
-//! - The whole API works: [`register`] (the new handler runs next),
+//! - The whole API works: [`register`](register()) (the new handler runs next),
 //!   [`Handle::unregister`] and [`unregister`] (cancelled handlers do not run),
 //!   [`clear`], [`run_exitfuncs`] (runs the remaining handlers).
 //! - [`atexit::exit`](exit) during an exit ends only that handler, is reported,
@@ -163,6 +163,10 @@ pub use atexit_core::{
 /// The function must be a free `fn` with no arguments, no generics, no
 /// `self`, not `async`, not `unsafe`, and returning `()`; anything else is a
 /// compile error that points at the offending part.
+///
+/// It cannot go on an associated function inside an `impl` block: an
+/// attribute does not see that context, and rustc then reports "`const` items
+/// in this context need a name". Write a free function that calls it.
 pub use atexit_macros::handler;
 
 /// Not public API: what the macros expand to.

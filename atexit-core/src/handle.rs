@@ -1,8 +1,8 @@
 use crate::global;
 use crate::registry::Ticket;
 
-/// One registration made by [`register`](crate::register) or
-/// [`register!`](../atexit/macro.register.html), which can cancel it.
+/// One registration made by [`register`](crate::register()) or
+/// [`register!`](crate::register!), which can cancel it.
 ///
 /// Dropping a `Handle` keeps the registration: the handler still runs at exit.
 /// A handle is `Copy`; every copy names the same registration, and once it has

@@ -122,6 +122,8 @@ fn expectations() -> Vec<Expect> {
             End::Signal(libc::SIGABRT),
             &["re-entrant"],
         ),
+        expect("abort_runs_nothing", "", End::Signal(libc::SIGABRT), &[]),
+        expect("sigkill_runs_nothing", "", End::Signal(libc::SIGKILL), &[]),
         expect(
             "fork_child_skips_parent_handlers",
             "child: ncallbacks 1\nchild's handler\nparent: child exited with 0\nparent's handler\n",

@@ -80,6 +80,17 @@ pub fn run(name: &str) {
             atexit::register(say("newest handler"));
             std::process::exit(2);
         }
+        "abort_runs_nothing" => {
+            atexit::register(say("must not run after abort"));
+            std::process::abort();
+        }
+        #[cfg(unix)]
+        "sigkill_runs_nothing" => {
+            atexit::register(say("must not run after SIGKILL"));
+            // SAFETY: signalling our own process.
+            unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+            std::thread::sleep(Duration::from_secs(10));
+        }
         "process_exit_in_handler" => {
             atexit::register(|| {
                 println!("calling std::process::exit(5)");
