@@ -169,7 +169,7 @@ pub fn ncallbacks() -> usize {
 /// waits for them to finish and then parks forever: the other thread ends the
 /// process, as `std::process::exit` does in the same race.
 ///
-/// ```no_run
+/// ```
 /// # extern crate atexit_core as atexit;
 /// atexit::register(|| println!("all_done()"));
 /// println!("Exiting...");
@@ -199,7 +199,7 @@ pub fn exit(code: i32) -> ! {
 /// so it does not write its parent's buffered output twice. Flush first to keep
 /// it.
 ///
-/// ```no_run
+/// ```
 /// # extern crate atexit_core as atexit;
 /// atexit::register(|| println!("never printed"));
 /// println!("Exiting...");
