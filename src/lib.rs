@@ -54,8 +54,9 @@
 //! `main`, so they run after everything registered at run time. Among
 //! themselves, the order is fixed by this crate, not by the linker: a higher
 //! `priority` runs earlier; at equal priority, the function declared later in
-//! a file runs first (as stacked Python decorators do); across files, the
-//! order follows module path and file name, in reverse.
+//! a file runs first (as stacked Python decorators do), inline modules
+//! included; across files, the order follows crate name and file path, in
+//! reverse.
 //!
 //! # Failing handlers
 //!
@@ -77,11 +78,15 @@
 //!   and the exit goes on with its status (CPython does the same with
 //!   `SystemExit`). **`std::process::exit` inside a handler aborts the
 //!   process** (std reports "process::exit called re-entrantly", status 134):
-//!   use [`atexit::exit`](exit).
-//! - On the thread that exits, thread-locals with a destructor are already
-//!   destroyed when handlers run (glibc runs thread-local destructors first):
-//!   `LocalKey::with` panics and `try_with` fails. Keep what a handler needs in
-//!   a `static`, or move it into the closure.
+//!   use [`atexit::exit`](exit). (If the run began with [`exit`] or
+//!   [`run_exitfuncs`], `std::process::exit` in a handler is the first real
+//!   exit: the remaining handlers run and the process ends with its code.)
+//! - When `main` returns or `std::process::exit` is called, the exiting
+//!   thread's thread-locals with a destructor are already destroyed when
+//!   handlers run (glibc runs thread-local destructors first):
+//!   `LocalKey::with` panics and `try_with` fails. (With [`exit`] and
+//!   [`run_exitfuncs`] they are still alive.) Keep what a handler needs in a
+//!   `static`, or move it into the closure.
 //! - `println!` works (std flushed stdout before the handlers; it is
 //!   unbuffered from then on), and so do spawning and joining threads.
 //! - Other threads keep running while handlers run. A handler that takes a
@@ -89,17 +94,26 @@
 //!
 //! # Threads
 //!
-//! Every function may be called from any thread at any time. The registry's
-//! lock is never held while a handler runs or a closure is dropped. Handlers
-//! run on the thread that exits; if several threads exit at once, one runs
-//! the handlers and the others wait for it.
+//! Every function may be called from any thread at any time, except from a
+//! signal handler or a `pthread_atfork` handler (they may interrupt the
+//! registry's lock). The lock is never held while a handler runs or a closure
+//! is dropped. Handlers run on the thread that exits, one at a time; if
+//! several threads exit at once, one runs the handlers and the others wait
+//! for it. An exit that starts while another thread is inside a handler (of
+//! [`run_exitfuncs`]) waits for that handler to return, then runs the rest.
+//! Registrations made by other threads during an exit run in their turn, so a
+//! thread registering in a tight loop delays the exit.
 //!
 //! # fork
 //!
 //! A forked child does not run the handlers its parent registered (they would
 //! flush the same buffered data twice): when the child exits, only the
-//! handlers it registered run. [`adopt_inherited`] makes the parent's handlers
-//! the child's own. [`exit_now`] ends a child without running any.
+//! handlers it registered run. [`clear`] and [`unregister`] in the child
+//! forget the parent's closures without dropping them, so their destructors
+//! do not run twice either. [`adopt_inherited`] makes the parent's handlers
+//! the child's own. [`exit_now`] ends a child without running any. A child
+//! forked by a handler during an exit runs its own handlers when that handler
+//! returns, or when it calls [`exit`].
 //!
 //! # Pitfalls
 //!

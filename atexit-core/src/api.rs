@@ -65,10 +65,18 @@ fn push(callback: Callback) -> Handle {
 /// never registered is not an error: it returns 0.
 ///
 /// Functions are told apart by type: each fn item, and each closure
-/// expression, has a type of its own. A fn pointer (`let f: fn() = ...`) has
-/// the type every function of its signature shares, so for fn pointers the
-/// address is compared as well. A fn item and a fn pointer to the same
-/// function are different keys: unregister in the form you registered.
+/// expression, has a type of its own, so `unregister(my_cleanup)` is exact.
+/// Two forms are weaker, because their type is shared:
+///
+/// - A fn pointer (`let f: fn() = ...`) has the type of every function of its
+///   signature, so its address is compared too. That is best effort, as
+///   fn-pointer equality is in Rust: an optimized build may merge two
+///   functions with identical bodies into one address. Prefer fn items.
+/// - A boxed closure (`Box<dyn FnOnce() + Send>`) has the type of every boxed
+///   closure: unregistering one removes them all. Use the [`Handle`] instead.
+///
+/// A fn item and a fn pointer to the same function are different keys:
+/// unregister in the form you registered.
 ///
 /// Handlers from `#[atexit::handler]` can be unregistered the same way.
 /// Unregistering from inside a running handler removes handlers that have not
@@ -88,10 +96,12 @@ fn push(callback: Callback) -> Handle {
 pub fn unregister<F: 'static>(func: F) -> usize {
     let mut state = global::lock();
     state.take_new_statics();
+    let mut dropped = Vec::new();
     let removed = state
         .registry
-        .remove_where(|callback| callback.is_same_function(&func));
-    global::drop_unlocked(state, removed)
+        .remove_where(|callback| callback.is_same_function(&func), &mut dropped);
+    global::drop_unlocked(state, dropped);
+    removed
 }
 
 /// Runs every registered handler now, newest first, and removes them;
@@ -128,8 +138,9 @@ pub fn run_exitfuncs() {
 /// ```
 pub fn clear() {
     let mut state = global::lock();
-    let removed = state.registry.clear();
-    global::drop_unlocked(state, removed);
+    let mut dropped = Vec::new();
+    state.registry.clear(&mut dropped);
+    global::drop_unlocked(state, dropped);
 }
 
 /// The number of handlers that will run at exit; Python's
@@ -167,7 +178,12 @@ pub fn ncallbacks() -> usize {
 ///
 /// Called on a thread while another thread is running the exit handlers, it
 /// waits for them to finish and then parks forever: the other thread ends the
-/// process, as `std::process::exit` does in the same race.
+/// process with its own status, as `std::process::exit` does in the same
+/// race (here the race lasts as long as the handlers run).
+///
+/// Called after the exit handlers have finished, on the thread that ran them
+/// (from a later libc `atexit` callback, say), it flushes stdout and ends the
+/// process at once with `code`, skipping what the C runtime had left to do.
 ///
 /// ```
 /// # extern crate atexit_core as atexit;
@@ -179,6 +195,14 @@ pub fn exit(code: i32) -> ! {
     match global::run_at_exit() {
         ExitRun::Ran => std::process::exit(code),
         ExitRun::FromHandler => std::panic::resume_unwind(Box::new(ExitFromHandler(code))),
+        ExitRun::FromHandlerInForkedChild => {
+            // A child forked by a handler: its own handlers run, then it ends
+            // with its own status. std's exit guard, copied from the exiting
+            // parent, would abort `std::process::exit` here.
+            global::finish_from_handler();
+            let _ = std::io::stdout().flush();
+            sys::exit_now(code)
+        }
         ExitRun::OtherThread => loop {
             std::thread::park();
         },

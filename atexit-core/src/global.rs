@@ -2,16 +2,23 @@
 //!
 //! Handlers are taken off the registry one at a time under the lock and run
 //! without it, so a handler may use the whole API. One thread at a time is the
-//! *runner*; other threads asking for a run return (explicit runs) or wait for
-//! it to finish (exits), so a handler is never run twice and nothing is left
-//! behind when the process ends.
+//! *runner*; another thread asking for an explicit run returns at once, and an
+//! exit on another thread waits for the handler in progress, then takes over.
+//! A run ends in the same critical section that finds the registry empty, so
+//! a registration racing with the end is either run or made after the end.
+//!
+//! The lock is `std::sync::Mutex`: on Linux a futex whose unlock only wakes
+//! waiters (never hands the lock to a thread that may not exist in a forked
+//! child) and that uses no thread-local storage, which is already destroyed on
+//! the exiting thread.
 
 use crate::callback::Callback;
 use crate::registry::Registry;
 use crate::report;
 use crate::static_handler;
 use crate::sys;
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use std::cell::Cell;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, ThreadId};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -28,8 +35,13 @@ pub(crate) struct State {
     pub(crate) registry: Registry,
     statics: static_handler::Taken,
     phase: Phase,
+    /// The thread taking handlers off the registry.
     runner: Option<ThreadId>,
+    /// The thread inside a handler, if any.
+    busy: Option<ThreadId>,
     exit_thread: Option<ThreadId>,
+    /// This is a child forked by a handler while its parent was exiting.
+    forked_during_exit: bool,
     started: bool,
 }
 
@@ -38,16 +50,35 @@ static STATE: Mutex<State> = Mutex::new(State {
     statics: static_handler::Taken::new(),
     phase: Phase::Open,
     runner: None,
+    busy: None,
     exit_thread: None,
+    forked_during_exit: false,
     started: false,
 });
 
-static EXIT_DONE: Condvar = Condvar::new();
+/// Signalled whenever `phase`, `runner` or `busy` changes.
+static CHANGED: Condvar = Condvar::new();
+
+thread_local! {
+    /// How many handlers this thread is inside (nested runs make it more
+    /// than one). No destructor, so it works after thread-local destruction.
+    static HANDLER_DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Locks the state. No code panics while holding the lock, but a poisoned
+/// lock must not stop the exit handlers either.
+fn lock_state() -> MutexGuard<'static, State> {
+    STATE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn wait(state: MutexGuard<'static, State>) -> MutexGuard<'static, State> {
+    CHANGED.wait(state).unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Locks the registry, taking in the `#[atexit::handler]` functions and
 /// installing the process hooks on first use.
 pub(crate) fn lock() -> MutexGuard<'static, State> {
-    let mut state = STATE.lock();
+    let mut state = lock_state();
     if !state.started {
         state.started = true;
         sys::install_hooks();
@@ -57,8 +88,7 @@ pub(crate) fn lock() -> MutexGuard<'static, State> {
 }
 
 impl State {
-    /// Takes in `#[atexit::handler]` functions not seen yet (see
-    /// `static_handler::take_new`).
+    /// Takes in `#[atexit::handler]` functions not seen yet.
     pub(crate) fn take_new_statics(&mut self) {
         for callback in self.statics.take_new() {
             self.registry.push_static(callback);
@@ -72,26 +102,43 @@ impl State {
 
 /// Drops removed handlers outside the lock: their captures' destructors are
 /// user code that may call back into the registry.
-pub(crate) fn drop_unlocked(state: MutexGuard<'static, State>, removed: Vec<Callback>) -> usize {
+pub(crate) fn drop_unlocked(state: MutexGuard<'static, State>, removed: Vec<Callback>) {
     drop(state);
-    let count = removed.len();
     drop(removed);
-    count
 }
 
-/// Runs handlers, newest first, while this thread is the runner.
-fn drain(me: ThreadId) {
+/// Runs handlers, newest first, while this thread is the runner. When the
+/// registry is empty, `on_empty` runs under the same lock that found it so.
+fn drain(me: ThreadId, on_empty: impl Fn(&mut State)) {
     loop {
         let next = {
-            let mut state = STATE.lock();
+            let mut state = lock_state();
             if state.runner != Some(me) {
                 return;
             }
-            state.registry.pop_own()
+            match state.registry.pop_own() {
+                Some(callback) => {
+                    state.busy = Some(me);
+                    callback
+                }
+                None => {
+                    on_empty(&mut state);
+                    return;
+                }
+            }
         };
-        match next {
-            Some(callback) => report::invoke(callback),
-            None => return,
+        HANDLER_DEPTH.with(|depth| depth.set(depth.get() + 1));
+        report::invoke(next);
+        let outermost = HANDLER_DEPTH.with(|depth| {
+            depth.set(depth.get() - 1);
+            depth.get() == 0
+        });
+        if outermost {
+            let mut state = lock_state();
+            if state.busy == Some(me) {
+                state.busy = None;
+                CHANGED.notify_all();
+            }
         }
     }
 }
@@ -101,6 +148,9 @@ pub(crate) fn run_now() {
     let me = thread::current().id();
     let nested = {
         let mut state = lock();
+        if state.phase == Phase::Closed {
+            return;
+        }
         state.take_new_statics();
         match state.runner {
             Some(runner) if runner != me => return,
@@ -111,13 +161,12 @@ pub(crate) fn run_now() {
             }
         }
     };
-    drain(me);
-    if !nested {
-        let mut state = STATE.lock();
-        if state.phase == Phase::Open && state.runner == Some(me) {
+    drain(me, |state| {
+        if !nested && state.phase == Phase::Open {
             state.runner = None;
+            CHANGED.notify_all();
         }
-    }
+    });
 }
 
 /// How a request to run the exit handlers went.
@@ -127,10 +176,19 @@ pub(crate) enum ExitRun {
     Ran,
     /// This thread is already running them: the request came from a handler.
     FromHandler,
+    /// As `FromHandler`, in a child forked by a handler during its parent's
+    /// exit: the child has its own handlers and its own status to exit with.
+    FromHandlerInForkedChild,
     /// Another thread ran them; it is ending the process.
     OtherThread,
     /// This thread ran them earlier and is inside the process's exit now.
     AlreadyRan,
+}
+
+fn finish_exit(state: &mut State) {
+    state.phase = Phase::Closed;
+    state.runner = None;
+    CHANGED.notify_all();
 }
 
 /// Runs the exit handlers once for the whole process.
@@ -142,15 +200,28 @@ pub(crate) fn run_at_exit() -> ExitRun {
             Phase::Open => {
                 state.take_new_statics();
                 state.phase = Phase::Exiting;
-                // Takes over from an explicit run on another thread, which stops
-                // after the handler it is in.
-                state.runner = Some(me);
                 state.exit_thread = Some(me);
+                // Take over from an explicit run on another thread, after the
+                // handler it is in: never two handlers at once, and none cut
+                // off half-way by the end of the process.
+                let previous = state.runner.replace(me);
+                CHANGED.notify_all();
+                if let Some(other) = previous.filter(|&runner| runner != me) {
+                    while state.busy == Some(other) {
+                        state = wait(state);
+                    }
+                }
             }
-            Phase::Exiting if state.runner == Some(me) => return ExitRun::FromHandler,
+            Phase::Exiting if state.runner == Some(me) => {
+                return if state.forked_during_exit {
+                    ExitRun::FromHandlerInForkedChild
+                } else {
+                    ExitRun::FromHandler
+                };
+            }
             Phase::Exiting => {
                 while state.phase == Phase::Exiting {
-                    EXIT_DONE.wait(&mut state);
+                    state = wait(state);
                 }
                 return ExitRun::OtherThread;
             }
@@ -158,12 +229,14 @@ pub(crate) fn run_at_exit() -> ExitRun {
             Phase::Closed => return ExitRun::OtherThread,
         }
     }
-    drain(me);
-    let mut state = STATE.lock();
-    state.phase = Phase::Closed;
-    state.runner = None;
-    EXIT_DONE.notify_all();
+    drain(me, finish_exit);
     ExitRun::Ran
+}
+
+/// Runs the handlers still waiting in an exit this thread is running, from
+/// inside one of its handlers, and ends the run.
+pub(crate) fn finish_from_handler() {
+    drain(thread::current().id(), finish_exit);
 }
 
 /// The libc `atexit` callback: the path of returning from `main`, of
@@ -171,31 +244,75 @@ pub(crate) fn run_at_exit() -> ExitRun {
 pub(crate) extern "C" fn at_exit() {
     // Nothing may unwind into libc: handlers run under `catch_unwind` already,
     // and this catches the registry's own failures too.
-    let _ = std::panic::catch_unwind(run_at_exit);
+    let _ = std::panic::catch_unwind(|| match run_at_exit() {
+        // A handler of `atexit::exit` or `run_exitfuncs` called
+        // `std::process::exit`: this exit is the one that ends the process,
+        // so the handlers still waiting run now.
+        ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild => finish_from_handler(),
+        ExitRun::Ran | ExitRun::OtherThread | ExitRun::AlreadyRan => {}
+    });
 }
 
 /// `pthread_atfork` hooks: the forking thread holds the lock across `fork`, so
 /// the child never inherits it locked by a thread that does not exist there.
 #[cfg(unix)]
 pub(crate) mod fork {
-    use super::{Phase, STATE};
+    use super::{lock_state, Phase, State};
+    use std::cell::UnsafeCell;
+    use std::sync::MutexGuard;
+
+    struct Held {
+        guard: MutexGuard<'static, State>,
+        by_runner: bool,
+    }
+
+    /// The guard `prepare` took, until `parent` or `child` releases it.
+    struct HeldAcrossFork(UnsafeCell<Option<Held>>);
+
+    // SAFETY: only touched by the three hooks, and only by the thread that
+    // holds the registry lock (`prepare` stores after locking; `parent` and
+    // `child` run on that same thread before anyone else can lock).
+    unsafe impl Sync for HeldAcrossFork {}
+
+    static HELD: HeldAcrossFork = HeldAcrossFork(UnsafeCell::new(None));
 
     pub(crate) extern "C" fn prepare() {
-        std::mem::forget(STATE.lock());
+        let guard = lock_state();
+        let by_runner = guard.runner == Some(std::thread::current().id());
+        // SAFETY: we hold the lock (see `HeldAcrossFork`).
+        unsafe { *HELD.0.get() = Some(Held { guard, by_runner }) };
+    }
+
+    fn take() -> Option<Held> {
+        // SAFETY: called by `parent`/`child` on the thread that ran `prepare`,
+        // which still holds the lock.
+        unsafe { (*HELD.0.get()).take() }
     }
 
     pub(crate) extern "C" fn parent() {
-        // SAFETY: `prepare` locked the registry on this thread and forgot the guard.
-        unsafe { STATE.force_unlock() }
+        drop(take());
     }
 
     pub(crate) extern "C" fn child() {
-        // SAFETY: as in `parent`; the child's only thread is the one that forked.
-        unsafe { STATE.force_unlock() }
-        let mut state = STATE.lock();
+        let Some(Held {
+            mut guard,
+            by_runner,
+        }) = take()
+        else {
+            return;
+        };
+        let state = &mut *guard;
         state.registry.fork_child();
-        state.phase = Phase::Open;
-        state.runner = None;
-        state.exit_thread = None;
+        state.busy = None;
+        if by_runner {
+            // Forked from inside a handler: the child's copy of that run goes
+            // on, with the child's own handlers only.
+            state.forked_during_exit = state.phase == Phase::Exiting;
+        } else {
+            state.phase = Phase::Open;
+            state.runner = None;
+            state.exit_thread = None;
+            state.forked_during_exit = false;
+        }
     }
 }

@@ -40,9 +40,9 @@ impl Handle {
     /// ```
     pub fn unregister(self) -> bool {
         let mut state = global::lock();
-        let removed = state.registry.remove(self.ticket);
-        let found = removed.is_some();
-        global::drop_unlocked(state, removed.into_iter().collect());
+        let mut dropped = Vec::new();
+        let found = state.registry.remove(self.ticket, &mut dropped);
+        global::drop_unlocked(state, dropped);
         found
     }
 

@@ -99,13 +99,14 @@ impl Registry {
             .is_some_and(|slot| slot.generation == ticket.generation && slot.callback.is_some())
     }
 
-    /// Removes the registration `ticket` names, if it is still waiting.
-    pub(crate) fn remove(&mut self, ticket: Ticket) -> Option<Callback> {
-        if self.contains(ticket) {
-            Some(self.unlink(ticket.index))
-        } else {
-            None
+    /// Removes the registration `ticket` names, if it is still waiting;
+    /// returns whether it was. See [`Registry::take`] for `dropped`.
+    pub(crate) fn remove(&mut self, ticket: Ticket, dropped: &mut Vec<Callback>) -> bool {
+        let found = self.contains(ticket);
+        if found {
+            self.take(ticket.index, dropped);
         }
+        found
     }
 
     /// Takes the newest registration of this process, to be run.
@@ -116,27 +117,44 @@ impl Registry {
         Some(self.unlink(self.top))
     }
 
-    /// Removes every registration for which `matches` holds, newest first.
+    /// Removes every registration for which `matches` holds, newest first;
+    /// returns how many. See [`Registry::take`] for `dropped`.
     pub(crate) fn remove_where(
         &mut self,
         mut matches: impl FnMut(&Callback) -> bool,
-    ) -> Vec<Callback> {
-        let mut removed = Vec::new();
+        dropped: &mut Vec<Callback>,
+    ) -> usize {
+        let mut removed = 0;
         let mut index = self.top;
         while index != NIL {
             let slot = &self.slots[index as usize];
             let below = slot.below;
             if slot.callback.as_ref().is_some_and(&mut matches) {
-                removed.push(self.unlink(index));
+                self.take(index, dropped);
+                removed += 1;
             }
             index = below;
         }
         removed
     }
 
-    /// Removes everything, newest first.
-    pub(crate) fn clear(&mut self) -> Vec<Callback> {
-        self.remove_where(|_| true)
+    /// Removes everything; returns how many. See [`Registry::take`].
+    pub(crate) fn clear(&mut self, dropped: &mut Vec<Callback>) -> usize {
+        self.remove_where(|_| true, dropped)
+    }
+
+    /// Unlinks a registration that will not run. This process's own go to
+    /// `dropped`, for the caller to drop outside its lock; a parent's are
+    /// forgotten, because dropping their captures in a child would run the
+    /// parent's destructors twice (removing its files, flushing its buffers).
+    fn take(&mut self, index: u32, dropped: &mut Vec<Callback>) {
+        let inherited = self.slots[index as usize].epoch != self.epoch;
+        let callback = self.unlink(index);
+        if inherited {
+            std::mem::forget(callback);
+        } else {
+            dropped.push(callback);
+        }
     }
 
     /// In a forked child: everything registered so far belongs to the parent.
@@ -194,10 +212,15 @@ impl Registry {
             slot.epoch = self.epoch;
             return index;
         }
-        let index = u32::try_from(self.slots.len())
+        let Some(index) = u32::try_from(self.slots.len())
             .ok()
             .filter(|&index| index != NIL)
-            .expect("atexit: more than 4 billion exit handlers registered");
+        else {
+            // 128 GiB of registrations; unwinding here would drop the callback
+            // under the registry lock.
+            eprintln!("atexit: more than 4 billion exit handlers registered");
+            std::process::abort();
+        };
         self.slots.push(Slot {
             callback: Some(callback),
             generation: 0,
@@ -323,7 +346,7 @@ mod tests {
         registry.push_static(entry(&log, "s1"));
         let s2 = registry.push_static(entry(&log, "s2"));
         registry.push(entry(&log, "r1"));
-        assert!(registry.remove(s2).is_some());
+        assert!(registry.remove(s2, &mut Vec::new()));
         registry.push_static(entry(&log, "s3"));
         run_all(&mut registry);
         assert_eq!(taken(&log), ["r1", "s3", "s1"]);
@@ -336,9 +359,11 @@ mod tests {
         let a = registry.push(entry(&log, "a"));
         let b = registry.push(entry(&log, "b"));
         let c = registry.push(entry(&log, "c"));
-        assert!(registry.remove(b).is_some());
+        let mut dropped = Vec::new();
+        assert!(registry.remove(b, &mut dropped));
+        assert_eq!(dropped.len(), 1);
         assert!(
-            registry.remove(b).is_none(),
+            !registry.remove(b, &mut dropped),
             "a second removal finds nothing"
         );
         assert!(!registry.contains(b));
@@ -348,13 +373,13 @@ mod tests {
         assert_eq!(d.index, b.index);
         assert_ne!(d.generation, b.generation);
         assert!(
-            registry.remove(b).is_none(),
+            !registry.remove(b, &mut dropped),
             "a stale ticket never removes a new registration"
         );
         run_all(&mut registry);
         assert_eq!(taken(&log), ["d", "c", "a"]);
         assert!(
-            registry.remove(a).is_none(),
+            !registry.remove(a, &mut dropped),
             "a registration that ran is gone"
         );
     }
@@ -367,13 +392,18 @@ mod tests {
             registry.push(entry(&log, name));
         }
         let mut seen = 0;
-        let removed = registry.remove_where(|_| {
-            seen += 1;
-            seen % 2 == 1
-        });
-        assert_eq!(removed.len(), 2);
+        let mut dropped = Vec::new();
+        let removed = registry.remove_where(
+            |_| {
+                seen += 1;
+                seen % 2 == 1
+            },
+            &mut dropped,
+        );
+        assert_eq!((removed, dropped.len()), (2, 2));
         assert_eq!(registry.len(), 2);
-        assert_eq!(registry.clear().len(), 2);
+        assert_eq!(registry.clear(&mut dropped), 2);
+        assert_eq!(dropped.len(), 4);
         assert_eq!(registry.len(), 0);
         run_all(&mut registry);
         assert!(taken(&log).is_empty());
@@ -396,9 +426,14 @@ mod tests {
         assert_eq!(taken(&log), ["child"]);
         assert_eq!(registry.len(), 2);
 
+        let mut dropped = Vec::new();
         assert!(
-            registry.remove(parent).is_some(),
-            "a child may drop a parent's registration"
+            registry.remove(parent, &mut dropped),
+            "a child may remove a parent's registration"
+        );
+        assert!(
+            dropped.is_empty(),
+            "and forgets its closure instead of dropping it"
         );
         assert_eq!((registry.len(), registry.own_len()), (1, 0));
         assert_eq!(registry.adopt_inherited(), 1);
@@ -424,7 +459,7 @@ mod tests {
         let mut registry = Registry::new();
         for _ in 0..1000 {
             let ticket = registry.push(entry(&log, "x"));
-            registry.remove(ticket);
+            registry.remove(ticket, &mut Vec::new());
         }
         assert_eq!(registry.slots.len(), 1);
         assert_eq!(std::mem::size_of::<Slot>(), 32);

@@ -2,7 +2,7 @@
 //!
 //! Each one is an `inventory` item. `inventory` (like `ctor` and `linkme`)
 //! hands them over in no particular order, so the registry sorts them by a key
-//! of its own: priority, then module path, file, line and column. Taken in that
+//! of its own: priority, then crate name, file, line and column. Taken in that
 //! order as registration order, they run in reverse: higher priorities first,
 //! and within a file the function declared last runs first, as Python's
 //! decorators do.
@@ -44,21 +44,20 @@ impl StaticHandler {
         }
     }
 
+    /// Priority, then place in the source: crate, file, line, column. Module
+    /// paths are not used, so inline modules keep their place in the file.
     fn registration_order(&self, other: &Self) -> CmpOrdering {
-        (
-            self.priority,
-            self.module,
-            self.file,
-            self.line,
-            self.column,
-        )
-            .cmp(&(
-                other.priority,
-                other.module,
-                other.file,
-                other.line,
-                other.column,
-            ))
+        let key = |handler: &Self| {
+            let krate = handler.module.split("::").next().unwrap_or_default();
+            (
+                handler.priority,
+                krate,
+                handler.file,
+                handler.line,
+                handler.column,
+            )
+        };
+        key(self).cmp(&key(other))
     }
 }
 

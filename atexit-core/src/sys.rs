@@ -18,6 +18,12 @@ fn install_at_load() {
     install_hooks();
 }
 
+#[cfg_attr(not(any(unix, windows)), allow(dead_code))]
+fn warn(message: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(message.as_bytes());
+}
+
 /// Ends the process with `code` without running any exit handler.
 pub(crate) fn exit_now(code: i32) -> ! {
     imp::exit_now(code)
@@ -30,11 +36,21 @@ mod imp {
     pub(super) fn install() {
         // SAFETY: `at_exit` is an `extern "C" fn()` that never unwinds; the
         // fork hooks are `extern "C" fn()`s that only touch our own lock.
-        // Failure (out of memory in libc) leaves the handlers to run through
-        // `atexit::exit` and `run_exitfuncs` only; there is nobody to tell.
-        unsafe {
-            libc::atexit(at_exit);
-            libc::pthread_atfork(Some(fork::prepare), Some(fork::parent), Some(fork::child));
+        let (exit_hook, fork_hooks) = unsafe {
+            (
+                libc::atexit(at_exit),
+                libc::pthread_atfork(Some(fork::prepare), Some(fork::parent), Some(fork::child)),
+            )
+        };
+        // Both fail only when libc is out of memory. Say so: the handlers then
+        // run only through `atexit::exit` and `run_exitfuncs`.
+        if exit_hook != 0 {
+            super::warn("atexit: libc atexit() failed; handlers run only on atexit::exit\n");
+        }
+        if fork_hooks != 0 {
+            super::warn(
+                "atexit: pthread_atfork() failed; forked children may run parent handlers\n",
+            );
         }
     }
 
@@ -57,8 +73,8 @@ mod imp {
 
     pub(super) fn install() {
         // SAFETY: `at_exit` is an `extern "C" fn()` that never unwinds.
-        unsafe {
-            atexit(at_exit);
+        if unsafe { atexit(at_exit) } != 0 {
+            super::warn("atexit: CRT atexit() failed; handlers run only on atexit::exit\n");
         }
     }
 

@@ -50,13 +50,13 @@ fn expectations() -> Vec<Expect> {
         expect(
             "static_order",
             "runtime 2\nruntime 1\nalpha_urgent (priority 5)\nbeta_only\nalpha_second\nalpha_first\n\
-             alpha_last (priority -5)\n",
+             zz_declared_first\nalpha_last (priority -5)\n",
             Code(0),
             &[],
         ),
         expect(
             "unregister_static",
-            "alpha_urgent (priority 5)\nbeta_only\nalpha_second\nalpha_first\n",
+            "alpha_urgent (priority 5)\nbeta_only\nalpha_second\nalpha_first\nzz_declared_first\n",
             Code(0),
             &[],
         ),
@@ -113,6 +113,18 @@ fn expectations() -> Vec<Expect> {
             &[],
         ),
         expect("threads_hammer_during_exit", "", Code(0), &[]),
+        expect(
+            "exit_waits_for_a_handler_on_another_thread",
+            "newer: start (worker)\nmain returns\nnewer: done\nolder\n",
+            Code(0),
+            &[],
+        ),
+        expect(
+            "process_exit_in_handler_during_atexit_exit",
+            "calling std::process::exit(7)\noldest: still runs\n",
+            Code(7),
+            &[],
+        ),
     ];
     #[cfg(unix)]
     all.extend([
@@ -121,6 +133,25 @@ fn expectations() -> Vec<Expect> {
             "calling std::process::exit(5)\n",
             End::Signal(libc::SIGABRT),
             &["re-entrant"],
+        ),
+        expect("fork_while_threads_use_the_registry", "children hung: 0\n", Code(0), &[]),
+        expect(
+            "fork_in_handler_child_runs_its_own",
+            "child: ncallbacks 1\nchild's own handler\nparent: child exited with 0\nparent's older handler\n",
+            Code(0),
+            &[],
+        ),
+        expect(
+            "fork_in_handler_child_exit",
+            "child's handler\nparent: child exited with 3\n",
+            Code(0),
+            &[],
+        ),
+        expect(
+            "clear_in_forked_child_keeps_parent_captures",
+            "child cleared\nparent: child exited with 0\nTempDir dropped in the parent\n",
+            Code(0),
+            &[],
         ),
         expect("abort_runs_nothing", "", End::Signal(libc::SIGABRT), &[]),
         expect("sigkill_runs_nothing", "", End::Signal(libc::SIGKILL), &[]),
@@ -132,7 +163,7 @@ fn expectations() -> Vec<Expect> {
         ),
         expect(
             "fork_child_adopts_parent_handlers",
-            "child: ncallbacks 1\nchild: adopted 6\nchild's handler\nparent's handler\n\
+            "child: ncallbacks 1\nchild: adopted 7\nchild's handler\nparent's handler\n\
              parent: child exited with 0\nparent's handler\n",
             Code(0),
             &[],

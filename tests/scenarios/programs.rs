@@ -157,6 +157,77 @@ pub fn run(name: &str) {
         }
         "threads_register_concurrently" => threads_register_concurrently(),
         "threads_hammer_during_exit" => threads_hammer_during_exit(),
+        "exit_waits_for_a_handler_on_another_thread" => {
+            atexit::register(say("older"));
+            atexit::register(|| {
+                println!("newer: start (worker)");
+                std::thread::sleep(Duration::from_millis(300));
+                println!("newer: done");
+            });
+            std::thread::spawn(atexit::run_exitfuncs);
+            std::thread::sleep(Duration::from_millis(100));
+            println!("main returns");
+        }
+        "process_exit_in_handler_during_atexit_exit" => {
+            atexit::register(say("oldest: still runs"));
+            atexit::register(|| {
+                println!("calling std::process::exit(7)");
+                std::process::exit(7)
+            });
+            atexit::exit(0);
+        }
+        #[cfg(unix)]
+        "fork_while_threads_use_the_registry" => fork_while_threads_use_the_registry(),
+        #[cfg(unix)]
+        "fork_in_handler_child_runs_its_own" => {
+            atexit::register(say("parent's older handler"));
+            atexit::register(|| {
+                // SAFETY: fork; the child only runs Rust code of this thread.
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    atexit::register(say("child's own handler"));
+                    println!("child: ncallbacks {}", atexit::ncallbacks());
+                    return;
+                }
+                println!("parent: child exited with {}", wait_for(pid));
+            });
+        }
+        #[cfg(unix)]
+        "fork_in_handler_child_exit" => {
+            atexit::register(|| {
+                // SAFETY: fork; the child only runs Rust code of this thread.
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    atexit::register(say("child's handler"));
+                    atexit::exit(3);
+                }
+                println!("parent: child exited with {}", wait_for(pid));
+            });
+        }
+        #[cfg(unix)]
+        "clear_in_forked_child_keeps_parent_captures" => {
+            struct TempDir(u32);
+            impl Drop for TempDir {
+                fn drop(&mut self) {
+                    let who = if std::process::id() == self.0 {
+                        "parent"
+                    } else {
+                        "child"
+                    };
+                    println!("TempDir dropped in the {who}");
+                }
+            }
+            let dir = TempDir(std::process::id());
+            atexit::register(move || drop(dir));
+            // SAFETY: fork of a single-threaded process.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                atexit::clear();
+                println!("child cleared");
+                atexit::exit(0);
+            }
+            println!("parent: child exited with {}", wait_for(pid));
+        }
         #[cfg(unix)]
         "fork_child_skips_parent_handlers" => fork_scenario(ForkEnd::Exit),
         #[cfg(unix)]
@@ -268,6 +339,65 @@ fn threads_hammer_during_exit() {
     }
     std::thread::sleep(Duration::from_millis(5));
     atexit::exit(0);
+}
+
+#[cfg(unix)]
+fn wait_for(pid: libc::pid_t) -> i32 {
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -libc::WTERMSIG(status)
+    }
+}
+
+/// Threads register and cancel handlers while the main thread forks: every
+/// child must be able to use the registry (the lock is never inherited held).
+#[cfg(unix)]
+fn fork_while_threads_use_the_registry() {
+    use std::sync::atomic::AtomicBool;
+    use std::time::Instant;
+    static STOP: AtomicBool = AtomicBool::new(false);
+    for _ in 0..3 {
+        std::thread::spawn(|| {
+            while !STOP.load(Ordering::Relaxed) {
+                atexit::register(|| {}).unregister();
+            }
+        });
+    }
+    let mut hung = 0;
+    for _ in 0..300 {
+        // SAFETY: the child only uses the registry and `_exit`.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            atexit::register(|| {});
+            let _ = atexit::ncallbacks();
+            atexit::exit_now(0);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut status = 0;
+            // SAFETY: polling our own child.
+            if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+                break;
+            }
+            if Instant::now() > deadline {
+                hung += 1;
+                // SAFETY: killing and reaping our own child.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    STOP.store(true, Ordering::Relaxed);
+    println!("children hung: {hung}");
+    atexit::exit_now(0);
 }
 
 #[cfg(unix)]

@@ -10,6 +10,17 @@ fn show(line: &str) {
     }
 }
 
+/// Declared first in the file, in a module whose name sorts last: the order
+/// follows the file, not module names.
+mod zz_inline {
+    use super::show;
+
+    #[atexit::handler]
+    fn zz_declared_first() {
+        show("zz_declared_first");
+    }
+}
+
 pub mod alpha {
     use super::show;
 
