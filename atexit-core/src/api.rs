@@ -1,11 +1,13 @@
 //! The functions of Python's `atexit` module, and `exit`/`exit_now`.
 
 use crate::callback::{Bound, CallWith, Callback, Plain};
-use crate::global::{self, ExitRun};
+use crate::global::{self, Ending, ExitPlan, ExitRun};
 use crate::handle::Handle;
+use crate::reason::ExitReason;
 use crate::report::ExitFromHandler;
 use crate::sys;
 use std::io::Write;
+use std::time::Duration;
 
 /// Registers `handler` to run when the program ends; Python's
 /// `atexit.register(func)`.
@@ -192,8 +194,15 @@ pub fn ncallbacks() -> usize {
 /// atexit::exit(0);
 /// ```
 pub fn exit(code: i32) -> ! {
-    match global::run_at_exit() {
-        ExitRun::Ran => std::process::exit(code),
+    let plan = ExitPlan {
+        reason: ExitReason::Exit(Some(code)),
+        ending: Ending::Code(code),
+    };
+    match global::run_at_exit(plan) {
+        ExitRun::Ran => {
+            let code = global::lock_state().exit_code().unwrap_or(code);
+            std::process::exit(code)
+        }
         ExitRun::FromHandler => std::panic::resume_unwind(Box::new(ExitFromHandler(code))),
         ExitRun::FromHandlerInForkedChild => {
             // A child forked by a handler: its own handlers run, then it ends
@@ -260,4 +269,99 @@ pub fn adopt_inherited() -> usize {
 /// ```
 pub fn is_exiting() -> bool {
     global::lock().is_exiting()
+}
+
+/// Why the process is exiting, asked from inside an exit handler; `None`
+/// when it is not exiting (for example inside [`run_exitfuncs`]).
+///
+/// Returning from `main` and `std::process::exit` report their status on
+/// Linux with glibc; elsewhere those read `Exit(None)`. See [`ExitReason`].
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use atexit::ExitReason;
+///
+/// atexit::register(|| {
+///     if let Some(ExitReason::Signal(signal)) = atexit::exit_reason() {
+///         eprintln!("interrupted by {signal}: saving a checkpoint");
+///     }
+/// });
+/// assert_eq!(atexit::exit_reason(), None, "not exiting yet");
+/// ```
+pub fn exit_reason() -> Option<ExitReason> {
+    global::lock().reason()
+}
+
+/// Asks for the process to end with `code` once the exit handlers are done,
+/// whatever status it was going to have; CPython's open bpo-27035 asks for
+/// this. The last call wins. Called outside an exit run it does nothing.
+///
+/// - After `atexit::exit(n)` and a caught signal, the process exits with
+///   `code` (a signal exit then ends with `code` instead of dying by the
+///   signal).
+/// - After `main` returns or `std::process::exit`, the C runtime has its
+///   status already: the crate flushes Rust's stdout and the C streams and
+///   ends the process with `code` right after its handlers, skipping the C
+///   runtime callbacks registered before this crate loaded.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use atexit::ExitReason;
+///
+/// fn upload_pending_report() -> bool {
+///     true // the work the failed run left behind, done now
+/// }
+///
+/// atexit::register(|| {
+///     // The run failed earlier, but this handler finished its work: report success.
+///     if let Some(ExitReason::Exit(Some(code))) = atexit::exit_reason() {
+///         if code != 0 && upload_pending_report() {
+///             atexit::set_exit_code(0);
+///         }
+///     }
+/// });
+/// ```
+pub fn set_exit_code(code: i32) {
+    let mut state = global::lock();
+    if state.is_exiting() {
+        state.set_exit_code(code);
+    }
+}
+
+/// Sets a deadline for the whole exit run, or removes it with `None` (the
+/// default, as in Python).
+///
+/// When an exit run (of any kind but [`run_exitfuncs`]) takes longer, a
+/// watchdog reports on stderr which handler is still running, skips the
+/// rest, and ends the process with the status it was going to have, or by
+/// the signal it was dying from. Set it to fit the time the process has to
+/// stop: systemd waits `TimeoutStopSec` (90 s) after SIGTERM, Kubernetes
+/// `terminationGracePeriodSeconds` (30 s), before they send SIGKILL, which
+/// runs nothing; a deadline a little shorter lets the process end on its own
+/// terms and say what hung.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use std::time::Duration;
+/// atexit::set_timeout(Some(Duration::from_secs(25)));
+/// ```
+pub fn set_timeout(timeout: Option<Duration>) {
+    global::lock().set_timeout(timeout);
+}
+
+/// In a `panic = "abort"` build, runs the exit handlers when a panic is
+/// about to abort the process; elsewhere it changes nothing.
+///
+/// Without it nothing runs after an aborting panic: no exit handler, no
+/// destructor. With it, a panic hook (chained after the existing one, so the
+/// panic message comes first) runs the handlers on the panicking thread,
+/// then the abort proceeds. A handler that panics there aborts at once. Call
+/// it after installing a panic hook of your own, or it is replaced.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// atexit::run_on_panic_abort();
+/// ```
+pub fn run_on_panic_abort() {
+    crate::panic_hook::enable_run_before_abort();
 }

@@ -13,13 +13,17 @@
 //! the exiting thread.
 
 use crate::callback::Callback;
+use crate::deadline;
+use crate::reason::{ExitReason, Signal};
 use crate::registry::Registry;
 use crate::report;
 use crate::static_handler;
 use crate::sys;
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, ThreadId};
+use std::time::Duration;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
@@ -31,8 +35,36 @@ enum Phase {
     Closed,
 }
 
+/// How the process will end once the exit handlers are done.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Ending {
+    /// Exit with this status.
+    Code(i32),
+    /// Die by this signal (default action, re-raised).
+    Signal(Signal),
+    /// Abort (a panic under `panic = "abort"`).
+    Abort,
+    /// Whatever the C runtime's exit does with a status we were not told.
+    Unknown,
+}
+
+/// Why an exit run started and how it is to end.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct ExitPlan {
+    pub(crate) reason: ExitReason,
+    pub(crate) ending: Ending,
+}
+
+/// Set by any thread the moment an exit run starts; read by signal handlers.
+pub(crate) static EXITING: AtomicBool = AtomicBool::new(false);
+
 pub(crate) struct State {
     pub(crate) registry: Registry,
+    plan: Option<ExitPlan>,
+    exit_code: Option<i32>,
+    timeout: Option<Duration>,
+    /// The name of the handler running now, for the deadline's report.
+    current: Option<&'static str>,
     statics: static_handler::Taken,
     phase: Phase,
     /// The thread taking handlers off the registry.
@@ -47,6 +79,10 @@ pub(crate) struct State {
 
 static STATE: Mutex<State> = Mutex::new(State {
     registry: Registry::new(),
+    plan: None,
+    exit_code: None,
+    timeout: None,
+    current: None,
     statics: static_handler::Taken::new(),
     phase: Phase::Open,
     runner: None,
@@ -67,12 +103,23 @@ thread_local! {
 
 /// Locks the state. No code panics while holding the lock, but a poisoned
 /// lock must not stop the exit handlers either.
-fn lock_state() -> MutexGuard<'static, State> {
+pub(crate) fn lock_state() -> MutexGuard<'static, State> {
     STATE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn wait(state: MutexGuard<'static, State>) -> MutexGuard<'static, State> {
     CHANGED.wait(state).unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits for a change for at most `timeout`.
+pub(crate) fn wait_for(
+    state: MutexGuard<'static, State>,
+    timeout: Duration,
+) -> MutexGuard<'static, State> {
+    CHANGED
+        .wait_timeout(state, timeout)
+        .unwrap_or_else(PoisonError::into_inner)
+        .0
 }
 
 /// Locks the registry, taking in the `#[atexit::handler]` functions and
@@ -98,6 +145,45 @@ impl State {
     pub(crate) fn is_exiting(&self) -> bool {
         self.phase != Phase::Open
     }
+
+    /// Whether the exit handlers are running now.
+    pub(crate) fn exit_running(&self) -> bool {
+        self.phase == Phase::Exiting
+    }
+
+    /// Why the process is exiting, while it is.
+    pub(crate) fn reason(&self) -> Option<ExitReason> {
+        self.plan
+            .filter(|_| self.phase != Phase::Open)
+            .map(|plan| plan.reason)
+    }
+
+    /// The handler running now, if any.
+    pub(crate) fn current(&self) -> Option<&'static str> {
+        self.current
+    }
+
+    /// How the process will end: the plan, unless a handler chose a status.
+    pub(crate) fn ending(&self) -> Ending {
+        match (self.exit_code, self.plan) {
+            (Some(code), _) => Ending::Code(code),
+            (None, Some(plan)) => plan.ending,
+            (None, None) => Ending::Unknown,
+        }
+    }
+
+    /// The status a handler chose with `set_exit_code`, if any.
+    pub(crate) fn exit_code(&self) -> Option<i32> {
+        self.exit_code
+    }
+
+    pub(crate) fn set_exit_code(&mut self, code: i32) {
+        self.exit_code = Some(code);
+    }
+
+    pub(crate) fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
 }
 
 /// Drops removed handlers outside the lock: their captures' destructors are
@@ -119,7 +205,8 @@ fn drain(me: ThreadId, on_empty: impl Fn(&mut State)) {
             match state.registry.pop_own() {
                 Some(callback) => {
                     state.busy = Some(me);
-                    callback
+                    let previous = state.current.replace(callback.name());
+                    (callback, previous)
                 }
                 None => {
                     on_empty(&mut state);
@@ -127,18 +214,18 @@ fn drain(me: ThreadId, on_empty: impl Fn(&mut State)) {
                 }
             }
         };
+        let (callback, previous) = next;
         HANDLER_DEPTH.with(|depth| depth.set(depth.get() + 1));
-        report::invoke(next);
+        report::invoke(callback);
         let outermost = HANDLER_DEPTH.with(|depth| {
             depth.set(depth.get() - 1);
             depth.get() == 0
         });
-        if outermost {
-            let mut state = lock_state();
-            if state.busy == Some(me) {
-                state.busy = None;
-                CHANGED.notify_all();
-            }
+        let mut state = lock_state();
+        state.current = previous;
+        if outermost && state.busy == Some(me) {
+            state.busy = None;
+            CHANGED.notify_all();
         }
     }
 }
@@ -192,14 +279,16 @@ fn finish_exit(state: &mut State) {
 }
 
 /// Runs the exit handlers once for the whole process.
-pub(crate) fn run_at_exit() -> ExitRun {
+pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
     let me = thread::current().id();
-    {
+    let timeout = {
         let mut state = lock();
         match state.phase {
             Phase::Open => {
                 state.take_new_statics();
                 state.phase = Phase::Exiting;
+                EXITING.store(true, Ordering::SeqCst);
+                state.plan = Some(plan);
                 state.exit_thread = Some(me);
                 // Take over from an explicit run on another thread, after the
                 // handler it is in: never two handlers at once, and none cut
@@ -211,6 +300,7 @@ pub(crate) fn run_at_exit() -> ExitRun {
                         state = wait(state);
                     }
                 }
+                state.timeout
             }
             Phase::Exiting if state.runner == Some(me) => {
                 return if state.forked_during_exit {
@@ -228,6 +318,9 @@ pub(crate) fn run_at_exit() -> ExitRun {
             Phase::Closed if state.exit_thread == Some(me) => return ExitRun::AlreadyRan,
             Phase::Closed => return ExitRun::OtherThread,
         }
+    };
+    if let Some(timeout) = timeout {
+        deadline::start(timeout);
     }
     drain(me, finish_exit);
     ExitRun::Ran
@@ -239,17 +332,38 @@ pub(crate) fn finish_from_handler() {
     drain(thread::current().id(), finish_exit);
 }
 
-/// The libc `atexit` callback: the path of returning from `main`, of
-/// `std::process::exit` and of a panic in `main`.
-pub(crate) extern "C" fn at_exit() {
+/// The exit plan of the C runtime's exit (returning from `main`,
+/// `std::process::exit`, a panic in `main`), with its status if known.
+fn runtime_exit_plan(status: Option<i32>) -> ExitPlan {
+    let main_panicked = crate::panic_hook::main_panicked();
+    let reason = match status {
+        Some(101) if main_panicked => ExitReason::Panic,
+        None if main_panicked => ExitReason::Panic,
+        status => ExitReason::Exit(status),
+    };
+    let ending = status.map_or(Ending::Unknown, Ending::Code);
+    ExitPlan { reason, ending }
+}
+
+/// The C runtime exit callback, for both `atexit` and glibc's `on_exit`.
+pub(crate) fn at_exit(status: Option<i32>) {
     // Nothing may unwind into libc: handlers run under `catch_unwind` already,
     // and this catches the registry's own failures too.
-    let _ = std::panic::catch_unwind(|| match run_at_exit() {
-        // A handler of `atexit::exit` or `run_exitfuncs` called
-        // `std::process::exit`: this exit is the one that ends the process,
-        // so the handlers still waiting run now.
-        ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild => finish_from_handler(),
-        ExitRun::Ran | ExitRun::OtherThread | ExitRun::AlreadyRan => {}
+    let _ = std::panic::catch_unwind(|| {
+        match run_at_exit(runtime_exit_plan(status)) {
+            // A handler of `atexit::exit` or `run_exitfuncs` called
+            // `std::process::exit`: this exit is the one that ends the
+            // process, so the handlers still waiting run now.
+            ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild => finish_from_handler(),
+            ExitRun::Ran => {}
+            ExitRun::OtherThread | ExitRun::AlreadyRan => return,
+        }
+        // A handler chose another status: the C runtime cannot be told, so
+        // end the process here with it.
+        let chosen = lock_state().exit_code();
+        if let Some(code) = chosen.filter(|&code| Some(code) != status) {
+            sys::flush_and_exit_now(code);
+        }
     });
 }
 
@@ -304,6 +418,7 @@ pub(crate) mod fork {
         let state = &mut *guard;
         state.registry.fork_child();
         state.busy = None;
+        state.timeout = None;
         if by_runner {
             // Forked from inside a handler: the child's copy of that run goes
             // on, with the child's own handlers only.
@@ -313,6 +428,10 @@ pub(crate) mod fork {
             state.runner = None;
             state.exit_thread = None;
             state.forked_during_exit = false;
+            state.plan = None;
+            state.exit_code = None;
+            state.current = None;
+            super::EXITING.store(false, std::sync::atomic::Ordering::SeqCst);
         }
     }
 }

@@ -11,18 +11,24 @@
 mod macros;
 mod api;
 mod callback;
+mod deadline;
 mod global;
 mod handle;
+mod panic_hook;
+mod reason;
 mod registry;
 mod report;
+mod signals;
 mod static_handler;
 mod sys;
 
 pub use crate::api::{
-    adopt_inherited, clear, exit, exit_now, is_exiting, ncallbacks, register, run_exitfuncs,
-    unregister,
+    adopt_inherited, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks, register,
+    run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout, unregister,
 };
 pub use crate::handle::Handle;
+pub use crate::reason::{ExitReason, Signal};
+pub use crate::signals::{catch_signals, CatchSignals, SignalEnding};
 
 /// Not public API: what the `atexit` macros expand to.
 #[doc(hidden)]
@@ -30,5 +36,11 @@ pub mod __private {
     pub use crate::api::register_with_args;
     pub use crate::callback::{CallWith, Run};
     pub use crate::static_handler::StaticHandler;
+    pub use ctor;
     pub use inventory;
+
+    /// `#[atexit::handler(catch_signals)]` calls this from a constructor.
+    pub fn catch_signals_at_load() {
+        crate::signals::catch_signals_at_load()
+    }
 }

@@ -1,0 +1,110 @@
+//! Why the process is exiting, as handlers can ask with `exit_reason`.
+
+use std::fmt;
+
+/// A signal that [`catch_signals`](crate::catch_signals) can turn into an
+/// orderly exit.
+///
+/// On Windows the console control events stand in for them: Ctrl+C is
+/// [`Signal::Int`], Ctrl+Break is [`Signal::Quit`], and closing the console,
+/// logging off or shutting down is [`Signal::Hup`].
+///
+/// ```
+/// use atexit_core::Signal;
+/// # #[cfg(unix)]
+/// assert_eq!(Signal::Term.number(), 15);
+/// assert_eq!(Signal::Int.to_string(), "SIGINT");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// SIGINT: Ctrl+C in a terminal.
+    Int,
+    /// SIGTERM: the polite "please stop" of `kill`, systemd and Kubernetes.
+    Term,
+    /// SIGHUP: the terminal went away.
+    Hup,
+    /// SIGQUIT: Ctrl+\ in a terminal; its default action also dumps core.
+    Quit,
+    /// SIGPIPE: a write to a pipe nobody reads. Rust ignores it by default
+    /// (writes fail with `BrokenPipe` instead), so it is caught only when
+    /// asked for.
+    Pipe,
+}
+
+impl Signal {
+    /// The four signals caught by default.
+    pub const DEFAULT: [Signal; 4] = [Signal::Int, Signal::Term, Signal::Hup, Signal::Quit];
+
+    /// The signal's number on this platform (on Windows, the Unix number, as
+    /// used for the `128 + number` exit status).
+    pub fn number(self) -> i32 {
+        match self {
+            Signal::Hup => 1,
+            Signal::Int => 2,
+            Signal::Quit => 3,
+            Signal::Pipe => 13,
+            Signal::Term => 15,
+        }
+    }
+
+    /// The signal with this number, if it is one of these.
+    ///
+    /// ```
+    /// use atexit_core::Signal;
+    /// assert_eq!(Signal::from_number(15), Some(Signal::Term));
+    /// assert_eq!(Signal::from_number(9), None);
+    /// ```
+    pub fn from_number(number: i32) -> Option<Signal> {
+        [
+            Signal::Hup,
+            Signal::Int,
+            Signal::Quit,
+            Signal::Pipe,
+            Signal::Term,
+        ]
+        .into_iter()
+        .find(|signal| signal.number() == number)
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Signal::Int => "SIGINT",
+            Signal::Term => "SIGTERM",
+            Signal::Hup => "SIGHUP",
+            Signal::Quit => "SIGQUIT",
+            Signal::Pipe => "SIGPIPE",
+        })
+    }
+}
+
+/// How the process is ending, for handlers that behave differently on a
+/// crash than on a clean exit. See [`exit_reason`](crate::exit_reason).
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// atexit::register(|| match atexit::exit_reason() {
+///     Some(atexit::ExitReason::Exit(Some(0))) => println!("clean exit"),
+///     Some(atexit::ExitReason::Signal(signal)) => println!("stopped by {signal}"),
+///     Some(atexit::ExitReason::Panic) => println!("main panicked"),
+///     Some(other) => println!("exiting: {other:?}"),
+///     None => println!("run by run_exitfuncs, not an exit"),
+/// });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExitReason {
+    /// `main` returned, or `std::process::exit` or [`exit`](crate::exit) was
+    /// called, with this status. `None` where the platform does not tell the
+    /// status to exit handlers: returning from `main` and `std::process::exit`
+    /// report it on Linux with glibc, `atexit::exit` everywhere.
+    Exit(Option<i32>),
+    /// A signal caught by [`catch_signals`](crate::catch_signals).
+    Signal(Signal),
+    /// `main` panicked (the process exits with status 101). Told apart from
+    /// `Exit(Some(101))` by a panic hook this crate chains in front of the
+    /// existing one at start-up; a program that replaces the panic hook later
+    /// sees `Exit(Some(101))` instead.
+    Panic,
+}

@@ -1,0 +1,137 @@
+//! Signals on Unix: `signal-hook-registry` installs the handler (and chains
+//! to earlier ones); the handler writes the signal number to a pipe; a
+//! watcher thread reads it and runs the exit.
+
+use super::{on_signal, CatchSignals, SignalEnding};
+use crate::reason::Signal;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// The pipe's write end, read by the handler.
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+/// The process whose watcher thread reads the pipe: a forked child has none.
+static WATCHER_PID: AtomicI32 = AtomicI32::new(0);
+/// Caught signals since the watcher started: the second forces the end.
+static RECEIVED: AtomicUsize = AtomicUsize::new(0);
+/// `SignalEnding::ExitCode` rather than `Reraise`.
+static EXIT_CODE_ENDING: AtomicBool = AtomicBool::new(false);
+
+/// The signals with a handler installed, by number.
+static INSTALLED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
+    let mut installed = INSTALLED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    EXIT_CODE_ENDING.store(
+        config.ending_kind() == SignalEnding::ExitCode,
+        Ordering::SeqCst,
+    );
+    // SAFETY: `getpid` has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    if WATCHER_PID.load(Ordering::SeqCst) != pid {
+        start_watcher()?;
+        WATCHER_PID.store(pid, Ordering::SeqCst);
+    }
+    for &signal in config.signals() {
+        let number = signal.number();
+        if installed.contains(&number) {
+            continue;
+        }
+        let explicit = !Signal::DEFAULT.contains(&signal);
+        if !explicit && is_ignored(number)? {
+            continue;
+        }
+        // SAFETY: `on_raw_signal` only does async-signal-safe work: atomics,
+        // `getpid`, `write`, and signal-hook's async-signal-safe
+        // `emulate_default_handler`; it never panics.
+        unsafe { signal_hook_registry::register(number, move || on_raw_signal(number)) }?;
+        installed.push(number);
+    }
+    Ok(())
+}
+
+fn is_ignored(number: i32) -> io::Result<bool> {
+    // SAFETY: `sigaction` with a null new action only reads the current one
+    // into a zeroed struct we own.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(number, std::ptr::null(), &mut current) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(current.sa_sigaction == libc::SIG_IGN)
+    }
+}
+
+/// Creates the pipe and the thread that reads it.
+fn start_watcher() -> io::Result<()> {
+    let mut fds = [0; 2];
+    // SAFETY: `pipe` fills the two-element array we own.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `pipe` just returned these two open descriptors, owned by nobody else.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    for fd in [&read, &write] {
+        // SAFETY: `fcntl` on a descriptor we own: close it on `exec`.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    std::thread::Builder::new()
+        .name("atexit-signals".into())
+        .spawn(move || watch(read))?;
+    RECEIVED.store(0, Ordering::SeqCst);
+    // The write end lives as long as the process: the handler may write to it
+    // at any time. An earlier one (a parent's, in a forked child) is left open.
+    WAKE_FD.store(write.as_raw_fd(), Ordering::SeqCst);
+    std::mem::forget(write);
+    Ok(())
+}
+
+/// The signal handler proper.
+fn on_raw_signal(number: i32) {
+    // SAFETY: `getpid` is async-signal-safe.
+    let this_process = unsafe { libc::getpid() } == WATCHER_PID.load(Ordering::SeqCst);
+    let first = RECEIVED.fetch_add(1, Ordering::SeqCst) == 0;
+    if this_process && first {
+        let byte = number as u8;
+        // SAFETY: `write` is async-signal-safe; one byte from our stack.
+        let written = unsafe {
+            libc::write(
+                WAKE_FD.load(Ordering::SeqCst),
+                (&byte as *const u8).cast(),
+                1,
+            )
+        };
+        if written == 1 {
+            return;
+        }
+    }
+    // A second signal, a forked child without a watcher, or no way to wake
+    // it: end the process now, as the signal's default action would.
+    let _ = signal_hook::low_level::emulate_default_handler(number);
+}
+
+fn watch(read: OwnedFd) {
+    let fd: RawFd = read.as_raw_fd();
+    loop {
+        let mut byte = 0u8;
+        // SAFETY: reading one byte into a local we own.
+        let got = unsafe { libc::read(fd, (&mut byte as *mut u8).cast(), 1) };
+        if got == 1 {
+            if let Some(signal) = Signal::from_number(i32::from(byte)) {
+                let ending = if EXIT_CODE_ENDING.load(Ordering::SeqCst) {
+                    SignalEnding::ExitCode
+                } else {
+                    SignalEnding::Reraise
+                };
+                on_signal(signal, ending);
+            }
+        } else if got < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        } else {
+            return;
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Console control events on Windows. Not compiled or tested here (no Windows
+//! target on this machine); written to the documented contract of
+//! `SetConsoleCtrlHandler`: the routine runs on a new thread, and for the
+//! close, logoff and shutdown events the process is ended when it returns (or
+//! about 5 s after the event), so the handlers must finish inside it.
+
+use super::{on_signal, CatchSignals, SignalEnding};
+use crate::reason::Signal;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+type Bool = i32;
+
+extern "system" {
+    fn SetConsoleCtrlHandler(
+        routine: Option<unsafe extern "system" fn(u32) -> Bool>,
+        add: Bool,
+    ) -> Bool;
+}
+
+const CTRL_C_EVENT: u32 = 0;
+const CTRL_BREAK_EVENT: u32 = 1;
+const CTRL_CLOSE_EVENT: u32 = 2;
+const CTRL_LOGOFF_EVENT: u32 = 5;
+const CTRL_SHUTDOWN_EVENT: u32 = 6;
+
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// Bit `1 << signal number` for each caught signal.
+static CAUGHT: AtomicU32 = AtomicU32::new(0);
+static EXIT_CODE_ENDING: AtomicBool = AtomicBool::new(false);
+static RECEIVED: AtomicU32 = AtomicU32::new(0);
+
+pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
+    for signal in config.signals() {
+        CAUGHT.fetch_or(1 << signal.number(), Ordering::SeqCst);
+    }
+    EXIT_CODE_ENDING.store(
+        config.ending_kind() == SignalEnding::ExitCode,
+        Ordering::SeqCst,
+    );
+    if !INSTALLED.swap(true, Ordering::SeqCst) {
+        // SAFETY: registers a routine with the signature the API expects.
+        if unsafe { SetConsoleCtrlHandler(Some(routine), 1) } == 0 {
+            INSTALLED.store(false, Ordering::SeqCst);
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+unsafe extern "system" fn routine(event: u32) -> Bool {
+    let signal = match event {
+        CTRL_C_EVENT => Signal::Int,
+        CTRL_BREAK_EVENT => Signal::Quit,
+        CTRL_CLOSE_EVENT | CTRL_LOGOFF_EVENT | CTRL_SHUTDOWN_EVENT => Signal::Hup,
+        _ => return 0,
+    };
+    if CAUGHT.load(Ordering::SeqCst) & (1 << signal.number()) == 0 {
+        return 0; // not ours: the next routine, or the default, handles it
+    }
+    if RECEIVED.fetch_add(1, Ordering::SeqCst) > 0 {
+        return 0; // a second event: the default action ends the process
+    }
+    let ending = if EXIT_CODE_ENDING.load(Ordering::SeqCst) {
+        SignalEnding::ExitCode
+    } else {
+        SignalEnding::Reraise
+    };
+    // Runs the handlers on this thread and ends the process; a panic cannot
+    // escape (handlers run under `catch_unwind`, and this is caught too).
+    let _ = std::panic::catch_unwind(move || on_signal(signal, ending));
+    1
+}
