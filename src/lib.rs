@@ -30,6 +30,8 @@
 //! | `atexit._ncallbacks()` | [`atexit::ncallbacks()`](ncallbacks) |
 //! | `sys.exit(code)` | [`atexit::exit(code)`](exit) |
 //! | `os._exit(code)` | [`atexit::exit_now(code)`](exit_now) |
+//! | `signal.signal(SIGTERM, ...)` + `sys.exit` (the usual recipe) | [`atexit::catch_signals()`](catch_signals) |
+//! | — | [`exit_reason`], [`set_exit_code`], [`set_timeout`], [`run_on_panic_abort`] |
 //!
 //! # Which exits run the handlers
 //!
@@ -41,9 +43,34 @@
 //! | a panic in `main` (the default `panic = "unwind"`) | yes, and the status stays 101 |
 //! | a panic in another thread | no effect by itself; yes when the process then exits |
 //! | [`atexit::exit_now`](exit_now), `libc::_exit` | no, by design |
-//! | `std::process::abort`, any `panic = "abort"` panic | no: nothing runs after an abort |
+//! | `std::process::abort` | no: nothing runs after an abort |
+//! | a panic under `panic = "abort"` | no, unless [`run_on_panic_abort`] was called |
+//! | SIGINT, SIGTERM, SIGHUP, SIGQUIT | after [`catch_signals`] (then the process dies by the same signal); without it no: the default action ends the process at once |
+//! | SIGPIPE | when added with [`CatchSignals::signal`] (Rust ignores it by default) |
 //! | SIGKILL, a crash (SIGSEGV), power loss | no: no code can run |
-//! | SIGINT, SIGTERM and other signals | no by default: the default action ends the process at once |
+//!
+//! # Signals
+//!
+//! [`catch_signals`] (or `#[atexit::handler(catch_signals)]` on any handler,
+//! for programs that only use the attribute) makes SIGINT, SIGTERM, SIGHUP and
+//! SIGQUIT run the exit handlers:
+//!
+//! - The signal handler itself only wakes a watcher thread, which runs the
+//!   handlers like any exit: exactly once, never at the same time as an exit
+//!   already under way (which it then lets finish).
+//! - Afterwards the process dies by the same signal (default action restored
+//!   and the signal raised again), so shells and supervisors see what killed
+//!   it; [`SignalEnding::ExitCode`] exits with `128 + number` instead.
+//! - A second signal while the handlers run ends the process at once: press
+//!   Ctrl+C again to force.
+//! - Handlers installed before, with `signal-hook` or `sigaction`, still run
+//!   (after this crate's). A signal the process ignored at start (`nohup`,
+//!   background jobs) stays ignored.
+//! - [`exit_reason`] tells handlers which signal it was.
+//!
+//! [`set_timeout`] bounds the whole exit run: past it, the stuck handler is
+//! named on stderr, the rest are skipped, and the process ends as it was
+//! going to (with its status, or by its signal).
 //!
 //! # Order
 //!
@@ -137,8 +164,9 @@
 #![deny(missing_docs)]
 
 pub use atexit_core::{
-    adopt_inherited, clear, exit, exit_now, is_exiting, ncallbacks, register, run_exitfuncs,
-    unregister, Handle,
+    adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks,
+    register, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout, unregister,
+    CatchSignals, ExitReason, Handle, Signal, SignalEnding,
 };
 
 /// Registers a zero-argument function to run at exit, before `main` starts;
@@ -169,6 +197,9 @@ pub use atexit_core::{
 ///
 /// - `priority = N` (an `i32`, default 0): handlers with a higher priority run
 ///   earlier. At equal priority, the one declared later in a file runs first.
+/// - `catch_signals`: install [`catch_signals`] at load time, for programs
+///   that only use `#[atexit::handler]`. Any one handler in the program may
+///   say it.
 /// - `crate = "path"`: where to find this crate if it was renamed in
 ///   `Cargo.toml`.
 ///

@@ -8,23 +8,35 @@ use syn::{Expr, ExprLit, ExprUnary, Lit, Meta, Path, Token, UnOp};
 
 pub(crate) struct Args {
     pub(crate) priority: i32,
+    pub(crate) catch_signals: bool,
     pub(crate) crate_path: Path,
 }
 
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
     let mut priority = None;
     let mut crate_path = None;
+    let mut catch_signals = false;
     let list = Punctuated::<Meta, Token![,]>::parse_terminated
         .parse2(tokens)
         .map_err(|error| {
             syn::Error::new(
                 error.span(),
-                "expected `priority = <integer>` or `crate = \"<path>\"`",
+                "expected `priority = <integer>`, `catch_signals` or `crate = \"<path>\"`",
             )
         })?;
     for meta in list {
         let arg = match meta {
             Meta::NameValue(arg) => arg,
+            Meta::Path(path) if path.is_ident("catch_signals") => {
+                if catch_signals {
+                    return Err(syn::Error::new_spanned(
+                        path,
+                        "`catch_signals` is given twice",
+                    ));
+                }
+                catch_signals = true;
+                continue;
+            }
             Meta::Path(path) => return Err(needs_value(&path)),
             Meta::List(list) => return Err(needs_value(&list)),
         };
@@ -52,14 +64,15 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
             _ => {
                 return Err(syn::Error::new(
                     arg.path.span(),
-                    "unknown argument; `#[atexit::handler]` takes `priority = <integer>` \
-                     and `crate = \"<path>\"`",
+                    "unknown argument; `#[atexit::handler]` takes `priority = <integer>`, \
+                     `catch_signals` and `crate = \"<path>\"`",
                 ))
             }
         }
     }
     Ok(Args {
         priority: priority.unwrap_or(0),
+        catch_signals,
         crate_path: crate_path.unwrap_or_else(|| syn::parse_quote!(::atexit)),
     })
 }
@@ -154,6 +167,16 @@ mod tests {
         let path = &args.crate_path;
         assert_eq!(quote!(#path).to_string(), quote!(my::atexit).to_string());
         assert!(parse(quote!(crate = my)).is_err());
+    }
+
+    #[test]
+    fn catch_signals() {
+        assert!(!parse(quote!()).unwrap().catch_signals);
+        let args = parse(quote!(catch_signals, priority = -1)).unwrap();
+        assert!(args.catch_signals);
+        assert_eq!(args.priority, -1);
+        assert!(parse(quote!(catch_signals, catch_signals)).is_err());
+        assert!(parse(quote!(catch_signals = true)).is_err());
     }
 
     #[test]

@@ -28,8 +28,18 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let name = &function.sig.ident;
     let priority = args.priority;
     let krate = &args.crate_path;
+    let catch_signals = args.catch_signals.then(|| {
+        quote! {
+            #[#krate::__private::ctor::ctor(unsafe, anonymous, crate_path = #krate::__private::ctor)]
+            fn __atexit_catch_signals() {
+                #krate::__private::catch_signals_at_load();
+            }
+        }
+    });
     quote! {
         #function
+
+        #catch_signals
 
         #krate::__private::inventory::submit! {
             #krate::__private::StaticHandler::new(

@@ -11,7 +11,7 @@ mod programs;
 mod statics;
 
 use std::time::Duration;
-use support::{command, run, Finished};
+use support::{command, run, Finished, Running};
 
 fn scenario() -> String {
     std::env::var("ATEXIT_SCENARIO").unwrap_or_default()
@@ -213,6 +213,136 @@ fn check(expect: &Expect, finished: &Finished) -> Result<(), String> {
     }
 }
 
+/// One cell of the signal matrix, run and checked; `Err` says what was wrong.
+#[cfg(unix)]
+fn signal_cell(
+    exe: &std::path::Path,
+    signal: i32,
+    case: &str,
+    code_ending: bool,
+) -> Result<(), String> {
+    let mut child = command(exe);
+    child
+        .env("ATEXIT_SCENARIO", "signal_case")
+        .env("ATEXIT_SIGNAL_CASE", case)
+        .env(
+            "ATEXIT_SIGNAL_ENDING",
+            if code_ending { "code" } else { "reraise" },
+        );
+    let mut running = Running::start(&mut child);
+    running.wait_for_line("ready");
+    let name = signal_name(signal);
+    if case == "ignored" {
+        // SIGHUP stays ignored (nohup); SIGTERM then ends the process.
+        running.signal(libc::SIGHUP);
+        std::thread::sleep(Duration::from_millis(200));
+        running.signal(libc::SIGTERM);
+    } else {
+        running.signal(signal);
+    }
+    if case == "second_signal" {
+        running.wait_for_line("slow handler starts");
+        running.signal(signal);
+    }
+    let (finished, ran) = running.finish(Duration::from_secs(20));
+    let (stdout, stderr_has): (String, &[&str]) = match case {
+        "none" | "ignored" => ("ready\n".into(), &[]),
+        "three" | "pipe" => (format!("ready\nh3\nh2\nh1 ({name})\n"), &[]),
+        "chained" => (format!("ready\napp handler\nh3\nh2\nh1 ({name})\n"), &[]),
+        "panicking" => ("ready\nh3\nh1\n".into(), &["panicked: h2 fails"]),
+        "hung" => (
+            "ready\nh2 hangs\n".into(),
+            &["exit deadline of 300ms passed", "is still running"],
+        ),
+        "second_signal" => ("ready\nslow handler starts\n".into(), &[]),
+        _ => unreachable!(),
+    };
+    let ended_by = if case == "ignored" {
+        libc::SIGTERM
+    } else {
+        signal
+    };
+    let mut problems = Vec::new();
+    if finished.stdout != stdout {
+        problems.push(format!("stdout {:?}, expected {stdout:?}", finished.stdout));
+    }
+    let ended_right = if code_ending {
+        finished.status.code() == Some(128 + ended_by)
+    } else {
+        finished.signal() == Some(ended_by)
+    };
+    if !ended_right {
+        problems.push(format!("ended with {:?}", finished.status));
+    }
+    for needle in stderr_has {
+        if !finished.stderr.contains(needle) {
+            problems.push(format!("stderr lacks {needle:?}"));
+        }
+    }
+    if stderr_has.is_empty() && !finished.stderr.is_empty() {
+        problems.push("stderr is not empty".into());
+    }
+    if ran > Duration::from_secs(10) {
+        problems.push(format!("took {ran:?}"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\nstderr:\n{}",
+            problems.join("\n"),
+            finished.stderr
+        ))
+    }
+}
+
+#[cfg(unix)]
+fn signal_name(signal: i32) -> String {
+    atexit::Signal::from_number(signal).map_or_else(|| signal.to_string(), |s| s.to_string())
+}
+
+/// Every signal × every case, then the `128 + n` ending, then the special cases.
+#[cfg(unix)]
+fn signal_matrix() -> Vec<(String, i32, &'static str, bool)> {
+    let signals = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+    let mut cells = Vec::new();
+    for signal in signals {
+        for case in ["none", "three", "panicking", "hung", "second_signal"] {
+            cells.push((
+                format!("signal {} {case}", signal_name(signal)),
+                signal,
+                case,
+                false,
+            ));
+        }
+        cells.push((
+            format!("signal {} three, exit 128+n", signal_name(signal)),
+            signal,
+            "three",
+            true,
+        ));
+    }
+    cells.push((
+        "signal SIGTERM chained to the app's handler".into(),
+        libc::SIGTERM,
+        "chained",
+        false,
+    ));
+    cells.push((
+        "signal SIGHUP ignored before stays ignored".into(),
+        libc::SIGHUP,
+        "ignored",
+        false,
+    ));
+    cells.push((
+        "signal SIGPIPE caught when asked".into(),
+        libc::SIGPIPE,
+        "pipe",
+        false,
+    ));
+    cells
+}
+
 fn main() {
     let name = scenario();
     if !name.is_empty() {
@@ -241,6 +371,22 @@ fn main() {
             Err(problem) => {
                 failed += 1;
                 println!("test {} ... FAILED\n{problem}\n", expect.name);
+            }
+        }
+    }
+    #[cfg(unix)]
+    for (name, signal, case, code_ending) in signal_matrix() {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        match signal_cell(&exe, signal, case, code_ending) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok");
+            }
+            Err(problem) => {
+                failed += 1;
+                println!("test {name} ... FAILED\n{problem}\n");
             }
         }
     }

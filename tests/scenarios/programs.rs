@@ -155,6 +155,8 @@ pub fn run(name: &str) {
                 Err(_) => println!("thread-local already destroyed"),
             });
         }
+        #[cfg(unix)]
+        "signal_case" => signal_case(),
         "threads_register_concurrently" => threads_register_concurrently(),
         "threads_hammer_during_exit" => threads_hammer_during_exit(),
         "exit_waits_for_a_handler_on_another_thread" => {
@@ -339,6 +341,87 @@ fn threads_hammer_during_exit() {
     }
     std::thread::sleep(Duration::from_millis(5));
     atexit::exit(0);
+}
+
+/// One cell of the signal matrix: `ATEXIT_SIGNAL_CASE` says which handlers to
+/// register, `ATEXIT_SIGNAL_ENDING=code` asks for `128 + n`. Prints `ready`
+/// once signals are caught, then waits to be signalled.
+#[cfg(unix)]
+fn signal_case() {
+    use atexit::{CatchSignals, Signal, SignalEnding};
+
+    let case = std::env::var("ATEXIT_SIGNAL_CASE").unwrap_or_default();
+    let ending = match std::env::var("ATEXIT_SIGNAL_ENDING").as_deref() {
+        Ok("code") => SignalEnding::ExitCode,
+        _ => SignalEnding::Reraise,
+    };
+    if case == "chained" {
+        // The application's own handler, installed before atexit's.
+        extern "C" fn app_handler(_: libc::c_int) {
+            let text = b"app handler\n";
+            // SAFETY: `write` is async-signal-safe.
+            unsafe { libc::write(1, text.as_ptr().cast(), text.len()) };
+        }
+        // SAFETY: installs an async-signal-safe handler.
+        unsafe {
+            libc::signal(
+                libc::SIGTERM,
+                app_handler as *const () as libc::sighandler_t,
+            )
+        };
+    }
+    if case == "ignored" {
+        // SAFETY: sets SIGHUP to be ignored, as `nohup` does.
+        unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
+    }
+    let mut catch = CatchSignals::new().ending(ending);
+    if case == "pipe" {
+        catch = catch.signal(Signal::Pipe);
+    }
+    catch.install().expect("catch signals");
+    catch.install().expect("installing twice is harmless");
+
+    fn reason() -> String {
+        match atexit::exit_reason() {
+            Some(atexit::ExitReason::Signal(signal)) => signal.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+    match case.as_str() {
+        "none" | "ignored" => {}
+        "three" | "chained" | "pipe" => {
+            atexit::register(|| println!("h1 ({})", reason()));
+            atexit::register(say("h2"));
+            atexit::register(say("h3"));
+        }
+        "panicking" => {
+            atexit::register(say("h1"));
+            atexit::register(|| panic!("h2 fails"));
+            atexit::register(say("h3"));
+        }
+        "hung" => {
+            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::register(say("h1: skipped by the deadline"));
+            atexit::register(|| {
+                println!("h2 hangs");
+                loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                }
+            });
+        }
+        "second_signal" => {
+            atexit::register(say("older: never runs"));
+            atexit::register(|| {
+                println!("slow handler starts");
+                std::thread::sleep(Duration::from_secs(20));
+                println!("slow handler ends");
+            });
+        }
+        other => panic!("unknown signal case {other}"),
+    }
+    println!("ready");
+    std::thread::sleep(Duration::from_secs(30));
+    println!("not interrupted");
 }
 
 #[cfg(unix)]

@@ -126,3 +126,126 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A process under test that is sent signals while it runs.
+pub struct Running {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stdout: String,
+    stderr: std::thread::JoinHandle<String>,
+    started: Instant,
+}
+
+impl Running {
+    /// Starts `command` with piped output and core dumps off (SIGQUIT's
+    /// default action would write one).
+    pub fn start(command: &mut Command) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: `setrlimit` is async-signal-safe and touches only the child.
+            unsafe {
+                command.pre_exec(|| {
+                    let none = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    libc::setrlimit(libc::RLIMIT_CORE, &none);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        Running {
+            child,
+            lines,
+            stdout: String::new(),
+            stderr,
+            started: Instant::now(),
+        }
+    }
+
+    /// Reads stdout until the line `wanted` (within 20 s).
+    pub fn wait_for_line(&mut self, wanted: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.stdout.push_str(&line);
+                    self.stdout.push('\n');
+                    if line == wanted {
+                        return;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("no line {wanted:?}; stdout so far:\n{}", self.stdout);
+                }
+            }
+        }
+    }
+
+    /// Sends `signal` to the process.
+    #[cfg(unix)]
+    pub fn signal(&self, signal: i32) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
+        // SAFETY: `kill` with our own child's pid and a valid signal.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill failed");
+    }
+
+    /// Waits for the end (killing it after `limit`); returns what it left and
+    /// how long it ran.
+    pub fn finish(mut self, limit: Duration) -> (Finished, Duration) {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for child") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "process did not end within {limit:?}; stdout:\n{}",
+                    self.stdout
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let ran = self.started.elapsed();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.stdout.push_str(&line);
+            self.stdout.push('\n');
+        }
+        let stderr = self.stderr.join().expect("stderr reader");
+        (
+            Finished {
+                stdout: self.stdout,
+                stderr,
+                status,
+            },
+            ran,
+        )
+    }
+}
