@@ -113,6 +113,22 @@ fn expectations() -> Vec<Expect> {
             &[],
         ),
         expect("threads_hammer_during_exit", "", Code(0), &[]),
+        expect("reason_on_return", "reason: Some(Exit(Some(0)))\n", Code(0), &[]),
+        expect("reason_on_process_exit", "reason: Some(Exit(Some(4)))\n", Code(4), &[]),
+        expect("reason_on_atexit_exit", "reason: Some(Exit(Some(2)))\n", Code(2), &[]),
+        expect("reason_on_panic", "reason: Some(Panic)\n", Code(101), &["main fails"]),
+        expect("reason_in_run_exitfuncs", "reason: None\n", Code(0), &[]),
+        expect("exit_code_on_return", "", Code(5), &[]),
+        expect("exit_code_on_atexit_exit", "", Code(6), &[]),
+        expect("exit_code_outside_an_exit_is_ignored", "", Code(0), &[]),
+        expect(
+            "deadline_on_process_exit",
+            "stuck starts\n",
+            Code(4),
+            &["exit handler `scenarios::programs::run::stuck` is still running; the remaining \
+               handlers are skipped and the process ends with status 4"],
+        ),
+        expect("deadline_not_reached", "quick handler\n", Code(0), &[]),
         expect(
             "exit_waits_for_a_handler_on_another_thread",
             "newer: start (worker)\nmain returns\nnewer: done\nolder\n",
@@ -246,7 +262,7 @@ fn signal_cell(
     }
     let (finished, ran) = running.finish(Duration::from_secs(20));
     let (stdout, stderr_has): (String, &[&str]) = match case {
-        "none" | "ignored" => ("ready\n".into(), &[]),
+        "none" | "ignored" | "exit_code" => ("ready\n".into(), &[]),
         "three" | "pipe" => (format!("ready\nh3\nh2\nh1 ({name})\n"), &[]),
         "chained" => (format!("ready\napp handler\nh3\nh2\nh1 ({name})\n"), &[]),
         "panicking" => ("ready\nh3\nh1\n".into(), &["panicked: h2 fails"]),
@@ -266,7 +282,9 @@ fn signal_cell(
     if finished.stdout != stdout {
         problems.push(format!("stdout {:?}, expected {stdout:?}", finished.stdout));
     }
-    let ended_right = if code_ending {
+    let ended_right = if case == "exit_code" {
+        finished.status.code() == Some(7)
+    } else if code_ending {
         finished.status.code() == Some(128 + ended_by)
     } else {
         finished.signal() == Some(ended_by)
@@ -338,6 +356,12 @@ fn signal_matrix() -> Vec<(String, i32, &'static str, bool)> {
         "signal SIGPIPE caught when asked".into(),
         libc::SIGPIPE,
         "pipe",
+        false,
+    ));
+    cells.push((
+        "signal SIGTERM with set_exit_code(7) exits 7".into(),
+        libc::SIGTERM,
+        "exit_code",
         false,
     ));
     cells

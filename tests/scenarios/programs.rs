@@ -157,6 +157,49 @@ pub fn run(name: &str) {
         }
         #[cfg(unix)]
         "signal_case" => signal_case(),
+        "reason_on_return" => {
+            atexit::register(print_reason);
+        }
+        "reason_on_process_exit" => {
+            atexit::register(print_reason);
+            std::process::exit(4);
+        }
+        "reason_on_atexit_exit" => {
+            atexit::register(print_reason);
+            atexit::exit(2);
+        }
+        "reason_on_panic" => {
+            atexit::register(print_reason);
+            panic!("main fails");
+        }
+        "reason_in_run_exitfuncs" => {
+            atexit::register(print_reason);
+            atexit::run_exitfuncs();
+        }
+        "exit_code_on_return" => {
+            atexit::register(|| atexit::set_exit_code(5));
+        }
+        "exit_code_on_atexit_exit" => {
+            atexit::register(|| atexit::set_exit_code(6));
+            atexit::exit(2);
+        }
+        "exit_code_outside_an_exit_is_ignored" => {
+            atexit::set_exit_code(9);
+        }
+        "deadline_on_process_exit" => {
+            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::register(say("older: skipped"));
+            fn stuck() {
+                println!("stuck starts");
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+            atexit::register(stuck);
+            std::process::exit(4);
+        }
+        "deadline_not_reached" => {
+            atexit::set_timeout(Some(Duration::from_secs(5)));
+            atexit::register(say("quick handler"));
+        }
         "threads_register_concurrently" => threads_register_concurrently(),
         "threads_hammer_during_exit" => threads_hammer_during_exit(),
         "exit_waits_for_a_handler_on_another_thread" => {
@@ -238,6 +281,10 @@ pub fn run(name: &str) {
         "fork_child_exit_now" => fork_scenario(ForkEnd::ExitNow),
         other => panic!("unknown scenario {other}"),
     }
+}
+
+fn print_reason() {
+    println!("reason: {:?}", atexit::exit_reason());
 }
 
 fn count_own() -> usize {
@@ -389,6 +436,9 @@ fn signal_case() {
     }
     match case.as_str() {
         "none" | "ignored" => {}
+        "exit_code" => {
+            atexit::register(|| atexit::set_exit_code(7));
+        }
         "three" | "chained" | "pipe" => {
             atexit::register(|| println!("h1 ({})", reason()));
             atexit::register(say("h2"));
