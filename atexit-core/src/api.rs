@@ -6,6 +6,7 @@ use crate::handle::Handle;
 use crate::reason::ExitReason;
 use crate::report::ExitFromHandler;
 use crate::sys;
+use std::any::TypeId;
 use std::io::Write;
 use std::time::Duration;
 
@@ -99,9 +100,11 @@ pub fn unregister<F: 'static>(func: F) -> usize {
     let mut state = global::lock();
     state.take_new_statics();
     let mut dropped = Vec::new();
-    let removed = state
-        .registry
-        .remove_where(|callback| callback.is_same_function(&func), &mut dropped);
+    let removed = state.registry.remove_function(
+        TypeId::of::<F>(),
+        |callback| callback.is_same_function(&func),
+        &mut dropped,
+    );
     global::drop_unlocked(state, dropped);
     removed
 }

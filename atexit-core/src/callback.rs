@@ -195,7 +195,12 @@ impl Callback {
 
     /// Whether it stands for the function type `F`.
     pub(crate) fn is<F: 'static>(&self) -> bool {
-        (self.vtable.type_id)() == TypeId::of::<F>()
+        self.type_id() == TypeId::of::<F>()
+    }
+
+    /// The type of the function it stands for.
+    pub(crate) fn type_id(&self) -> TypeId {
+        (self.vtable.type_id)()
     }
 
     /// Whether it stands for exactly the function `func`. Fn items and closures

@@ -74,6 +74,9 @@ pub(crate) struct State {
     exit_thread: Option<ThreadId>,
     /// This is a child forked by a handler while its parent was exiting.
     forked_during_exit: bool,
+    /// Threads waiting on `CHANGED`: notifying nobody would still cost a
+    /// system call per handler.
+    waiters: u32,
     started: bool,
 }
 
@@ -89,6 +92,7 @@ static STATE: Mutex<State> = Mutex::new(State {
     busy: None,
     exit_thread: None,
     forked_during_exit: false,
+    waiters: 0,
     started: false,
 });
 
@@ -107,19 +111,32 @@ pub(crate) fn lock_state() -> MutexGuard<'static, State> {
     STATE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn wait(state: MutexGuard<'static, State>) -> MutexGuard<'static, State> {
-    CHANGED.wait(state).unwrap_or_else(PoisonError::into_inner)
+fn wait(mut state: MutexGuard<'static, State>) -> MutexGuard<'static, State> {
+    state.waiters += 1;
+    let mut state = CHANGED.wait(state).unwrap_or_else(PoisonError::into_inner);
+    state.waiters -= 1;
+    state
+}
+
+/// Wakes the waiters, if there are any.
+fn notify(state: &State) {
+    if state.waiters > 0 {
+        CHANGED.notify_all();
+    }
 }
 
 /// Waits for a change for at most `timeout`.
 pub(crate) fn wait_for(
-    state: MutexGuard<'static, State>,
+    mut state: MutexGuard<'static, State>,
     timeout: Duration,
 ) -> MutexGuard<'static, State> {
-    CHANGED
+    state.waiters += 1;
+    let mut state = CHANGED
         .wait_timeout(state, timeout)
         .unwrap_or_else(PoisonError::into_inner)
-        .0
+        .0;
+    state.waiters -= 1;
+    state
 }
 
 /// Locks the registry, taking in the `#[atexit::handler]` functions and
@@ -195,41 +212,34 @@ pub(crate) fn drop_unlocked(state: MutexGuard<'static, State>, removed: Vec<Call
 
 /// Runs handlers, newest first, while this thread is the runner. When the
 /// registry is empty, `on_empty` runs under the same lock that found it so.
+/// One lock per handler: the one taken after a handler also takes the next.
 fn drain(me: ThreadId, on_empty: impl Fn(&mut State)) {
+    let outermost = HANDLER_DEPTH.with(Cell::get) == 0;
+    let mut state = lock_state();
     loop {
-        let next = {
-            let mut state = lock_state();
-            if state.runner != Some(me) {
-                return;
-            }
-            match state.registry.pop_own() {
-                Some(callback) => {
-                    state.busy = Some(me);
-                    let previous = state.current.replace(callback.name());
-                    (callback, previous)
-                }
-                None => {
-                    on_empty(&mut state);
-                    return;
-                }
-            }
+        if state.runner != Some(me) {
+            break;
+        }
+        let Some(callback) = state.registry.pop_own() else {
+            on_empty(&mut state);
+            break;
         };
-        let (callback, previous) = next;
+        state.busy = Some(me);
+        let previous = state.current.replace(callback.name());
+        drop(state);
         HANDLER_DEPTH.with(|depth| depth.set(depth.get() + 1));
         report::invoke(callback);
-        let outermost = HANDLER_DEPTH.with(|depth| {
-            depth.set(depth.get() - 1);
-            depth.get() == 0
-        });
-        let mut state = lock_state();
+        HANDLER_DEPTH.with(|depth| depth.set(depth.get() - 1));
+        state = lock_state();
         state.current = previous;
-        if outermost && state.busy == Some(me) {
-            state.busy = None;
-            CHANGED.notify_all();
-        }
+    }
+    // `busy` stays set between handlers; a nested drain leaves it to the
+    // handler it runs in.
+    if outermost && state.busy == Some(me) {
+        state.busy = None;
+        notify(&state);
     }
 }
-
 /// `run_exitfuncs`: see its docs for the rules this implements.
 pub(crate) fn run_now() {
     let me = thread::current().id();
@@ -251,7 +261,7 @@ pub(crate) fn run_now() {
     drain(me, |state| {
         if !nested && state.phase == Phase::Open {
             state.runner = None;
-            CHANGED.notify_all();
+            notify(state);
         }
     });
 }
@@ -275,7 +285,7 @@ pub(crate) enum ExitRun {
 fn finish_exit(state: &mut State) {
     state.phase = Phase::Closed;
     state.runner = None;
-    CHANGED.notify_all();
+    notify(state);
 }
 
 /// Runs the exit handlers once for the whole process.
@@ -294,7 +304,7 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
                 // handler it is in: never two handlers at once, and none cut
                 // off half-way by the end of the process.
                 let previous = state.runner.replace(me);
-                CHANGED.notify_all();
+                notify(&state);
                 if let Some(other) = previous.filter(|&runner| runner != me) {
                     while state.busy == Some(other) {
                         state = wait(state);
@@ -418,6 +428,7 @@ pub(crate) mod fork {
         let state = &mut *guard;
         state.registry.fork_child();
         state.busy = None;
+        state.waiters = 0;
         state.timeout = None;
         if by_runner {
             // Forked from inside a handler: the child's copy of that run goes

@@ -14,6 +14,7 @@ mod callback;
 mod deadline;
 mod global;
 mod handle;
+mod index;
 mod panic_hook;
 mod reason;
 mod registry;

@@ -11,6 +11,8 @@
 //! run until adopted.
 
 use crate::callback::Callback;
+use crate::index::FunctionIndex;
+use std::any::TypeId;
 
 const NIL: u32 = u32::MAX;
 
@@ -42,6 +44,8 @@ pub(crate) struct Registry {
     len: usize,
     inherited: usize,
     epoch: u32,
+    /// Built by the first `remove_function`; see `index.rs`.
+    index: Option<Box<FunctionIndex>>,
 }
 
 impl Registry {
@@ -55,6 +59,7 @@ impl Registry {
             len: 0,
             inherited: 0,
             epoch: 0,
+            index: None,
         }
     }
 
@@ -73,7 +78,20 @@ impl Registry {
     pub(crate) fn push(&mut self, callback: Callback) -> Ticket {
         let index = self.allocate(callback);
         self.link_above(index, self.top);
-        self.ticket(index)
+        let ticket = self.ticket(index);
+        self.note(ticket);
+        ticket
+    }
+
+    /// Tells the function index (if there is one) about a registration.
+    fn note(&mut self, ticket: Ticket) {
+        if let Some(index) = &mut self.index {
+            if index.is_bloated(self.len) {
+                self.index = None;
+            } else {
+                index.note(ticket);
+            }
+        }
     }
 
     /// Registers `callback` just above the other load-time handlers, below
@@ -89,7 +107,9 @@ impl Registry {
         };
         self.link_above(index, below);
         self.static_top = index;
-        self.ticket(index)
+        let ticket = self.ticket(index);
+        self.note(ticket);
+        ticket
     }
 
     /// Whether the registration `ticket` names is still waiting to run.
@@ -138,8 +158,56 @@ impl Registry {
         removed
     }
 
+    /// Removes every registration of the function type `type_id` for which
+    /// `matches` holds; returns how many. Uses (and builds, the first time)
+    /// the function index. See [`Registry::take`] for `dropped`.
+    pub(crate) fn remove_function(
+        &mut self,
+        type_id: TypeId,
+        mut matches: impl FnMut(&Callback) -> bool,
+        dropped: &mut Vec<Callback>,
+    ) -> usize {
+        let mut index = match self.index.take() {
+            Some(index) => index,
+            None => {
+                let mut index = Box::new(FunctionIndex::new());
+                let mut slot = self.top;
+                while slot != NIL {
+                    index.note(self.ticket(slot));
+                    slot = self.slots[slot as usize].below;
+                }
+                index
+            }
+        };
+        index.file_pending(|ticket| self.callback(ticket).map(Callback::type_id));
+        let mut kept = Vec::new();
+        let mut removed = 0;
+        for ticket in index.take(type_id) {
+            match self.callback(ticket) {
+                Some(callback) if matches(callback) => {
+                    self.take(ticket.index, dropped);
+                    removed += 1;
+                }
+                Some(_) => kept.push(ticket),
+                None => {}
+            }
+        }
+        index.put_back(type_id, kept);
+        self.index = Some(index);
+        removed
+    }
+
+    /// The callback of a registration still waiting.
+    fn callback(&self, ticket: Ticket) -> Option<&Callback> {
+        self.slots
+            .get(ticket.index as usize)
+            .filter(|slot| slot.generation == ticket.generation)
+            .and_then(|slot| slot.callback.as_ref())
+    }
+
     /// Removes everything; returns how many. See [`Registry::take`].
     pub(crate) fn clear(&mut self, dropped: &mut Vec<Callback>) -> usize {
+        self.index = None;
         self.remove_where(|_| true, dropped)
     }
 
@@ -451,6 +519,72 @@ mod tests {
         registry.push_static(entry(&log, "late static"));
         run_all(&mut registry);
         assert_eq!(taken(&log), ["child", "late static"]);
+    }
+
+    fn typed<F: FnOnce() + Send + 'static>(f: F) -> Callback {
+        Callback::new::<_, F>(Plain(f))
+    }
+
+    #[test]
+    fn remove_function_uses_an_index_that_follows_later_registrations() {
+        let mut registry = Registry::new();
+        let a = || {};
+        let b = || {};
+        fn id_of<F: 'static>(_: &F) -> TypeId {
+            TypeId::of::<F>()
+        }
+        registry.push(typed(a));
+        let cancelled = registry.push(typed(a));
+        registry.push(typed(b));
+        let mut dropped = Vec::new();
+        // Builds the index.
+        assert_eq!(
+            registry.remove_function(id_of(&b), |_| true, &mut dropped),
+            1
+        );
+        assert!(registry.index.is_some());
+        // Registrations after the index was built, and removals by ticket.
+        registry.push(typed(a));
+        registry.push(typed(b));
+        assert!(registry.remove(cancelled, &mut dropped));
+        assert_eq!(
+            registry.remove_function(id_of(&a), |_| true, &mut dropped),
+            2
+        );
+        assert_eq!(
+            registry.remove_function(id_of(&a), |_| true, &mut dropped),
+            0
+        );
+        assert_eq!(
+            registry.remove_function(id_of(&b), |_| true, &mut dropped),
+            1
+        );
+        assert_eq!(registry.len(), 0);
+        // A predicate that declines keeps the registration for later.
+        registry.push(typed(a));
+        assert_eq!(
+            registry.remove_function(id_of(&a), |_| false, &mut dropped),
+            0
+        );
+        assert_eq!(
+            registry.remove_function(id_of(&a), |_| true, &mut dropped),
+            1
+        );
+    }
+
+    #[test]
+    fn the_index_is_dropped_when_stale_tickets_pile_up() {
+        let mut registry = Registry::new();
+        let a = || {};
+        let mut dropped = Vec::new();
+        registry.remove_function(TypeId::of::<()>(), |_| true, &mut dropped);
+        assert!(registry.index.is_some());
+        for _ in 0..10_000 {
+            let ticket = registry.push(typed(a));
+            registry.remove(ticket, &mut dropped);
+        }
+        let held = registry.index.as_ref().map_or(0, |index| index.held());
+        assert!(held <= 64 + 2, "{held} stale tickets kept");
     }
 
     #[test]
