@@ -102,7 +102,7 @@ pub fn unregister<F: 'static>(func: F) -> usize {
     let mut dropped = Vec::new();
     let removed = state.registry.remove_function(
         TypeId::of::<F>(),
-        |callback| callback.is_same_function(&func),
+        &mut |callback| callback.is_same_function(&func),
         &mut dropped,
     );
     global::drop_unlocked(state, dropped);

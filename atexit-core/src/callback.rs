@@ -84,6 +84,8 @@ impl<F: CallWith<A>, A: Send + 'static> Run for Bound<F, A> {
 pub(crate) struct VTable {
     run: unsafe fn(Word),
     drop: unsafe fn(Word),
+    /// Whether dropping the stored value runs any code (or frees a box).
+    needs_drop: bool,
     value: unsafe fn(&Word) -> *const (),
     type_id: fn() -> TypeId,
     name: fn() -> &'static str,
@@ -95,6 +97,7 @@ impl<R: Run, F: 'static> VTableOf<R, F> {
     const VTABLE: &'static VTable = &VTable {
         run: run_erased::<R>,
         drop: drop_erased::<R>,
+        needs_drop: std::mem::needs_drop::<R>() || !is_inline::<R>(),
         value: value_erased::<R>,
         type_id: TypeId::of::<F>,
         name: type_name::<F>,
@@ -186,6 +189,12 @@ impl Callback {
         // SAFETY: `word` holds the value `new` stored, and `ManuallyDrop`
         // keeps `Drop` from touching it again after `run` moved it out.
         unsafe { (this.vtable.run)(this.word) }
+    }
+
+    /// Whether dropping it runs code (a destructor, or freeing its box). One
+    /// that does not may be dropped under the registry's lock.
+    pub(crate) fn needs_drop(&self) -> bool {
+        self.vtable.needs_drop
     }
 
     /// The name of the function it stands for (`crate::module::function`).

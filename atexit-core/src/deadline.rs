@@ -1,5 +1,5 @@
-//! The deadline for a whole exit run: a watchdog thread, started when the run
-//! starts, that ends the process if the handlers are not done in time.
+//! The deadline for a whole exit: a watchdog thread, started when the exit
+//! starts, that ends the process if it has not ended in time.
 
 use crate::global::{self, Ending};
 use crate::sys;
@@ -16,28 +16,31 @@ pub(crate) fn start(timeout: Duration) {
     }
 }
 
+/// Waits for the deadline. The watch does not stop when the handlers are
+/// done: the deadline bounds the whole exit, up to the end of the process, so
+/// a flush blocked afterwards (on a lock another thread holds) is covered too.
 fn watch(deadline: Instant, timeout: Duration) {
     let mut state = global::lock_state();
     loop {
-        if !state.exit_running() {
-            return;
-        }
         let now = Instant::now();
         if now >= deadline {
             break;
         }
         state = global::wait_for(state, deadline - now);
     }
+    let running = state.exit_running();
     let current = state.current();
     let ending = state.ending();
     drop(state);
-    let still_running = match current {
-        Some(name) => format!("exit handler `{name}` is still running"),
-        None => "the exit handlers are still running".to_string(),
+    let what = match (running, current) {
+        (true, Some(name)) => {
+            format!("exit handler `{name}` is still running; the remaining handlers are skipped")
+        }
+        (true, None) => "the exit handlers are still running; the rest are skipped".to_string(),
+        (false, _) => "the handlers are done but the process has not ended".to_string(),
     };
     sys::write_stderr(&format!(
-        "atexit: exit deadline of {timeout:?} passed: {still_running}; the remaining handlers \
-         are skipped and the process ends {}\n",
+        "atexit: exit deadline of {timeout:?} passed: {what} and the process ends {}\n",
         describe(ending)
     ));
     sys::end_now(ending)

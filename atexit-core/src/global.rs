@@ -291,7 +291,7 @@ fn finish_exit(state: &mut State) {
 /// Runs the exit handlers once for the whole process.
 pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
     let me = thread::current().id();
-    let timeout = {
+    {
         let mut state = lock();
         match state.phase {
             Phase::Open => {
@@ -300,6 +300,10 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
                 EXITING.store(true, Ordering::SeqCst);
                 state.plan = Some(plan);
                 state.exit_thread = Some(me);
+                // The deadline covers the wait below too.
+                if let Some(timeout) = state.timeout {
+                    deadline::start(timeout);
+                }
                 // Take over from an explicit run on another thread, after the
                 // handler it is in: never two handlers at once, and none cut
                 // off half-way by the end of the process.
@@ -310,7 +314,6 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
                         state = wait(state);
                     }
                 }
-                state.timeout
             }
             Phase::Exiting if state.runner == Some(me) => {
                 return if state.forked_during_exit {
@@ -320,6 +323,13 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
                 };
             }
             Phase::Exiting => {
+                // A handler of an explicit run that an exit took over from
+                // asks to exit: the taker waits for that handler, so stop
+                // being waited for, and let the taker finish.
+                if state.busy == Some(me) {
+                    state.busy = None;
+                    notify(&state);
+                }
                 while state.phase == Phase::Exiting {
                     state = wait(state);
                 }
@@ -328,9 +338,6 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
             Phase::Closed if state.exit_thread == Some(me) => return ExitRun::AlreadyRan,
             Phase::Closed => return ExitRun::OtherThread,
         }
-    };
-    if let Some(timeout) = timeout {
-        deadline::start(timeout);
     }
     drain(me, finish_exit);
     ExitRun::Ran
@@ -366,7 +373,19 @@ pub(crate) fn at_exit(status: Option<i32>) {
             // process, so the handlers still waiting run now.
             ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild => finish_from_handler(),
             ExitRun::Ran => {}
-            ExitRun::OtherThread | ExitRun::AlreadyRan => return,
+            ExitRun::AlreadyRan => return,
+            // Another thread's exit (a signal, `atexit::exit`) ran the
+            // handlers while this one was waiting: its ending wins, not the
+            // status the C runtime has, or the other thread's status would be
+            // lost to whichever thread happens to end the process first.
+            ExitRun::OtherThread => {
+                let ending = lock_state().ending();
+                if ending != status.map_or(Ending::Unknown, Ending::Code) {
+                    sys::flush_c_streams();
+                    sys::end_now(ending);
+                }
+                return;
+            }
         }
         // A handler chose another status: the C runtime cannot be told, so
         // end the process here with it.

@@ -12,32 +12,83 @@
 use crate::registry::Ticket;
 use std::any::TypeId;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// What to do with one ticket filed under the type being unregistered.
+pub(crate) enum Verdict {
+    /// Its registration matched and was removed.
+    Removed,
+    /// It stays: same type, another function (a different fn pointer).
+    Keep,
+    /// Its registration is gone.
+    Stale,
+}
+
+/// Most functions are registered once: keep one ticket without a `Vec`.
+enum Tickets {
+    One(Ticket),
+    Many(Vec<Ticket>),
+}
+
+/// `TypeId`s are already uniformly random hashes: use their bits as they are.
+#[derive(Default)]
+struct TypeIdHasher(u64);
+
+impl Hasher for TypeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, bits: u64) {
+        self.0 ^= bits;
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not how `TypeId` hashes itself today; kept correct for any input.
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
 
 pub(crate) struct FunctionIndex {
-    by_type: HashMap<TypeId, Vec<Ticket>>,
-    pending: Vec<Ticket>,
+    by_type: HashMap<TypeId, Tickets, BuildHasherDefault<TypeIdHasher>>,
+    pending: Vec<(Ticket, TypeId)>,
     /// Tickets held, live or stale.
     held: usize,
 }
 
 impl FunctionIndex {
-    pub(crate) fn new() -> Self {
+    /// An index with room for `live` registrations.
+    pub(crate) fn with_capacity(live: usize) -> Self {
         FunctionIndex {
-            by_type: HashMap::new(),
+            by_type: HashMap::with_capacity_and_hasher(live, Default::default()),
             pending: Vec::new(),
             held: 0,
         }
     }
 
-    /// Notes a new registration.
-    pub(crate) fn note(&mut self, ticket: Ticket) {
-        self.pending.push(ticket);
+    /// Files a registration now.
+    pub(crate) fn file(&mut self, ticket: Ticket, type_id: TypeId) {
         self.held += 1;
+        match self.by_type.entry(type_id) {
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(Tickets::One(ticket));
+            }
+            std::collections::hash_map::Entry::Occupied(mut entry) => match entry.get_mut() {
+                Tickets::Many(tickets) => tickets.push(ticket),
+                Tickets::One(first) => {
+                    let first = *first;
+                    entry.insert(Tickets::Many(vec![first, ticket]));
+                }
+            },
+        }
     }
 
-    #[cfg(test)]
-    pub(crate) fn held(&self) -> usize {
-        self.held
+    /// Notes a new registration, to be filed at the next lookup.
+    pub(crate) fn note(&mut self, ticket: Ticket, type_id: TypeId) {
+        self.pending.push((ticket, type_id));
+        self.held += 1;
     }
 
     /// Whether it holds so many stale tickets that rebuilding is cheaper.
@@ -45,29 +96,42 @@ impl FunctionIndex {
         self.held > 2 * live + 64
     }
 
-    /// Files the pending tickets under their types; `type_of` is `None` for a
-    /// ticket whose registration is gone.
-    pub(crate) fn file_pending(&mut self, mut type_of: impl FnMut(Ticket) -> Option<TypeId>) {
-        for ticket in std::mem::take(&mut self.pending) {
-            match type_of(ticket) {
-                Some(type_id) => self.by_type.entry(type_id).or_default().push(ticket),
-                None => self.held -= 1,
+    /// Asks `verdict` about every ticket filed under `type_id` (filing the
+    /// pending ones first) and forgets those removed or stale.
+    pub(crate) fn sweep(&mut self, type_id: TypeId, mut verdict: impl FnMut(Ticket) -> Verdict) {
+        self.held -= self.pending.len();
+        for (ticket, type_id) in std::mem::take(&mut self.pending) {
+            self.file(ticket, type_id);
+        }
+        let Some(tickets) = self.by_type.get_mut(&type_id) else {
+            return;
+        };
+        let before;
+        let empty = match tickets {
+            Tickets::One(ticket) => {
+                before = 1;
+                !matches!(verdict(*ticket), Verdict::Keep)
             }
-        }
+            Tickets::Many(tickets) => {
+                before = tickets.len();
+                tickets.retain(|&ticket| matches!(verdict(ticket), Verdict::Keep));
+                tickets.is_empty()
+            }
+        };
+        let after = if empty {
+            self.by_type.remove(&type_id);
+            0
+        } else {
+            match &self.by_type[&type_id] {
+                Tickets::One(_) => 1,
+                Tickets::Many(tickets) => tickets.len(),
+            }
+        };
+        self.held -= before - after;
     }
 
-    /// The tickets filed under `type_id`, taken out; give back the ones to
-    /// keep with [`FunctionIndex::put_back`].
-    pub(crate) fn take(&mut self, type_id: TypeId) -> Vec<Ticket> {
-        let tickets = self.by_type.remove(&type_id).unwrap_or_default();
-        self.held -= tickets.len();
-        tickets
-    }
-
-    pub(crate) fn put_back(&mut self, type_id: TypeId, tickets: Vec<Ticket>) {
-        if !tickets.is_empty() {
-            self.held += tickets.len();
-            self.by_type.insert(type_id, tickets);
-        }
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.held
     }
 }

@@ -11,7 +11,7 @@
 //! run until adopted.
 
 use crate::callback::Callback;
-use crate::index::FunctionIndex;
+use crate::index::{FunctionIndex, Verdict};
 use std::any::TypeId;
 
 const NIL: u32 = u32::MAX;
@@ -89,7 +89,11 @@ impl Registry {
             if index.is_bloated(self.len) {
                 self.index = None;
             } else {
-                index.note(ticket);
+                let type_id = self.slots[ticket.index as usize]
+                    .callback
+                    .as_ref()
+                    .map_or(TypeId::of::<()>(), Callback::type_id);
+                index.note(ticket, type_id);
             }
         }
     }
@@ -161,38 +165,39 @@ impl Registry {
     /// Removes every registration of the function type `type_id` for which
     /// `matches` holds; returns how many. Uses (and builds, the first time)
     /// the function index. See [`Registry::take`] for `dropped`.
+    /// Not generic over `matches`, so it is compiled once, not once per
+    /// function type that is ever unregistered.
     pub(crate) fn remove_function(
         &mut self,
         type_id: TypeId,
-        mut matches: impl FnMut(&Callback) -> bool,
+        matches: &mut dyn FnMut(&Callback) -> bool,
         dropped: &mut Vec<Callback>,
     ) -> usize {
         let mut index = match self.index.take() {
             Some(index) => index,
             None => {
-                let mut index = Box::new(FunctionIndex::new());
+                let mut index = Box::new(FunctionIndex::with_capacity(self.len));
                 let mut slot = self.top;
                 while slot != NIL {
-                    index.note(self.ticket(slot));
-                    slot = self.slots[slot as usize].below;
+                    let entry = &self.slots[slot as usize];
+                    if let Some(callback) = &entry.callback {
+                        index.file(self.ticket(slot), callback.type_id());
+                    }
+                    slot = entry.below;
                 }
                 index
             }
         };
-        index.file_pending(|ticket| self.callback(ticket).map(Callback::type_id));
-        let mut kept = Vec::new();
         let mut removed = 0;
-        for ticket in index.take(type_id) {
-            match self.callback(ticket) {
-                Some(callback) if matches(callback) => {
-                    self.take(ticket.index, dropped);
-                    removed += 1;
-                }
-                Some(_) => kept.push(ticket),
-                None => {}
+        index.sweep(type_id, |ticket| match self.callback(ticket) {
+            Some(callback) if matches(callback) => {
+                self.take(ticket.index, dropped);
+                removed += 1;
+                Verdict::Removed
             }
-        }
-        index.put_back(type_id, kept);
+            Some(_) => Verdict::Keep,
+            None => Verdict::Stale,
+        });
         self.index = Some(index);
         removed
     }
@@ -220,9 +225,10 @@ impl Registry {
         let callback = self.unlink(index);
         if inherited {
             std::mem::forget(callback);
-        } else {
+        } else if callback.needs_drop() {
             dropped.push(callback);
         }
+        // Otherwise dropping it runs no code: done here, without a `Vec`.
     }
 
     /// In a forked child: everything registered so far belongs to the parent.
@@ -539,7 +545,7 @@ mod tests {
         let mut dropped = Vec::new();
         // Builds the index.
         assert_eq!(
-            registry.remove_function(id_of(&b), |_| true, &mut dropped),
+            registry.remove_function(id_of(&b), &mut |_| true, &mut dropped),
             1
         );
         assert!(registry.index.is_some());
@@ -548,26 +554,26 @@ mod tests {
         registry.push(typed(b));
         assert!(registry.remove(cancelled, &mut dropped));
         assert_eq!(
-            registry.remove_function(id_of(&a), |_| true, &mut dropped),
+            registry.remove_function(id_of(&a), &mut |_| true, &mut dropped),
             2
         );
         assert_eq!(
-            registry.remove_function(id_of(&a), |_| true, &mut dropped),
+            registry.remove_function(id_of(&a), &mut |_| true, &mut dropped),
             0
         );
         assert_eq!(
-            registry.remove_function(id_of(&b), |_| true, &mut dropped),
+            registry.remove_function(id_of(&b), &mut |_| true, &mut dropped),
             1
         );
         assert_eq!(registry.len(), 0);
         // A predicate that declines keeps the registration for later.
         registry.push(typed(a));
         assert_eq!(
-            registry.remove_function(id_of(&a), |_| false, &mut dropped),
+            registry.remove_function(id_of(&a), &mut |_| false, &mut dropped),
             0
         );
         assert_eq!(
-            registry.remove_function(id_of(&a), |_| true, &mut dropped),
+            registry.remove_function(id_of(&a), &mut |_| true, &mut dropped),
             1
         );
     }
@@ -577,7 +583,7 @@ mod tests {
         let mut registry = Registry::new();
         let a = || {};
         let mut dropped = Vec::new();
-        registry.remove_function(TypeId::of::<()>(), |_| true, &mut dropped);
+        registry.remove_function(TypeId::of::<()>(), &mut |_| true, &mut dropped);
         assert!(registry.index.is_some());
         for _ in 0..10_000 {
             let ticket = registry.push(typed(a));

@@ -36,6 +36,11 @@ pub(crate) fn exit_now(code: i32) -> ! {
     imp::exit_now(code)
 }
 
+/// Flushes the C runtime's output streams.
+pub(crate) fn flush_c_streams() {
+    imp::flush_c_streams()
+}
+
 /// Flushes Rust's stdout and the C runtime's streams, then ends the process
 /// with `code` at once: for a status chosen inside the C runtime's exit,
 /// which cannot be told about it.
@@ -162,6 +167,22 @@ mod imp {
         fn fflush(stream: *mut std::ffi::c_void) -> c_int;
     }
 
+    type Handle = *mut std::ffi::c_void;
+    const STD_ERROR_HANDLE: u32 = -12_i32 as u32;
+
+    extern "system" {
+        fn GetStdHandle(which: u32) -> Handle;
+        fn WriteFile(
+            file: Handle,
+            buffer: *const u8,
+            length: u32,
+            written: *mut u32,
+            overlapped: *mut std::ffi::c_void,
+        ) -> i32;
+        fn GetCurrentProcess() -> Handle;
+        fn TerminateProcess(process: Handle, code: u32) -> i32;
+    }
+
     extern "C" fn exit_hook() {
         crate::global::at_exit(None);
     }
@@ -174,8 +195,18 @@ mod imp {
     }
 
     pub(super) fn write_stderr(bytes: &[u8]) {
-        use std::io::Write;
-        let _ = std::io::stderr().write_all(bytes);
+        // Not through Rust's stderr, whose lock a stuck handler may hold.
+        let mut written = 0;
+        // SAFETY: writes bytes we own to the process's stderr handle.
+        unsafe {
+            WriteFile(
+                GetStdHandle(STD_ERROR_HANDLE),
+                bytes.as_ptr(),
+                u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+                &mut written,
+                std::ptr::null_mut(),
+            );
+        }
     }
 
     pub(super) fn flush_c_streams() {
@@ -184,8 +215,11 @@ mod imp {
     }
 
     pub(super) fn exit_now(code: i32) -> ! {
-        // `ExitProcess`: no C runtime `atexit` callbacks, like `_exit`.
-        std::process::exit(code)
+        // `TerminateProcess`, not `ExitProcess`: no DLL detach code runs, so
+        // no lock a stuck thread holds can stop the end.
+        // SAFETY: ends this process; the pseudo-handle needs no closing.
+        unsafe { TerminateProcess(GetCurrentProcess(), code as u32) };
+        std::process::abort()
     }
 
     pub(super) fn die_by(signal: Signal) -> ! {

@@ -11,7 +11,7 @@ mod programs;
 mod statics;
 
 use std::time::Duration;
-use support::{command, run, Finished, Running};
+use support::{command, try_run, Finished, Running};
 
 fn scenario() -> String {
     std::env::var("ATEXIT_SCENARIO").unwrap_or_default()
@@ -130,6 +130,12 @@ fn expectations() -> Vec<Expect> {
         ),
         expect("deadline_not_reached", "quick handler\n", Code(0), &[]),
         expect(
+            "deadline_covers_the_wait_for_another_thread",
+            "hang starts\n",
+            Code(0),
+            &["exit handler `scenarios::programs::run::hang` is still running"],
+        ),
+        expect(
             "exit_waits_for_a_handler_on_another_thread",
             "newer: start (worker)\nmain returns\nnewer: done\nolder\n",
             Code(0),
@@ -151,6 +157,32 @@ fn expectations() -> Vec<Expect> {
             &["re-entrant"],
         ),
         expect("fork_while_threads_use_the_registry", "children hung: 0\n", Code(0), &[]),
+        expect(
+            "signal_then_main_returns",
+            "handler starts\nhandler done\n",
+            Code(128 + libc::SIGTERM),
+            &[],
+        ),
+        expect("signal_then_main_returns_with_set_exit_code", "", Code(42), &[]),
+        expect("signal_then_process_exit", "", End::Signal(libc::SIGTERM), &[]),
+        expect(
+            "signal_takes_over_a_run_whose_handler_exits",
+            "handler starts\nhandler calls atexit::exit(7)\n",
+            End::Signal(libc::SIGTERM),
+            &[],
+        ),
+        expect(
+            "deadline_covers_a_blocked_flush",
+            "",
+            End::Signal(libc::SIGTERM),
+            &["handler ran", "the handlers are done but the process has not ended"],
+        ),
+        expect(
+            "sigpipe_from_a_handler_does_not_force",
+            "newer handler: write failed\nolder handler still runs\n",
+            End::Signal(libc::SIGPIPE),
+            &[],
+        ),
         expect(
             "fork_in_handler_child_runs_its_own",
             "child: ncallbacks 1\nchild's own handler\nparent: child exited with 0\nparent's older handler\n",
@@ -260,7 +292,7 @@ fn signal_cell(
         running.wait_for_line("slow handler starts");
         running.signal(signal);
     }
-    let (finished, ran) = running.finish(Duration::from_secs(20));
+    let (finished, ran) = running.try_finish(Duration::from_secs(20))?;
     let (stdout, stderr_has): (String, &[&str]) = match case {
         "none" | "ignored" | "exit_code" => ("ready\n".into(), &[]),
         "three" | "pipe" => (format!("ready\nh3\nh2\nh1 ({name})\n"), &[]),
@@ -383,11 +415,12 @@ fn main() {
         if !filter.is_empty() && !filter.iter().any(|f| expect.name.contains(f.as_str())) {
             continue;
         }
-        let finished = run(
+        let outcome = try_run(
             command(&exe).env("ATEXIT_SCENARIO", expect.name),
             Duration::from_secs(60),
-        );
-        match check(&expect, &finished) {
+        )
+        .and_then(|finished| check(&expect, &finished));
+        match outcome {
             Ok(()) => {
                 passed += 1;
                 println!("test {} ... ok", expect.name);

@@ -157,6 +157,107 @@ pub fn run(name: &str) {
         }
         #[cfg(unix)]
         "signal_case" => signal_case(),
+        #[cfg(unix)]
+        "signal_then_main_returns" => {
+            atexit::CatchSignals::new()
+                .ending(atexit::SignalEnding::ExitCode)
+                .install()
+                .unwrap();
+            atexit::register(|| {
+                println!("handler starts");
+                std::thread::sleep(Duration::from_millis(300));
+                println!("handler done");
+            });
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        #[cfg(unix)]
+        "signal_then_main_returns_with_set_exit_code" => {
+            atexit::catch_signals().unwrap();
+            atexit::register(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                atexit::set_exit_code(42);
+            });
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        #[cfg(unix)]
+        "signal_then_process_exit" => {
+            atexit::catch_signals().unwrap();
+            atexit::register(|| std::thread::sleep(Duration::from_millis(300)));
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_millis(150));
+            std::process::exit(3);
+        }
+        #[cfg(unix)]
+        "signal_takes_over_a_run_whose_handler_exits" => {
+            atexit::catch_signals().unwrap();
+            atexit::set_timeout(Some(Duration::from_secs(10)));
+            atexit::register(|| {
+                println!("handler starts");
+                std::thread::sleep(Duration::from_millis(300));
+                println!("handler calls atexit::exit(7)");
+                atexit::exit(7);
+            });
+            std::thread::spawn(atexit::run_exitfuncs);
+            kill_self_after(100, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(30));
+        }
+        "deadline_covers_the_wait_for_another_thread" => {
+            atexit::set_timeout(Some(Duration::from_millis(500)));
+            atexit::register(say("older: skipped"));
+            fn hang() {
+                println!("hang starts");
+                loop {
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+            atexit::register(hang);
+            std::thread::spawn(atexit::run_exitfuncs);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        #[cfg(unix)]
+        "deadline_covers_a_blocked_flush" => {
+            atexit::catch_signals().unwrap();
+            atexit::set_timeout(Some(Duration::from_millis(500)));
+            atexit::register(|| eprintln!("handler ran"));
+            // Holds Rust's stdout lock, as a thread blocked on a full pipe does.
+            std::thread::spawn(|| {
+                let _stdout = std::io::stdout().lock();
+                loop {
+                    std::thread::park();
+                }
+            });
+            kill_self_after(100, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(30));
+        }
+        #[cfg(unix)]
+        "sigpipe_from_a_handler_does_not_force" => {
+            use std::io::Write;
+            use std::os::fd::FromRawFd;
+            atexit::CatchSignals::new()
+                .only([atexit::Signal::Pipe])
+                .install()
+                .unwrap();
+            let mut fds = [0; 2];
+            // SAFETY: `pipe` fills the array; the read end is closed at once.
+            let mut broken = unsafe {
+                assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+                libc::close(fds[0]);
+                std::fs::File::from_raw_fd(fds[1])
+            };
+            atexit::register(say("older handler still runs"));
+            let mut for_handler = broken.try_clone().unwrap();
+            atexit::register(move || {
+                let result = for_handler.write_all(b"x");
+                println!(
+                    "newer handler: write {}",
+                    if result.is_err() { "failed" } else { "worked" }
+                );
+            });
+            let _ = broken.write_all(b"x");
+            std::thread::sleep(Duration::from_secs(30));
+        }
         "reason_on_return" => {
             atexit::register(print_reason);
         }
@@ -472,6 +573,16 @@ fn signal_case() {
     println!("ready");
     std::thread::sleep(Duration::from_secs(30));
     println!("not interrupted");
+}
+
+/// Sends `signal` to this process after `ms` milliseconds, from a thread.
+#[cfg(unix)]
+fn kill_self_after(ms: u64, signal: i32) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(ms));
+        // SAFETY: signalling our own process.
+        unsafe { libc::kill(libc::getpid(), signal) };
+    });
 }
 
 #[cfg(unix)]

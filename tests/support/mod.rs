@@ -57,6 +57,11 @@ pub fn command(program: &Path) -> Command {
 
 /// Runs `command` to completion, killing it after `limit` (a hang is a failure).
 pub fn run(command: &mut Command, limit: Duration) -> Finished {
+    try_run(command, limit).unwrap_or_else(|hang| panic!("{hang}"))
+}
+
+/// As [`run`], with a hang as an `Err` rather than a panic.
+pub fn try_run(command: &mut Command, limit: Duration) -> Result<Finished, String> {
     let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -66,7 +71,7 @@ pub fn run(command: &mut Command, limit: Duration) -> Finished {
 }
 
 /// Waits for `child`, collecting its piped output; kills it after `limit`.
-pub fn wait(mut child: Child, limit: Duration) -> Finished {
+pub fn wait(mut child: Child, limit: Duration) -> Result<Finished, String> {
     let mut stdout_pipe = child.stdout.take().expect("piped stdout");
     let mut stderr_pipe = child.stderr.take().expect("piped stderr");
     let stdout_reader = std::thread::spawn(move || {
@@ -87,15 +92,18 @@ pub fn wait(mut child: Child, limit: Duration) -> Finished {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("process did not end within {limit:?} (hung?)");
+            return Err(format!(
+                "process did not end within {limit:?} (hung); stdout:\n{}",
+                stdout_reader.join().unwrap_or_default()
+            ));
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    Finished {
+    Ok(Finished {
         stdout: stdout_reader.join().expect("stdout reader"),
         stderr: stderr_reader.join().expect("stderr reader"),
         status,
-    }
+    })
 }
 
 /// A fresh empty directory under the system's temp dir, removed on drop.
@@ -217,7 +225,13 @@ impl Running {
 
     /// Waits for the end (killing it after `limit`); returns what it left and
     /// how long it ran.
-    pub fn finish(mut self, limit: Duration) -> (Finished, Duration) {
+    pub fn finish(self, limit: Duration) -> (Finished, Duration) {
+        self.try_finish(limit)
+            .unwrap_or_else(|hang| panic!("{hang}"))
+    }
+
+    /// As [`Running::finish`], with a hang as an `Err` rather than a panic.
+    pub fn try_finish(mut self, limit: Duration) -> Result<(Finished, Duration), String> {
         let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("wait for child") {
@@ -226,10 +240,10 @@ impl Running {
             if Instant::now() > deadline {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                panic!(
-                    "process did not end within {limit:?}; stdout:\n{}",
+                return Err(format!(
+                    "process did not end within {limit:?} (hung); stdout:\n{}",
                     self.stdout
-                );
+                ));
             }
             std::thread::sleep(Duration::from_millis(5));
         };
@@ -239,13 +253,13 @@ impl Running {
             self.stdout.push('\n');
         }
         let stderr = self.stderr.join().expect("stderr reader");
-        (
+        Ok((
             Finished {
                 stdout: self.stdout,
                 stderr,
                 status,
             },
             ran,
-        )
+        ))
     }
 }

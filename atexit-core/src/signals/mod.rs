@@ -95,8 +95,11 @@ impl CatchSignals {
     /// ```
     pub fn only(mut self, signals: impl IntoIterator<Item = Signal>) -> Self {
         self.signals.clear();
-        self.signals.extend(signals);
-        self.signals.dedup();
+        for signal in signals {
+            if !self.signals.contains(&signal) {
+                self.signals.push(signal);
+            }
+        }
         self
     }
 
@@ -146,8 +149,8 @@ impl CatchSignals {
     /// does for SIGHUP, and shells for SIGINT and SIGQUIT in background jobs)
     /// stays ignored; one added with [`CatchSignals::signal`] is caught
     /// anyway. Handlers installed earlier through `signal-hook` or `sigaction`
-    /// are kept and called after this crate's (chained); a handler installed
-    /// later with plain `sigaction` replaces this crate's.
+    /// are kept and called first, when the signal arrives (chained); a
+    /// handler installed later with plain `sigaction` replaces this crate's.
     ///
     /// # Errors
     ///
@@ -219,11 +222,12 @@ fn on_signal(signal: Signal, ending: SignalEnding) {
         },
     }
     let ending = global::lock_state().ending();
+    // May block on a lock another thread holds; the deadline, if set, still
+    // bounds it.
     let _ = io::stdout().flush();
-    match ending {
-        // The C runtime's exit runs its own callbacks and flushes its streams;
-        // this crate's callback sees the handlers done.
-        Ending::Code(code) => std::process::exit(code),
-        other => sys::end_now(other),
-    }
+    sys::flush_c_streams();
+    // Not `std::process::exit`: it would park forever if `main` is exiting
+    // through it at the same time (std's exit guard); `main`'s exit callback
+    // then ends the process with this same ending.
+    sys::end_now(ending)
 }

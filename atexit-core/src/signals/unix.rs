@@ -94,6 +94,11 @@ fn on_raw_signal(number: i32) {
     // SAFETY: `getpid` is async-signal-safe.
     let this_process = unsafe { libc::getpid() } == WATCHER_PID.load(Ordering::SeqCst);
     let first = RECEIVED.fetch_add(1, Ordering::SeqCst) == 0;
+    if !first && number == libc::SIGPIPE {
+        // A handler writing to the broken pipe raises it again: that write
+        // fails with `BrokenPipe`; it is no request to force the end.
+        return;
+    }
     if this_process && first {
         let byte = number as u8;
         // SAFETY: `write` is async-signal-safe; one byte from our stack.

@@ -1,8 +1,9 @@
 //! Console control events on Windows. Not compiled or tested here (no Windows
 //! target on this machine); written to the documented contract of
 //! `SetConsoleCtrlHandler`: the routine runs on a new thread, and for the
-//! close, logoff and shutdown events the process is ended when it returns (or
-//! about 5 s after the event), so the handlers must finish inside it.
+//! close and shutdown events the process is ended when it returns (or about
+//! 5 s after the event), so the handlers must finish inside it. The logoff
+//! event is left alone: only services get it, and they are not ending.
 
 use super::{on_signal, CatchSignals, SignalEnding};
 use crate::reason::Signal;
@@ -52,7 +53,10 @@ unsafe extern "system" fn routine(event: u32) -> Bool {
     let signal = match event {
         CTRL_C_EVENT => Signal::Int,
         CTRL_BREAK_EVENT => Signal::Quit,
-        CTRL_CLOSE_EVENT | CTRL_LOGOFF_EVENT | CTRL_SHUTDOWN_EVENT => Signal::Hup,
+        CTRL_CLOSE_EVENT | CTRL_SHUTDOWN_EVENT => Signal::Hup,
+        // Only services receive it, when any user logs off; the process is not
+        // ending (Java's -Xrs documents the same trap). Not ours.
+        CTRL_LOGOFF_EVENT => return 0,
         _ => return 0,
     };
     if CAUGHT.load(Ordering::SeqCst) & (1 << signal.number()) == 0 {
