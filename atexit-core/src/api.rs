@@ -189,6 +189,11 @@ pub fn ncallbacks() -> usize {
 /// Called after the exit handlers have finished, on the thread that ran them
 /// (from a later libc `atexit` callback, say), it flushes stdout and ends the
 /// process at once with `code`, skipping what the C runtime had left to do.
+/// Called inside the C runtime's exit *before* this crate's callback (from a
+/// thread-local destructor of the exiting thread, or a libc `atexit` callback
+/// registered after this crate loaded), it runs the handlers and then aborts
+/// in std's exit guard, as `std::process::exit` would there: do not exit from
+/// those.
 ///
 /// ```
 /// # extern crate atexit_core as atexit;
@@ -342,6 +347,11 @@ pub fn set_exit_code(code: i32) {
 /// `terminationGracePeriodSeconds` (30 s), before they send SIGKILL, which
 /// runs nothing; a deadline a little shorter lets the process end on its own
 /// terms and say what hung.
+///
+/// The deadline counts from the start of the exit to the end of the process:
+/// it also bounds a flush that blocks after the handlers. It is read when an
+/// exit starts; changing it during the run has no effect on that run, and a
+/// child forked by a handler during an exit finishes its run without one.
 ///
 /// ```
 /// # extern crate atexit_core as atexit;

@@ -104,7 +104,10 @@ pub enum ExitReason {
     Signal(Signal),
     /// `main` panicked (the process exits with status 101). Told apart from
     /// `Exit(Some(101))` by a panic hook this crate chains in front of the
-    /// existing one at start-up; a program that replaces the panic hook later
-    /// sees `Exit(Some(101))` instead.
+    /// existing one at start-up, which notes panics on the thread named
+    /// `main`; a program that replaces the panic hook later sees
+    /// `Exit(Some(101))` instead. Where the status is not known (not glibc),
+    /// a panic of `main` that was caught and followed by a normal return also
+    /// reads as `Panic`.
     Panic,
 }
