@@ -20,6 +20,7 @@ mod reason;
 mod registry;
 mod report;
 mod signals;
+mod slab;
 mod static_handler;
 mod sys;
 

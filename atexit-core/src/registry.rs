@@ -12,6 +12,7 @@
 
 use crate::callback::Callback;
 use crate::index::{FunctionIndex, Verdict};
+use crate::slab::Chunked;
 use std::any::TypeId;
 
 const NIL: u32 = u32::MAX;
@@ -34,7 +35,7 @@ struct Slot {
 }
 
 pub(crate) struct Registry {
-    slots: Vec<Slot>,
+    slots: Chunked<Slot>,
     free: u32,
     top: u32,
     bottom: u32,
@@ -51,7 +52,7 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) const fn new() -> Self {
         Registry {
-            slots: Vec::new(),
+            slots: Chunked::new(),
             free: NIL,
             top: NIL,
             bottom: NIL,
