@@ -208,3 +208,9 @@ fn quickstart() {
         "working...\nclosing the database\nsaving 3 records to report.csv\nflushing logs\n",
     );
 }
+
+#[test]
+fn startup_handlers_registers_a_thousand() {
+    assert_clean("startup_handlers", &["--count"], "1000\n");
+    assert_clean("startup_empty", &["--count"], "0\n");
+}

@@ -6,6 +6,7 @@
 //! `F` (the function the user named) always sits at offset 0 of the stored
 //! value, which lets `unregister` compare fn-pointer addresses.
 
+use crate::static_handler::StaticHandler;
 use std::any::{type_name, TypeId};
 use std::mem::{self, align_of, size_of, ManuallyDrop, MaybeUninit};
 
@@ -87,8 +88,16 @@ pub(crate) struct VTable {
     /// Whether dropping the stored value runs any code (or frees a box).
     needs_drop: bool,
     value: unsafe fn(&Word) -> *const (),
-    type_id: fn() -> TypeId,
-    name: fn() -> &'static str,
+    type_id: unsafe fn(&Word) -> TypeId,
+    name: unsafe fn(&Word) -> &'static str,
+}
+
+fn type_id_of<F: 'static>(_: &Word) -> TypeId {
+    TypeId::of::<F>()
+}
+
+fn name_of<F>(_: &Word) -> &'static str {
+    type_name::<F>()
 }
 
 struct VTableOf<R, F>(R, F);
@@ -99,9 +108,40 @@ impl<R: Run, F: 'static> VTableOf<R, F> {
         drop: drop_erased::<R>,
         needs_drop: std::mem::needs_drop::<R>() || !is_inline::<R>(),
         value: value_erased::<R>,
-        type_id: TypeId::of::<F>,
-        name: type_name::<F>,
+        type_id: type_id_of::<F>,
+        name: name_of::<F>,
     };
+}
+
+/// The one vtable of every `#[atexit::handler]` function: the word points to
+/// its `StaticHandler`, which knows the rest. One shared table, rather than
+/// one per function, keeps load-time relocations and code per handler low.
+static STATIC_VTABLE: VTable = VTable {
+    run: |word| {
+        // SAFETY: the word of a static entry is a `&'static StaticHandler`.
+        unsafe { static_handler(&word) }.call()
+    },
+    drop: |_| {},
+    needs_drop: false,
+    value: |word| {
+        // SAFETY: as above.
+        unsafe { static_handler(word) }.function_address()
+    },
+    type_id: |word| {
+        // SAFETY: as above.
+        unsafe { static_handler(word) }.type_id()
+    },
+    name: |word| {
+        // SAFETY: as above.
+        unsafe { static_handler(word) }.name()
+    },
+};
+
+/// # Safety
+/// `word` was made by [`Callback::from_static`].
+unsafe fn static_handler(word: &Word) -> &'static StaticHandler {
+    // SAFETY: `from_static` stored a `&'static StaticHandler` in the word.
+    unsafe { &*word.assume_init().cast::<StaticHandler>() }
 }
 
 const fn is_inline<R>() -> bool {
@@ -167,19 +207,11 @@ impl Callback {
         }
     }
 
-    /// A zero-sized `F` that will be conjured when it runs, as a `Box` of a
-    /// zero-sized type is. Used for `#[atexit::handler]` functions.
-    pub(crate) const fn zero_sized_vtable<F: FnOnce() + Send + 'static>() -> &'static VTable {
-        assert!(size_of::<F>() == 0);
-        VTableOf::<Plain<F>, F>::VTABLE
-    }
-
-    /// The callback of a zero-sized function whose vtable came from
-    /// [`Callback::zero_sized_vtable`].
-    pub(crate) fn from_zero_sized(vtable: &'static VTable) -> Self {
+    /// The entry of a `#[atexit::handler]` function.
+    pub(crate) fn from_static(handler: &'static StaticHandler) -> Self {
         Callback {
-            vtable,
-            word: Word::uninit(),
+            vtable: &STATIC_VTABLE,
+            word: Word::new((handler as *const StaticHandler).cast_mut().cast()),
         }
     }
 
@@ -199,7 +231,8 @@ impl Callback {
 
     /// The name of the function it stands for (`crate::module::function`).
     pub(crate) fn name(&self) -> &'static str {
-        (self.vtable.name)()
+        // SAFETY: the vtable's functions take the word they were made with.
+        unsafe { (self.vtable.name)(&self.word) }
     }
 
     /// Whether it stands for the function type `F`.
@@ -209,7 +242,8 @@ impl Callback {
 
     /// The type of the function it stands for.
     pub(crate) fn type_id(&self) -> TypeId {
-        (self.vtable.type_id)()
+        // SAFETY: the vtable's functions take the word they were made with.
+        unsafe { (self.vtable.type_id)(&self.word) }
     }
 
     /// Whether it stands for exactly the function `func`. Fn items and closures
@@ -381,17 +415,22 @@ mod tests {
     }
 
     #[test]
-    fn zero_sized_handlers_conjure_their_function() {
+    fn static_handlers_share_one_vtable() {
         static RAN: AtomicUsize = AtomicUsize::new(0);
         fn bump() {
             RAN.fetch_add(1, Ordering::SeqCst);
         }
-        fn vtable_of<F: FnOnce() + Send + 'static>(_: F) -> &'static VTable {
-            Callback::zero_sized_vtable::<F>()
-        }
-        let cb = Callback::from_zero_sized(vtable_of(bump));
+        static HANDLER: StaticHandler = StaticHandler::new(bump, bump, 0, "m::bump", "f.rs", 1, 1);
+        let cb = Callback::from_static(&HANDLER);
         assert!(cb.is_same_function(&bump));
+        assert!(!cb.is_same_function(&hello));
+        assert_eq!(cb.name(), "m::bump");
+        assert!(!cb.needs_drop());
         cb.run();
         assert_eq!(RAN.load(Ordering::SeqCst), 1);
+        assert!(std::ptr::eq(
+            Callback::from_static(&HANDLER).vtable,
+            Callback::from_static(&HANDLER).vtable
+        ));
     }
 }

@@ -7,57 +7,73 @@
 //! and within a file the function declared last runs first, as Python's
 //! decorators do.
 
-use crate::callback::{Callback, VTable};
-use std::cmp::Ordering as CmpOrdering;
+use crate::callback::Callback;
+use std::any::TypeId;
 
 /// One `#[atexit::handler]` function. Built by the macro; not public API.
+///
+/// Kept small on purpose: every pointer here is a relocation the dynamic
+/// loader applies at start-up, for every handler.
 #[doc(hidden)]
 pub struct StaticHandler {
-    vtable: &'static VTable,
-    priority: i32,
-    module: &'static str,
+    call: fn(),
+    type_id: fn() -> TypeId,
+    /// `crate::module::function`: its report name and its crate.
+    name: &'static str,
     file: &'static str,
     line: u32,
     column: u32,
+    priority: i32,
 }
 
 inventory::collect!(StaticHandler);
 
 impl StaticHandler {
-    /// Describes the zero-sized function `function` declared at that place.
+    /// Describes `call`, whose fn item type is `F`, named `name` and declared
+    /// at that place. The macro passes the function twice: as a fn pointer to
+    /// call, and as its own type for `unregister(function)` to compare.
     #[doc(hidden)]
     pub const fn new<F: FnOnce() + Copy + Send + 'static>(
-        _function: F,
+        call: fn(),
+        _identity: F,
         priority: i32,
-        module: &'static str,
+        name: &'static str,
         file: &'static str,
         line: u32,
         column: u32,
     ) -> Self {
         StaticHandler {
-            vtable: Callback::zero_sized_vtable::<F>(),
-            priority,
-            module,
+            call,
+            type_id: TypeId::of::<F>,
+            name,
             file,
             line,
             column,
+            priority,
         }
+    }
+
+    pub(crate) fn call(&self) {
+        (self.call)()
+    }
+
+    pub(crate) fn type_id(&self) -> TypeId {
+        (self.type_id)()
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub(crate) fn function_address(&self) -> *const () {
+        (&self.call as *const fn()).cast()
     }
 
     /// Priority, then place in the source: crate, file, line, column. Module
     /// paths are not used, so inline modules keep their place in the file.
-    fn registration_order(&self, other: &Self) -> CmpOrdering {
-        let key = |handler: &Self| {
-            let krate = handler.module.split("::").next().unwrap_or_default();
-            (
-                handler.priority,
-                krate,
-                handler.file,
-                handler.line,
-                handler.column,
-            )
-        };
-        key(self).cmp(&key(other))
+    fn registration_key(&self) -> (i32, &'static str, &'static str, u32, u32) {
+        let krate = self.name.split("::").next().unwrap_or_default();
+        (self.priority, krate, self.file, self.line, self.column)
     }
 }
 
@@ -89,9 +105,8 @@ impl Taken {
         self.addresses
             .extend(new.iter().map(|handler| address(handler)));
         self.addresses.sort_unstable();
-        new.sort_unstable_by(|a, b| a.registration_order(b));
-        new.into_iter()
-            .map(|handler| Callback::from_zero_sized(handler.vtable))
-            .collect()
+        // Keys computed once each, not once per comparison.
+        new.sort_by_cached_key(|handler| handler.registration_key());
+        new.into_iter().map(Callback::from_static).collect()
     }
 }

@@ -44,8 +44,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         #krate::__private::inventory::submit! {
             #krate::__private::StaticHandler::new(
                 #name,
+                #name,
                 #priority,
-                ::core::module_path!(),
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
                 ::core::file!(),
                 ::core::line!(),
                 ::core::column!(),
