@@ -18,6 +18,8 @@ mod index;
 mod panic_hook;
 mod reason;
 mod registry;
+#[cfg(test)]
+mod registry_model;
 mod report;
 mod signals;
 mod slab;
