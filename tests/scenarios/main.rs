@@ -129,6 +129,20 @@ fn expectations() -> Vec<Expect> {
                handlers are skipped and the process ends with status 4"],
         ),
         expect("deadline_not_reached", "quick handler\n", Code(0), &[]),
+        expect("cpython_thread_safety", "done, 0 left\n", Code(0), &[]),
+        expect("two_threads_process_exit_at_once", "handler run 1\n", Code(0), &[]),
+        expect(
+            "payload_drop_panics",
+            "",
+            Code(0),
+            &["the panic payload of exit handler", "panicked when dropped", "older handler still runs"],
+        ),
+        expect(
+            "handler_waits_for_a_lock_the_exiting_thread_holds",
+            "",
+            Code(5),
+            &["exit handler `scenarios::programs::run::needs_the_lock` is still running"],
+        ),
         expect(
             "deadline_covers_the_wait_for_another_thread",
             "hang starts\n",
@@ -157,6 +171,18 @@ fn expectations() -> Vec<Expect> {
             &["re-entrant"],
         ),
         expect("fork_while_threads_use_the_registry", "children hung: 0\n", Code(0), &[]),
+        expect(
+            "signal_during_a_normal_exit",
+            "slow handler starts\nslow handler ends\n",
+            Code(0),
+            &[],
+        ),
+        expect(
+            "handler_writes_to_a_closed_stdout",
+            "",
+            Code(0),
+            &["failed printing to stdout: Broken pipe", "older handler still runs"],
+        ),
         expect(
             "signal_then_main_returns",
             "handler starts\nhandler done\n",

@@ -2,7 +2,7 @@
 //! its handlers do. The driver in `main.rs` checks the output.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn say(line: &'static str) -> impl FnOnce() + Send + 'static {
@@ -300,6 +300,93 @@ pub fn run(name: &str) {
         "deadline_not_reached" => {
             atexit::set_timeout(Some(Duration::from_secs(5)));
             atexit::register(say("quick handler"));
+        }
+        "cpython_thread_safety" => {
+            // CPython's test_atexit_thread_safety: 10 threads x 100 loops.
+            fn func() {}
+            let threads: Vec<_> = (0..10)
+                .map(|_| {
+                    std::thread::spawn(|| {
+                        for _ in 0..100 {
+                            atexit::register(func);
+                            atexit::clear();
+                            atexit::register(func);
+                            atexit::unregister(func);
+                            atexit::run_exitfuncs();
+                        }
+                    })
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            println!("done, {} left", atexit::ncallbacks());
+        }
+        "two_threads_process_exit_at_once" => {
+            use std::sync::atomic::AtomicUsize;
+            static RUNS: AtomicUsize = AtomicUsize::new(0);
+            atexit::register(|| {
+                let runs = RUNS.fetch_add(1, Ordering::SeqCst) + 1;
+                std::thread::sleep(Duration::from_millis(50));
+                println!("handler run {runs}");
+            });
+            let barrier = Arc::new(std::sync::Barrier::new(2));
+            for code in [0, 0] {
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    std::process::exit(code);
+                });
+            }
+            std::thread::sleep(Duration::from_secs(30));
+        }
+        #[cfg(unix)]
+        "signal_during_a_normal_exit" => {
+            atexit::catch_signals().unwrap();
+            atexit::register(|| {
+                println!("slow handler starts");
+                // SAFETY: signalling our own process.
+                unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+                std::thread::sleep(Duration::from_millis(300));
+                println!("slow handler ends");
+            });
+        }
+        "payload_drop_panics" => {
+            struct Grenade;
+            impl Drop for Grenade {
+                fn drop(&mut self) {
+                    panic!("the payload's destructor panics");
+                }
+            }
+            atexit::register(|| eprintln!("older handler still runs"));
+            atexit::register(|| std::panic::panic_any(Grenade));
+        }
+        #[cfg(unix)]
+        "handler_writes_to_a_closed_stdout" => {
+            atexit::register(|| eprintln!("older handler still runs"));
+            atexit::register(|| println!("to nowhere"));
+            // stdout becomes a pipe nobody reads: writes fail with EPIPE (Rust
+            // ignores SIGPIPE), and `println!` panics.
+            let mut fds = [0; 2];
+            // SAFETY: `pipe` fills the array; then our own descriptors are
+            // rearranged: the read end closed, the write end made stdout.
+            unsafe {
+                assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+                libc::close(fds[0]);
+                libc::dup2(fds[1], 1);
+                libc::close(fds[1]);
+            }
+        }
+        "handler_waits_for_a_lock_the_exiting_thread_holds" => {
+            static LOCK: Mutex<()> = Mutex::new(());
+            atexit::set_timeout(Some(Duration::from_millis(300)));
+            fn needs_the_lock() {
+                let _guard = LOCK.lock();
+                println!("never: the exiting thread holds the lock");
+            }
+            atexit::register(needs_the_lock);
+            let _held = LOCK.lock().unwrap();
+            std::process::exit(5);
         }
         "threads_register_concurrently" => threads_register_concurrently(),
         "threads_hammer_during_exit" => threads_hammer_during_exit(),
