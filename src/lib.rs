@@ -148,9 +148,10 @@
 //!   dependency listed in `Cargo.toml` but not used in code is not linked, and
 //!   its `#[atexit::handler]` functions with it. Write `use that_crate as _;`
 //!   in the binary.
-//! - Handlers registered in a `cdylib` belong to that library's own copy of
-//!   this crate; do not unload (`dlclose`) such a library while handlers in it
-//!   are registered.
+//! - A `cdylib` or plugin that uses this crate has its own copy of it, with
+//!   its own handlers. It keeps itself loaded (`RTLD_NODELETE`) so that the C
+//!   runtime's exit never calls into unloaded code: `dlclose` does not unmap
+//!   it, and its handlers run at exit.
 //! - Registrations made after the exit handlers have finished (from another
 //!   thread, or a later libc `atexit` callback) never run; see
 //!   [`is_exiting`].

@@ -105,7 +105,44 @@ mod imp {
         }
     }
 
+    /// Keeps the shared object this code is in (a `cdylib` or plugin that
+    /// uses atexit) loaded until the process ends: the C runtime's exit calls
+    /// the hook registered below, and `on_exit` has no way to take it back if
+    /// the object is unloaded (a `dlclose` then made the exit jump into
+    /// unmapped memory). For the main executable this is a no-op.
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "macos"
+    ))]
+    fn pin_this_object() {
+        // SAFETY: `dladdr` fills a zeroed `Dl_info` we own for an address in
+        // this object; `dlopen` with `RTLD_NOLOAD` only looks up an object
+        // already loaded (never loads one) and marks it never to be unloaded.
+        // The handle is kept on purpose: the object stays until the end.
+        unsafe {
+            let mut info: libc::Dl_info = std::mem::zeroed();
+            let here = pin_this_object as *const () as *const c_void;
+            if libc::dladdr(here, &mut info) != 0 && !info.dli_fname.is_null() {
+                libc::dlopen(
+                    info.dli_fname,
+                    libc::RTLD_LAZY | libc::RTLD_NOLOAD | libc::RTLD_NODELETE,
+                );
+            }
+        }
+    }
+
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "macos"
+    )))]
+    fn pin_this_object() {}
+
     pub(super) fn install() {
+        pin_this_object();
         // Both fail only when libc is out of memory. Say so: the handlers then
         // run only through `atexit::exit` and `run_exitfuncs`.
         if register_exit_hook() != 0 {
