@@ -425,6 +425,91 @@ fn signal_matrix() -> Vec<(String, i32, &'static str, bool)> {
     cells
 }
 
+/// The ways a data-loss cell ends, and how the process must end then.
+const DATA_LOSS_ENDS: [&str; 9] = [
+    "return",
+    "process::exit",
+    "atexit::exit",
+    "panic in main",
+    "panic in a thread",
+    "SIGINT",
+    "SIGTERM",
+    "SIGHUP",
+    "SIGQUIT",
+];
+
+/// One data-loss cell: `Ok` when every record is in the file exactly once
+/// and the process ended as documented.
+fn data_loss_cell(exe: &std::path::Path, end: &str, others: usize) -> Result<(), String> {
+    let dir = support::TempDir::new("data_loss");
+    let file = dir.path().join("records.txt");
+    let mut child = command(exe);
+    child
+        .env("ATEXIT_SCENARIO", "data_loss")
+        .env("ATEXIT_END", end)
+        .env("ATEXIT_OTHERS", others.to_string())
+        .env("ATEXIT_DATA_FILE", &file);
+    let finished = if let Some(signal) = signal_number(end) {
+        let mut running = Running::start(&mut child);
+        running.wait_for_line("ready");
+        #[cfg(unix)]
+        running.signal(signal);
+        #[cfg(not(unix))]
+        let _ = signal;
+        running.try_finish(Duration::from_secs(20))?.0
+    } else {
+        try_run(&mut child, Duration::from_secs(20))?
+    };
+    let text = std::fs::read_to_string(&file).map_err(|error| format!("no data file: {error}"))?;
+    let expected: String = (0..1000)
+        .map(|record| format!("record {record}\n"))
+        .collect();
+    let mut problems = Vec::new();
+    if text != expected {
+        problems.push(format!(
+            "{} of 1000 records in the file",
+            text.lines().count()
+        ));
+    }
+    let ended_right = match end {
+        "panic in main" => finished.status.code() == Some(101),
+        end => match signal_number(end) {
+            Some(signal) => finished.signal() == Some(signal),
+            None => finished.status.code() == Some(0),
+        },
+    };
+    if !ended_right {
+        problems.push(format!("ended with {:?}", finished.status));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\nstderr:\n{}",
+            problems.join("; "),
+            finished.stderr
+        ))
+    }
+}
+
+fn signal_number(end: &str) -> Option<i32> {
+    #[cfg(unix)]
+    {
+        match end {
+            "SIGINT" => Some(libc::SIGINT),
+            "SIGTERM" => Some(libc::SIGTERM),
+            "SIGHUP" => Some(libc::SIGHUP),
+            "SIGQUIT" => Some(libc::SIGQUIT),
+            _ => None,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = end;
+        None
+    }
+}
+
 fn main() {
     let name = scenario();
     if !name.is_empty() {
@@ -473,6 +558,36 @@ fn main() {
             }
         }
     }
+    // The data-loss matrix, printed as a table.
+    let mut table = String::from(
+        "\n| how the process ends | 0 other handlers | 1 | 100 (one panics) |\n|---|---|---|---|\n",
+    );
+    for end in DATA_LOSS_ENDS {
+        if !cfg!(unix) && end.starts_with("SIG") {
+            continue;
+        }
+        let name = format!("data loss: {end}");
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        table.push_str(&format!("| {end} |"));
+        for others in [0, 1, 100] {
+            match data_loss_cell(&exe, end, others) {
+                Ok(()) => {
+                    passed += 1;
+                    table.push_str(" all 1,000 records, once |");
+                }
+                Err(problem) => {
+                    failed += 1;
+                    table.push_str(" **FAILED** |");
+                    println!("test {name}, {others} other handlers ... FAILED\n{problem}\n");
+                }
+            }
+        }
+        table.push('\n');
+        println!("test {name} ... done");
+    }
+    println!("{table}");
     println!("\nscenarios: {passed} passed, {failed} failed");
     if failed > 0 {
         std::process::exit(1);

@@ -388,6 +388,7 @@ pub fn run(name: &str) {
             let _held = LOCK.lock().unwrap();
             std::process::exit(5);
         }
+        "data_loss" => data_loss(),
         "threads_register_concurrently" => threads_register_concurrently(),
         "threads_hammer_during_exit" => threads_hammer_during_exit(),
         "exit_waits_for_a_handler_on_another_thread" => {
@@ -468,6 +469,68 @@ pub fn run(name: &str) {
         #[cfg(unix)]
         "fork_child_exit_now" => fork_scenario(ForkEnd::ExitNow),
         other => panic!("unknown scenario {other}"),
+    }
+}
+
+/// One cell of the data-loss matrix: 1,000 numbered records go through a
+/// buffered writer whose flush is an exit handler, then the process ends as
+/// `ATEXIT_END` says, with `ATEXIT_OTHERS` other handlers registered (one of
+/// them panicking).
+fn data_loss() {
+    use std::io::{BufWriter, Write};
+
+    static WRITER: Mutex<Option<BufWriter<std::fs::File>>> = Mutex::new(None);
+    let path = std::env::var("ATEXIT_DATA_FILE").expect("ATEXIT_DATA_FILE");
+    let end = std::env::var("ATEXIT_END").unwrap_or_default();
+    let others: usize = std::env::var("ATEXIT_OTHERS")
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(0);
+    if end.starts_with("SIG") {
+        atexit::catch_signals().expect("catch signals");
+    }
+    let file = std::fs::File::create(path).expect("create the data file");
+    *WRITER.lock().unwrap() = Some(BufWriter::with_capacity(1 << 20, file));
+    fn flush() {
+        // A panicking writer thread may have poisoned the lock: the data is
+        // still there.
+        let mut writer = WRITER
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(writer) = writer.as_mut() {
+            writer.flush().expect("flush the records");
+        }
+    }
+    atexit::register(flush);
+    for other in 0..others {
+        if other == others / 2 {
+            atexit::register(|| panic!("one of the other handlers fails"));
+        } else {
+            atexit::register(move || {
+                std::hint::black_box(other);
+            });
+        }
+    }
+    for record in 0..1000 {
+        let mut writer = WRITER.lock().unwrap();
+        writeln!(writer.as_mut().unwrap(), "record {record}").unwrap();
+    }
+    match end.as_str() {
+        "return" => {}
+        "process::exit" => std::process::exit(0),
+        "atexit::exit" => atexit::exit(0),
+        "panic in main" => panic!("main fails"),
+        "panic in a thread" => {
+            let worker = std::thread::spawn(|| {
+                let _writer = WRITER.lock().unwrap();
+                panic!("a worker fails while holding the writer");
+            });
+            assert!(worker.join().is_err());
+        }
+        _ => {
+            println!("ready");
+            std::thread::sleep(Duration::from_secs(30));
+        }
     }
 }
 
