@@ -391,6 +391,7 @@ pub fn run(name: &str) {
         "data_loss" => data_loss(),
         "threads_register_concurrently" => threads_register_concurrently(),
         "threads_hammer_during_exit" => threads_hammer_during_exit(),
+        "exit_while_threads_register" => exit_while_threads_register(),
         "exit_waits_for_a_handler_on_another_thread" => {
             atexit::register(say("older"));
             atexit::register(|| {
@@ -792,6 +793,50 @@ fn fork_while_threads_use_the_registry() {
     STOP.store(true, Ordering::Relaxed);
     println!("children hung: {hung}");
     atexit::exit_now(0);
+}
+
+/// Four threads register and cancel handlers while the main thread calls
+/// `atexit::exit`: the 100 handlers registered before the exit each run
+/// exactly once, no handler runs twice, and the process ends.
+fn exit_while_threads_register() {
+    const PRE: usize = 100;
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 5000;
+    static PRE_RUNS: [AtomicUsize; PRE] = [const { AtomicUsize::new(0) }; PRE];
+    static RUNS: [AtomicUsize; THREADS * PER_THREAD] =
+        [const { AtomicUsize::new(0) }; THREADS * PER_THREAD];
+    // Registered first, so it runs last (after every pre-exit handler).
+    atexit::register(|| {
+        let once = PRE_RUNS
+            .iter()
+            .filter(|runs| runs.load(Ordering::SeqCst) == 1)
+            .count();
+        let twice = RUNS
+            .iter()
+            .filter(|runs| runs.load(Ordering::SeqCst) > 1)
+            .count();
+        println!("pre-exit handlers run once: {once} of {PRE}; handlers run twice: {twice}");
+    });
+    for runs in &PRE_RUNS {
+        atexit::register(move || {
+            runs.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    for thread in 0..THREADS {
+        std::thread::spawn(move || {
+            for i in 0..PER_THREAD {
+                let runs = &RUNS[thread * PER_THREAD + i];
+                let handle = atexit::register(move || {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                });
+                if i % 3 == 0 {
+                    handle.unregister();
+                }
+            }
+        });
+    }
+    std::thread::sleep(Duration::from_millis(2));
+    atexit::exit(0);
 }
 
 #[cfg(unix)]

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The concurrency scenarios under ThreadSanitizer (nightly, std rebuilt with
+# the sanitizer). A data race makes TSan write a report to stderr, which the
+# scenario driver counts as a failure (it expects stderr to be empty).
+#   bash scripts/tsan.sh            # the thread, fork and exit-race scenarios
+#   bash scripts/tsan.sh ''         # every scenario
+set -euo pipefail
+cd "$(dirname "$0")/.."
+filters=("${@:-threads exit_while cpython two_threads exit_waits run_exitfuncs_from takes_over}")
+export RUSTFLAGS="-Zsanitizer=thread"
+export RUSTDOCFLAGS="-Zsanitizer=thread"
+export CARGO_TARGET_DIR=target/tsan
+# TSan does not follow fork well; keep the stress loop short.
+export ATEXIT_STRESS_RUNS=20
+cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu --test scenarios -- ${filters[*]}
