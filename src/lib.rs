@@ -90,7 +90,9 @@
 //! A handler that panics is stopped, reported on stderr (as CPython reports an
 //! exception in a callback) and the remaining handlers still run; the exit
 //! status the program chose is kept. No panic ever unwinds into the C
-//! runtime. In a `panic = "abort"` build, a panicking handler aborts.
+//! runtime. In a `panic = "abort"` build, a panicking handler aborts. A
+//! handler that panics again while unwinding (a destructor that panics
+//! during a panic) aborts the process too: Rust lets nobody catch that.
 //!
 //! ```text
 //! atexit: exit handler `my_app::flush` panicked: disk full; the other handlers still run
@@ -117,7 +119,8 @@
 //! - `println!` works (std flushed stdout before the handlers; it is
 //!   unbuffered from then on), and so do spawning and joining threads.
 //! - Other threads keep running while handlers run. A handler that takes a
-//!   lock the exiting code holds waits forever.
+//!   lock the exiting code holds waits forever, unless [`set_timeout`] set a
+//!   deadline: then the deadline names it and ends the process.
 //!
 //! # Threads
 //!

@@ -228,6 +228,12 @@ fn expectations() -> Vec<Expect> {
             &[],
         ),
         expect("abort_runs_nothing", "", End::Signal(libc::SIGABRT), &[]),
+        expect(
+            "handler_panics_while_panicking",
+            "",
+            End::Signal(libc::SIGABRT),
+            &["first panic", "a destructor panics during unwinding"],
+        ),
         expect("sigkill_runs_nothing", "", End::Signal(libc::SIGKILL), &[]),
         expect(
             "fork_child_skips_parent_handlers",

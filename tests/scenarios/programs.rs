@@ -351,6 +351,19 @@ pub fn run(name: &str) {
                 println!("slow handler ends");
             });
         }
+        "handler_panics_while_panicking" => {
+            struct PanicsOnDrop;
+            impl Drop for PanicsOnDrop {
+                fn drop(&mut self) {
+                    panic!("a destructor panics during unwinding");
+                }
+            }
+            atexit::register(say("older handler: never runs, the process aborts"));
+            atexit::register(|| {
+                let _guard = PanicsOnDrop;
+                panic!("first panic");
+            });
+        }
         "payload_drop_panics" => {
             struct Grenade;
             impl Drop for Grenade {
