@@ -10,29 +10,23 @@ use std::time::{Duration, Instant};
 
 const RUNS: usize = 300;
 
-/// Builds both examples in a target directory of their own (the outer
-/// `cargo bench` holds the lock on the usual one).
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+/// Builds both examples with the bench profile; returns their folder.
 fn build() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .expect("target directory")
-        .join("startup-bench");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--profile", "bench"])
-        .args([
+    support::build_in_own_target(
+        "startup-bench",
+        &[
+            "--profile",
+            "bench",
             "--example",
             "startup_handlers",
             "--example",
             "startup_empty",
-        ])
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building the start-up examples failed");
-    target.join("release").join("examples")
+        ],
+    )
+    .join("release/examples")
 }
 
 fn time_once(program: &Path, args: &[&str]) -> Duration {

@@ -20,21 +20,10 @@ use std::time::Duration;
 
 /// Builds the fixture plugin in a target directory of its own.
 fn plugin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .expect("target directory")
-        .join("plugin-fixture");
-    let manifest =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plugin/Cargo.toml");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--manifest-path"])
-        .arg(&manifest)
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building the plugin fixture failed");
+    let target = support::build_in_own_target(
+        "plugin-fixture",
+        &["--manifest-path", "tests/fixtures/plugin/Cargo.toml"],
+    );
     let name = format!(
         "{}atexit_plugin_fixture{}",
         std::env::consts::DLL_PREFIX,

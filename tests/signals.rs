@@ -117,33 +117,11 @@ fn signal_attribute_catches_signals_for_attribute_only_programs() {
 /// Builds `panic_abort` with `panic = "abort"` in a target directory of its
 /// own (the outer `cargo test` holds the lock on the usual one).
 fn panic_abort_example() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .expect("target directory")
-        .join("panic-abort");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--profile",
-            "panic-abort",
-            "--example",
-            "panic_abort",
-        ])
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo");
-    assert!(
-        status.success(),
-        "building the panic = \"abort\" example failed"
-    );
-    target
-        .join("panic-abort")
-        .join("examples")
-        .join("panic_abort")
+    support::build_in_own_target(
+        "panic-abort",
+        &["--profile", "panic-abort", "--example", "panic_abort"],
+    )
+    .join("panic-abort/examples/panic_abort")
 }
 
 #[test]

@@ -4,26 +4,18 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 #[test]
 fn naming_the_library_keeps_its_handlers() {
-    let exe = std::env::current_exe().unwrap();
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .expect("target directory")
-        .join("unnamed-fixture");
-    let manifest =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/unnamed/Cargo.toml");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--bins", "--manifest-path"])
-        .arg(&manifest)
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building the fixture failed");
+    let target = support::build_in_own_target(
+        "unnamed-fixture",
+        &[
+            "--bins",
+            "--manifest-path",
+            "tests/fixtures/unnamed/Cargo.toml",
+        ],
+    );
     let binary = |name: &str| {
         target
             .join("debug")

@@ -2,7 +2,7 @@
 //! main thread (so an exit with status 101 reads as `ExitReason::Panic`) and,
 //! when asked, runs the exit handlers before a `panic = "abort"` abort.
 
-use crate::global::{self, Ending, ExitPlan, ExitRun};
+use crate::global::{self, Ending, ExitPlan};
 use crate::reason::ExitReason;
 use std::panic;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,11 +46,7 @@ fn run_before_abort() {
         reason: ExitReason::Panic,
         ending: Ending::Abort,
     };
-    match global::run_at_exit(plan) {
-        // The abort follows when the hook returns.
-        ExitRun::Ran | ExitRun::AlreadyRan => {}
-        // Another thread is running them, or this panic came from a handler
-        // (and the abort ends the process mid-run, as documented).
-        ExitRun::OtherThread | ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild => {}
-    }
+    // Whatever the outcome (ran them; another thread runs them; this panic
+    // came from a handler), the abort follows when the hook returns.
+    let _ = global::run_at_exit(plan);
 }

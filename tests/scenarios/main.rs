@@ -132,6 +132,12 @@ fn expectations() -> Vec<Expect> {
         expect("cpython_thread_safety", "done, 0 left\n", Code(0), &[]),
         expect("two_threads_process_exit_at_once", "handler run 1\n", Code(0), &[]),
         expect(
+            "atexit_exit_on_another_thread_during_an_exit",
+            "slow handler starts\nslow handler ends\n",
+            Code(4),
+            &[],
+        ),
+        expect(
             "payload_drop_panics",
             "",
             Code(0),
@@ -273,13 +279,22 @@ fn check(expect: &Expect, finished: &Finished) -> Result<(), String> {
     if !end_ok {
         problems.push(format!("ended with {:?}", finished.status));
     }
-    for needle in expect.stderr_has {
+    verdict(problems, finished, expect.stderr_has)
+}
+
+/// Adds the stderr checks to `problems`: each of `stderr_has` must be in it,
+/// and with none expected it must be empty. `Ok` when nothing is wrong.
+fn verdict(
+    mut problems: Vec<String>,
+    finished: &Finished,
+    stderr_has: &[&str],
+) -> Result<(), String> {
+    for needle in stderr_has {
         if !finished.stderr.contains(needle) {
             problems.push(format!("stderr lacks {needle:?}"));
         }
     }
-    let unexpected_report = expect.stderr_has.is_empty() && !finished.stderr.is_empty();
-    if unexpected_report {
+    if stderr_has.is_empty() && !finished.stderr.is_empty() {
         problems.push("stderr is not empty".to_string());
     }
     if problems.is_empty() {
@@ -290,6 +305,45 @@ fn check(expect: &Expect, finished: &Finished) -> Result<(), String> {
             problems.join("\n"),
             finished.stderr
         ))
+    }
+}
+
+/// Runs one scenario in a process of its own and checks it.
+fn run_scenario(exe: &std::path::Path, expect: &Expect) -> Result<(), String> {
+    try_run(
+        command(exe).env("ATEXIT_SCENARIO", expect.name),
+        Duration::from_secs(60),
+    )
+    .and_then(|finished| check(expect, &finished))
+}
+
+/// The command line's filters and the count of passed and failed checks.
+struct Tally {
+    filter: Vec<String>,
+    passed: usize,
+    failed: usize,
+}
+
+impl Tally {
+    /// Whether the check `name` is selected by the filters (all are without).
+    fn wants(&self, name: &str) -> bool {
+        self.filter.is_empty() || self.filter.iter().any(|f| name.contains(f.as_str()))
+    }
+
+    /// Counts and prints one check's outcome; returns whether it passed.
+    fn record(&mut self, name: &str, outcome: Result<(), String>) -> bool {
+        match outcome {
+            Ok(()) => {
+                self.passed += 1;
+                println!("test {name} ... ok");
+                true
+            }
+            Err(problem) => {
+                self.failed += 1;
+                println!("test {name} ... FAILED\n{problem}\n");
+                false
+            }
+        }
     }
 }
 
@@ -356,26 +410,10 @@ fn signal_cell(
     if !ended_right {
         problems.push(format!("ended with {:?}", finished.status));
     }
-    for needle in stderr_has {
-        if !finished.stderr.contains(needle) {
-            problems.push(format!("stderr lacks {needle:?}"));
-        }
-    }
-    if stderr_has.is_empty() && !finished.stderr.is_empty() {
-        problems.push("stderr is not empty".into());
-    }
     if ran > Duration::from_secs(10) {
         problems.push(format!("took {ran:?}"));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}\nstderr:\n{}",
-            problems.join("\n"),
-            finished.stderr
-        ))
-    }
+    verdict(problems, &finished, stderr_has)
 }
 
 #[cfg(unix)]
@@ -522,46 +560,25 @@ fn main() {
         programs::run(&name);
         return;
     }
-    let filter: Vec<String> = std::env::args()
+    let filter = std::env::args()
         .skip(1)
         .filter(|arg| !arg.starts_with('-'))
         .collect();
+    let mut tally = Tally {
+        filter,
+        passed: 0,
+        failed: 0,
+    };
     let exe = std::env::current_exe().expect("path of this test binary");
-    let (mut passed, mut failed) = (0, 0);
     for expect in expectations() {
-        if !filter.is_empty() && !filter.iter().any(|f| expect.name.contains(f.as_str())) {
-            continue;
-        }
-        let outcome = try_run(
-            command(&exe).env("ATEXIT_SCENARIO", expect.name),
-            Duration::from_secs(60),
-        )
-        .and_then(|finished| check(&expect, &finished));
-        match outcome {
-            Ok(()) => {
-                passed += 1;
-                println!("test {} ... ok", expect.name);
-            }
-            Err(problem) => {
-                failed += 1;
-                println!("test {} ... FAILED\n{problem}\n", expect.name);
-            }
+        if tally.wants(expect.name) {
+            tally.record(expect.name, run_scenario(&exe, &expect));
         }
     }
     #[cfg(unix)]
     for (name, signal, case, code_ending) in signal_matrix() {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        match signal_cell(&exe, signal, case, code_ending) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Err(problem) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n{problem}\n");
-            }
+        if tally.wants(&name) {
+            tally.record(&name, signal_cell(&exe, signal, case, code_ending));
         }
     }
     // Stress: an exit racing with registering threads, many times over.
@@ -570,35 +587,17 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(200);
     let name = format!("stress: exit while threads register, {runs} runs");
-    if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
+    if tally.wants(&name) {
         let stress = expect(
             "exit_while_threads_register",
             "pre-exit handlers run once: 100 of 100; handlers run twice: 0\n",
             End::Code(0),
             &[],
         );
-        let mut problem = None;
-        for run in 0..runs {
-            let outcome = try_run(
-                command(&exe).env("ATEXIT_SCENARIO", stress.name),
-                Duration::from_secs(60),
-            )
-            .and_then(|finished| check(&stress, &finished));
-            if let Err(error) = outcome {
-                problem = Some(format!("run {run}: {error}"));
-                break;
-            }
-        }
-        match problem {
-            None => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Some(problem) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n{problem}\n");
-            }
-        }
+        let outcome = (0..runs).try_for_each(|run| {
+            run_scenario(&exe, &stress).map_err(|error| format!("run {run}: {error}"))
+        });
+        tally.record(&name, outcome);
     }
 
     // The data-loss matrix, printed as a table.
@@ -610,29 +609,25 @@ fn main() {
             continue;
         }
         let name = format!("data loss: {end}");
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+        if !tally.wants(&name) {
             continue;
         }
         table.push_str(&format!("| {end} |"));
         for others in [0, 1, 100] {
-            match data_loss_cell(&exe, end, others) {
-                Ok(()) => {
-                    passed += 1;
-                    table.push_str(" all 1,000 records, once |");
-                }
-                Err(problem) => {
-                    failed += 1;
-                    table.push_str(" **FAILED** |");
-                    println!("test {name}, {others} other handlers ... FAILED\n{problem}\n");
-                }
-            }
+            let cell = format!("{name}, {others} other handlers");
+            let kept = tally.record(&cell, data_loss_cell(&exe, end, others));
+            table.push_str(if kept {
+                " all 1,000 records, once |"
+            } else {
+                " **FAILED** |"
+            });
         }
         table.push('\n');
-        println!("test {name} ... done");
     }
     if table.lines().count() > 3 {
         println!("{table}");
     }
+    let Tally { passed, failed, .. } = tally;
     println!("\nscenarios: {passed} passed, {failed} failed");
     if failed > 0 {
         std::process::exit(1);

@@ -364,6 +364,19 @@ pub fn run(name: &str) {
                 panic!("first panic");
             });
         }
+        "atexit_exit_on_another_thread_during_an_exit" => {
+            atexit::register(|| {
+                println!("slow handler starts");
+                std::thread::sleep(Duration::from_millis(300));
+                println!("slow handler ends");
+            });
+            std::thread::spawn(|| {
+                std::thread::sleep(Duration::from_millis(100));
+                // Waits for the exit under way, then parks: its 9 is lost.
+                atexit::exit(9);
+            });
+            std::process::exit(4);
+        }
         "payload_drop_panics" => {
             struct Grenade;
             impl Drop for Grenade {

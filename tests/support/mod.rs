@@ -48,6 +48,25 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
+/// Runs `cargo build` with `args` in a target directory of its own, named
+/// `name`, next to this build's; returns that directory. The outer `cargo
+/// test` (or `cargo bench`) holds the lock on its own target directory, so a
+/// nested build there would wait forever.
+pub fn build_in_own_target(name: &str, args: &[&str]) -> PathBuf {
+    let exe = std::env::current_exe().expect("path of this binary");
+    let target = exe.ancestors().nth(3).expect("target directory").join(name);
+    let status = Command::new(env!("CARGO"))
+        .arg("build")
+        .arg("--quiet")
+        .args(args)
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "cargo build {args:?} failed");
+    target
+}
+
 /// A command with a stable environment: no backtraces in panic messages.
 pub fn command(program: &Path) -> Command {
     let mut command = Command::new(program);
