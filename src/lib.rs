@@ -169,8 +169,8 @@
 
 pub use atexit_core::{
     adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks,
-    register, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout, unregister,
-    CatchSignals, ExitReason, Handle, Signal, SignalEnding,
+    register, register_async, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout,
+    unregister, CatchSignals, ExitReason, Handle, Signal, SignalEnding,
 };
 
 /// Registers a zero-argument function to run at exit, before `main` starts;

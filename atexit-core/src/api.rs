@@ -47,6 +47,54 @@ where
     push(Callback::new::<_, F>(Plain(handler)))
 }
 
+/// Registers an async handler: at exit, `make` is called and the future it
+/// returns is run to completion; `async fn` handlers and async closures alike.
+///
+/// Many exit tasks are async: flushing an HTTP client, closing a producer
+/// built on Tokio. The future does not run on the program's runtime, which may
+/// be gone by then (dropped at the end of `#[tokio::main]`). It runs on a
+/// thread started for it, with an executor of its own:
+///
+/// - without features, a small `block_on` that parks the thread between
+///   polls. It runs any future that does not need a particular runtime:
+///   `async-io`, `smol` and `futures` ones, channels, your own.
+/// - with the `tokio` feature, a fresh current-thread Tokio runtime with its
+///   timers and I/O enabled, so `tokio::time::sleep`, `tokio::net` and
+///   `tokio::fs` work. Tasks the handler spawns and does not await are
+///   dropped with that runtime when the handler returns. Tokio I/O objects
+///   created on the program's runtime belong to it: open a new connection in
+///   the handler rather than reuse one whose runtime may have been dropped.
+///
+/// Otherwise an async handler is a handler like any other: it runs in its
+/// place in the newest-first order (the exit waits for it), at most once, the
+/// exit deadline ([`set_timeout`]) covers it, a panic in it is reported and
+/// the other handlers still run, and inside it [`register`], [`exit`] and
+/// [`run_exitfuncs`] behave as they do inside a plain handler. The returned
+/// [`Handle`] cancels it; [`unregister`]`(make)` removes it by function, as
+/// for [`register`]. Only `make` needs to be `Send`: the future is made on the
+/// thread that runs it.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// async fn close_connection() {
+///     // e.g. `client.close().await`
+///     println!("connection closed");
+/// }
+///
+/// atexit::register_async(close_connection);
+/// let buffered = vec![1, 2, 3];
+/// atexit::register_async(move || async move {
+///     println!("flushing {} records", buffered.len());
+/// });
+/// ```
+pub fn register_async<F, Fut>(make: F) -> Handle
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    push(Callback::new::<_, F>(crate::executor::Async(make)))
+}
+
 /// Registers `func` to be called with `args` (a tuple) at exit. Used by the
 /// `register!` macro, which is the public face of this.
 #[doc(hidden)]

@@ -22,7 +22,7 @@ use crate::sys;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, ThreadId};
+use std::thread::ThreadId;
 use std::time::Duration;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -242,7 +242,7 @@ fn drain(me: ThreadId, on_empty: impl Fn(&mut State)) {
 }
 /// `run_exitfuncs`: see its docs for the rules this implements.
 pub(crate) fn run_now() {
-    let me = thread::current().id();
+    let me = crate::executor::acting_thread();
     let nested = {
         let mut state = lock();
         if state.phase == Phase::Closed {
@@ -290,7 +290,7 @@ fn finish_exit(state: &mut State) {
 
 /// Runs the exit handlers once for the whole process.
 pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
-    let me = thread::current().id();
+    let me = crate::executor::acting_thread();
     {
         let mut state = lock();
         match state.phase {
@@ -346,7 +346,7 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
 /// Runs the handlers still waiting in an exit this thread is running, from
 /// inside one of its handlers, and ends the run.
 pub(crate) fn finish_from_handler() {
-    drain(thread::current().id(), finish_exit);
+    drain(crate::executor::acting_thread(), finish_exit);
 }
 
 /// The exit plan of the C runtime's exit (returning from `main`,
@@ -421,7 +421,7 @@ pub(crate) mod fork {
 
     pub(crate) extern "C" fn prepare() {
         let guard = lock_state();
-        let by_runner = guard.runner == Some(std::thread::current().id());
+        let by_runner = guard.runner == Some(crate::executor::acting_thread());
         // SAFETY: we hold the lock (see `HeldAcrossFork`).
         unsafe { *HELD.0.get() = Some(Held { guard, by_runner }) };
     }

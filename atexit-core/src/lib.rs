@@ -12,6 +12,7 @@ mod macros;
 mod api;
 mod callback;
 mod deadline;
+mod executor;
 mod global;
 mod handle;
 mod index;
@@ -28,7 +29,7 @@ mod sys;
 
 pub use crate::api::{
     adopt_inherited, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks, register,
-    run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout, unregister,
+    register_async, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout, unregister,
 };
 pub use crate::handle::Handle;
 pub use crate::reason::{ExitReason, Signal};
@@ -42,6 +43,16 @@ pub mod __private {
     pub use crate::static_handler::StaticHandler;
     pub use ctor;
     pub use inventory;
+
+    /// What an `#[atexit::handler] async fn` registers: runs the future the
+    /// function returns to completion.
+    pub fn run_async<F, Fut>(make: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: core::future::Future<Output = ()> + 'static,
+    {
+        crate::executor::run_to_completion(make)
+    }
 
     /// `#[atexit::handler(catch_signals)]` calls this from a constructor.
     pub fn catch_signals_at_load() {

@@ -31,9 +31,10 @@ inventory::collect!(StaticHandler);
 impl StaticHandler {
     /// Describes `call`, whose fn item type is `F`, named `name` and declared
     /// at that place. The macro passes the function twice: as a fn pointer to
-    /// call, and as its own type for `unregister(function)` to compare.
+    /// call (for an `async fn`, a closure that runs its future), and as its
+    /// own type for `unregister(function)` to compare.
     #[doc(hidden)]
-    pub const fn new<F: FnOnce() + Copy + Send + 'static>(
+    pub const fn new<F: Copy + Send + 'static>(
         call: fn(),
         _identity: F,
         priority: i32,

@@ -36,6 +36,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             }
         }
     });
+    // An `async fn` is called through a closure that runs its future; the
+    // function itself still gives the identity `unregister` compares.
+    let call = if function.sig.asyncness.is_some() {
+        quote!(|| #krate::__private::run_async(#name))
+    } else {
+        quote!(#name)
+    };
     quote! {
         #function
 
@@ -43,7 +50,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 
         #krate::__private::inventory::submit! {
             #krate::__private::StaticHandler::new(
-                #name,
+                #call,
                 #name,
                 #priority,
                 ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
@@ -82,13 +89,6 @@ fn first_tokens(item: &TokenStream) -> TokenStream {
 
 fn check(function: &ItemFn) -> syn::Result<()> {
     let sig = &function.sig;
-    if let Some(asyncness) = &sig.asyncness {
-        return Err(syn::Error::new(
-            asyncness.span(),
-            "#[atexit::handler] does not support `async fn` yet: make it a plain `fn` \
-             that blocks on the work",
-        ));
-    }
     if let Some(unsafety) = &sig.unsafety {
         return Err(syn::Error::new(
             unsafety.span(),

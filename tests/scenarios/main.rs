@@ -128,6 +128,41 @@ fn expectations() -> Vec<Expect> {
             &["exit handler `scenarios::programs::run::stuck` is still running; the remaining \
                handlers are skipped and the process ends with status 4"],
         ),
+        expect(
+            "async_handlers_keep_their_place",
+            "sync, registered third\nasync, registered second\nregistered by the async handler\n\
+             sync, registered first\n",
+            Code(0),
+            &[],
+        ),
+        expect(
+            "async_handler_has_live_thread_locals",
+            "thread-local in an async handler: 5\n",
+            Code(0),
+            &[],
+        ),
+        expect(
+            "async_handler_panics",
+            "older handler still runs\n",
+            Code(4),
+            &["panicked: async failure; the other handlers still run"],
+        ),
+        expect(
+            "async_handler_calls_exit",
+            "async handler asks to exit\nolder handler still runs\n",
+            Code(4),
+            &["called atexit::exit(9) while the process was already exiting"],
+        ),
+        expect("async_handler_unregistered", "", Code(0), &[]),
+        expect(
+            "async_handler_past_the_deadline",
+            "",
+            Code(5),
+            &[
+                "exit deadline of 300ms passed: exit handler `",
+                "` is still running; the remaining handlers are skipped and the process ends with status 5",
+            ],
+        ),
         expect("deadline_not_reached", "quick handler\n", Code(0), &[]),
         expect("cpython_thread_safety", "done, 0 left\n", Code(0), &[]),
         expect("two_threads_process_exit_at_once", "handler run 1\n", Code(0), &[]),

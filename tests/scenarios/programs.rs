@@ -42,6 +42,69 @@ pub fn run(name: &str) {
             atexit::register(say("still runs"));
             atexit::register(|| std::panic::panic_any(42_u32));
         }
+        "async_handlers_keep_their_place" => {
+            atexit::register(say("sync, registered first"));
+            atexit::register_async(|| async {
+                // Yields once, so the handler really waits to be woken.
+                let mut yielded = false;
+                std::future::poll_fn(|cx| {
+                    if yielded {
+                        std::task::Poll::Ready(())
+                    } else {
+                        yielded = true;
+                        cx.waker().wake_by_ref();
+                        std::task::Poll::Pending
+                    }
+                })
+                .await;
+                println!("async, registered second");
+                atexit::register(say("registered by the async handler"));
+            });
+            atexit::register(say("sync, registered third"));
+        }
+        "async_handler_has_live_thread_locals" => {
+            thread_local!(static BUFFER: std::cell::RefCell<Vec<u8>> = const {
+                std::cell::RefCell::new(Vec::new())
+            });
+            atexit::register_async(|| async {
+                BUFFER.with(|buffer| buffer.borrow_mut().extend_from_slice(b"fresh"));
+                println!(
+                    "thread-local in an async handler: {}",
+                    BUFFER.with(|b| b.borrow().len())
+                );
+            });
+        }
+        "async_handler_panics" => {
+            atexit::register(say("older handler still runs"));
+            atexit::register_async(|| async { panic!("async failure") });
+            std::process::exit(4);
+        }
+        "async_handler_calls_exit" => {
+            atexit::register(say("older handler still runs"));
+            atexit::register_async(|| async {
+                println!("async handler asks to exit");
+                atexit::exit(9);
+            });
+            std::process::exit(4);
+        }
+        "async_handler_unregistered" => {
+            async fn flush() {
+                println!("flush: must not run");
+            }
+            let before = atexit::ncallbacks();
+            atexit::register_async(flush);
+            atexit::register_async(flush);
+            let handle = atexit::register_async(|| async { println!("cancelled: must not run") });
+            assert!(handle.unregister());
+            assert_eq!(atexit::unregister(flush), 2);
+            assert_eq!(atexit::ncallbacks(), before);
+        }
+        "async_handler_past_the_deadline" => {
+            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::register(say("never reached"));
+            atexit::register_async(|| std::future::pending::<()>());
+            std::process::exit(5);
+        }
         "register_during_exit" => {
             atexit::register(say("C (oldest)"));
             atexit::register(|| {

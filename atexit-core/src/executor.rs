@@ -1,0 +1,242 @@
+//! Running an async handler to completion at exit.
+//!
+//! Each async handler runs on a thread of its own, started for it. The exiting
+//! thread is no place for a future: glibc has already destroyed its
+//! thread-locals when the handlers run, and executors keep their context in
+//! thread-locals (Tokio's would panic). The user's runtime may be gone too,
+//! dropped at the end of `#[tokio::main]`, so the future gets an executor of
+//! its own: with the `tokio` feature a fresh current-thread Tokio runtime
+//! (Tokio's timers and I/O need one), otherwise a thread-parking `block_on`
+//! that drives any runtime-independent future.
+//!
+//! The thread that runs the exit waits for that thread, so the handler keeps
+//! its place in the order, the exit deadline covers it, and a panic in it is
+//! reported like any other handler's.
+
+use crate::callback::Run;
+use std::cell::Cell;
+use std::future::Future;
+use std::panic;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread, ThreadId};
+
+/// A `FnOnce() -> impl Future<Output = ()>`, whose identity is its own type.
+/// `repr(transparent)` keeps the function at offset 0 (see `callback`).
+#[repr(transparent)]
+pub(crate) struct Async<F>(pub(crate) F);
+
+impl<F, Fut> Run for Async<F>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    fn run(self) {
+        run_to_completion(self.0)
+    }
+}
+
+thread_local! {
+    /// On the thread of an async handler: the thread that runs the exit
+    /// handlers and waits for this one. The registry treats the two as one,
+    /// so `atexit::exit`, `run_exitfuncs` and registrations made inside the
+    /// future behave as they do inside a plain handler.
+    static ACTING_FOR: Cell<Option<ThreadId>> = const { Cell::new(None) };
+}
+
+/// The thread the registry should take this one for.
+pub(crate) fn acting_thread() -> ThreadId {
+    ACTING_FOR
+        .try_with(Cell::get)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| thread::current().id())
+}
+
+/// Makes the future and runs it to completion on a new thread, waiting for it.
+/// A panic in the future is resumed here, for the runner to report.
+pub(crate) fn run_to_completion<F, Fut>(make: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let runner = acting_thread();
+    // `make` comes back if the thread cannot start, to run here instead.
+    let make = std::sync::Mutex::new(Some(make));
+    let outcome = thread::scope(|scope| {
+        let spawned = thread::Builder::new()
+            .name("atexit-async".into())
+            .spawn_scoped(scope, || {
+                ACTING_FOR.with(|acting| acting.set(Some(runner)));
+                let make = take(&make);
+                execute(make());
+            });
+        match spawned {
+            Ok(worker) => Some(worker.join()),
+            Err(_) => None,
+        }
+    });
+    match outcome {
+        Some(Ok(())) => {}
+        Some(Err(payload)) => panic::resume_unwind(payload),
+        // No thread to be had (a thread limit, say): try on this one. Plain
+        // futures still run; Tokio's runtime may refuse, and that is reported.
+        None => execute(take(&make)()),
+    }
+}
+
+fn take<F>(slot: &std::sync::Mutex<Option<F>>) -> F {
+    slot.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
+        .expect("an async handler's function is taken once")
+}
+
+#[cfg(feature = "tokio")]
+fn execute<Fut: Future<Output = ()>>(future: Fut) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|error| panic!("cannot start a Tokio runtime to run it: {error}"));
+    runtime.block_on(future);
+    // Tasks the handler spawned and did not wait for end with it; a blocking
+    // task left behind must not hold up the exit.
+    runtime.shutdown_background();
+}
+
+#[cfg(not(feature = "tokio"))]
+fn execute<Fut: Future<Output = ()>>(future: Fut) {
+    block_on(future)
+}
+
+/// Polls `future` on this thread until it is ready, parking in between.
+pub(crate) fn block_on<Fut: Future>(future: Fut) -> Fut::Output {
+    let mut future = pin!(future);
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut context = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        // A wake-up that came before the park makes it return at once, and a
+        // spurious return only costs one more poll.
+        thread::park();
+    }
+}
+
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    /// A timer future: a thread sleeps, then wakes the task.
+    struct Sleep {
+        until: Instant,
+        started: bool,
+    }
+
+    impl Future for Sleep {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if Instant::now() >= self.until {
+                return Poll::Ready(());
+            }
+            if !self.started {
+                self.started = true;
+                let (until, waker) = (self.until, cx.waker().clone());
+                thread::spawn(move || {
+                    thread::sleep(until.saturating_duration_since(Instant::now()));
+                    waker.wake();
+                });
+            }
+            Poll::Pending
+        }
+    }
+
+    fn sleep(duration: Duration) -> Sleep {
+        Sleep {
+            until: Instant::now() + duration,
+            started: false,
+        }
+    }
+
+    #[test]
+    fn block_on_waits_for_a_timer() {
+        let start = Instant::now();
+        let value = block_on(async {
+            sleep(Duration::from_millis(30)).await;
+            7
+        });
+        assert_eq!(value, 7);
+        assert!(start.elapsed() >= Duration::from_millis(30));
+    }
+
+    /// An I/O future: a read from a socket, done on a helper thread that
+    /// wakes the task when the bytes are in.
+    #[cfg(unix)]
+    #[test]
+    fn block_on_waits_for_io() {
+        use std::os::unix::net::UnixStream;
+        let (reader, mut writer) = UnixStream::pair().unwrap();
+        let received = Arc::new(Mutex::new(None::<Vec<u8>>));
+        let mut reader = Some(reader);
+        let read = std::future::poll_fn(|cx| {
+            if let Some(bytes) = received.lock().unwrap().take() {
+                return Poll::Ready(bytes);
+            }
+            if let Some(mut reader) = reader.take() {
+                let (received, waker) = (Arc::clone(&received), cx.waker().clone());
+                thread::spawn(move || {
+                    let mut bytes = vec![0; 5];
+                    reader.read_exact(&mut bytes).unwrap();
+                    *received.lock().unwrap() = Some(bytes);
+                    waker.wake();
+                });
+            }
+            Poll::Pending
+        });
+        let writing = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            writer.write_all(b"hello").unwrap();
+        });
+        assert_eq!(block_on(read), b"hello");
+        writing.join().unwrap();
+    }
+
+    #[test]
+    fn runs_on_a_thread_acting_for_the_caller() {
+        let caller = thread::current().id();
+        let seen = Arc::new(Mutex::new(None));
+        let inside = Arc::clone(&seen);
+        run_to_completion(move || async move {
+            *inside.lock().unwrap() = Some((thread::current().id(), acting_thread()));
+        });
+        let (worker, acting) = seen.lock().unwrap().take().unwrap();
+        assert_ne!(worker, caller, "a thread of its own");
+        assert_eq!(acting, caller, "taken for the caller");
+        assert_eq!(acting_thread(), caller);
+    }
+
+    #[test]
+    fn a_panic_comes_back_to_the_caller() {
+        let payload =
+            panic::catch_unwind(|| run_to_completion(|| async { panic!("async handler failed") }))
+                .unwrap_err();
+        assert_eq!(crate::report::message(&*payload), "async handler failed");
+    }
+}

@@ -1,4 +1,0 @@
-#[atexit::handler]
-async fn flush() {}
-
-fn main() {}
