@@ -111,6 +111,8 @@ fn execute<Fut: Future<Output = ()>>(future: Fut) {
 }
 
 /// Polls `future` on this thread until it is ready, parking in between.
+// With `tokio`, Tokio's runtime runs the futures; this stays, tested.
+#[cfg_attr(feature = "tokio", allow(dead_code))]
 pub(crate) fn block_on<Fut: Future>(future: Fut) -> Fut::Output {
     let mut future = pin!(future);
     let waker = Waker::from(Arc::new(Unpark(thread::current())));
@@ -125,6 +127,7 @@ pub(crate) fn block_on<Fut: Future>(future: Fut) -> Fut::Output {
     }
 }
 
+#[cfg_attr(feature = "tokio", allow(dead_code))]
 struct Unpark(Thread);
 
 impl Wake for Unpark {

@@ -1,6 +1,9 @@
 //! Running one handler and reporting how it failed, as CPython's
 //! "Exception ignored in atexit callback" does: the report names the handler,
 //! the other handlers still run, and the exit status is not changed.
+//!
+//! Reports go to stderr, and with the `log` or `tracing` feature to that crate
+//! too, at level error with target `atexit`.
 
 use crate::callback::Callback;
 use std::any::Any;
@@ -20,20 +23,21 @@ pub(crate) fn invoke(callback: Callback) {
 }
 
 fn report_panic(name: &str, payload: Box<dyn Any + Send>) {
-    let line = if let Some(ExitFromHandler(code)) = payload.downcast_ref() {
+    let text = if let Some(ExitFromHandler(code)) = payload.downcast_ref() {
         format!(
-            "atexit: exit handler `{name}` called atexit::exit({code}) while the process \
+            "exit handler `{name}` called atexit::exit({code}) while the process \
              was already exiting; the call ended that handler and the exit goes on \
-             with its own status\n"
+             with its own status"
         )
     } else {
         format!(
-            "atexit: exit handler `{name}` panicked: {}; the other handlers still run\n",
+            "exit handler `{name}` panicked: {}; the other handlers still run",
             message(&*payload)
         )
     };
     // stderr may be closed; a failed report must not stop the other handlers.
-    let _ = std::io::stderr().write_all(line.as_bytes());
+    let _ = std::io::stderr().write_all(format!("atexit: {text}\n").as_bytes());
+    to_loggers(Some(name), &text);
     // The payload's destructor is user code and may panic in turn.
     if let Err(second) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
         let _ = std::io::stderr().write_all(
@@ -42,6 +46,24 @@ fn report_panic(name: &str, payload: Box<dyn Any + Send>) {
         );
         std::mem::forget(second);
     }
+}
+
+/// Sends a failure report to the `log` and `tracing` crates, when those
+/// features are on. A logger that panics is ignored: it must not cost the
+/// handlers still waiting.
+pub(crate) fn to_loggers(handler: Option<&str>, text: &str) {
+    let _ = (handler, text); // unused without the features
+    #[cfg(feature = "log")]
+    let _ = panic::catch_unwind(|| {
+        log::error!(target: "atexit", "{text}");
+        // The process is ending: a buffering logger gets no later chance.
+        log::logger().flush();
+    });
+    #[cfg(feature = "tracing")]
+    let _ = panic::catch_unwind(|| match handler {
+        Some(handler) => tracing::error!(target: "atexit", handler, "{text}"),
+        None => tracing::error!(target: "atexit", "{text}"),
+    });
 }
 
 /// The text of a panic payload, as the default panic hook shows it.

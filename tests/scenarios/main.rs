@@ -159,7 +159,7 @@ fn expectations() -> Vec<Expect> {
             "",
             Code(5),
             &[
-                "exit deadline of 300ms passed: exit handler `",
+                "exit deadline of 300ms passed: exit handler `core::future::pending::pending<()>", 
                 "` is still running; the remaining handlers are skipped and the process ends with status 5",
             ],
         ),
