@@ -25,6 +25,7 @@
 //! | `atexit.register(func, *args)` | [`atexit::register!(func, args...)`](register!) |
 //! | `atexit.unregister(func)` | [`atexit::unregister(func)`](unregister), returns how many it removed |
 //! | — | [`Handle::unregister`]: cancel one registration in O(1) |
+//! | — | [`atexit::register_async(f)`](register_async), `#[atexit::handler] async fn`: async handlers |
 //! | `atexit._run_exitfuncs()` | [`atexit::run_exitfuncs()`](run_exitfuncs) |
 //! | `atexit._clear()` | [`atexit::clear()`](clear) |
 //! | `atexit._ncallbacks()` | [`atexit::ncallbacks()`](ncallbacks) |
@@ -71,6 +72,44 @@
 //! [`set_timeout`] bounds the whole exit run: past it, the stuck handler is
 //! named on stderr, the rest are skipped, and the process ends as it was
 //! going to (with its status, or by its signal).
+//!
+//! # Async handlers
+//!
+//! [`register_async`] and `#[atexit::handler]` on an `async fn` register
+//! handlers whose futures run to completion at exit, in their place in the
+//! order, without the program's runtime (which `#[tokio::main]` has dropped
+//! by the time `main` has returned). Each runs on a thread started for it,
+//! where thread-locals are alive; the exit waits for it, and the deadline,
+//! the panic report and `atexit::exit` work as in a plain handler.
+//!
+//! ```
+//! #[atexit::handler]
+//! async fn close_session() {
+//!     // e.g. `client.logout().await`
+//! }
+//!
+//! fn main() {
+//!     atexit::register_async(|| async { /* flush().await */ });
+//! }
+//! ```
+//!
+//! Without features the executor is a small `block_on` of this crate's, which
+//! runs futures that need no particular runtime. With the `tokio` feature
+//! each async handler gets a fresh current-thread Tokio runtime, so
+//! `tokio::time`, `tokio::net` and `tokio::fs` work in it (see
+//! `examples/async_flush.rs`).
+//!
+//! # Cargo features
+//!
+//! All off by default; the crate itself only needs `ctor`, `inventory`,
+//! `libc` and `signal-hook`.
+//!
+//! - `tokio`: async handlers run on a fresh Tokio runtime (above).
+//! - `log`, `tracing`: a handler's panic and an expired deadline are also
+//!   reported through that crate, at level error with target `atexit`
+//!   (`tracing` adds a `handler` field). stderr gets its line either way. The
+//!   deadline's report waits at most 100 ms for the logger, in case the stuck
+//!   handler holds its lock.
 //!
 //! # Order
 //!
@@ -147,6 +186,12 @@
 //!
 //! # Pitfalls
 //!
+//! - **Thread-locals are already gone** on the exiting thread when `main`
+//!   returns or `std::process::exit` runs the handlers: `LocalKey::with`
+//!   panics there. Keep what a handler needs in a `static` or in its closure.
+//!   (Async handlers run on a fresh thread, where thread-locals work.)
+//! - **`std::process::exit` inside a handler aborts** the process (status
+//!   134): call [`atexit::exit`](exit) there, which ends only that handler.
 //! - **A library's handlers vanish if the binary never names the library.** A
 //!   dependency listed in `Cargo.toml` but not used in code is not linked, and
 //!   its `#[atexit::handler]` functions with it. Write `use that_crate as _;`
@@ -210,8 +255,9 @@ pub use atexit_core::{
 /// # Errors
 ///
 /// The function must be a free `fn` with no arguments, no generics, no
-/// `self`, not `async`, not `unsafe`, and returning `()`; anything else is a
-/// compile error that points at the offending part.
+/// `self`, not `unsafe`, and returning `()`; anything else is a compile
+/// error that points at the offending part. It may be an `async fn`: its
+/// future then runs to completion at exit, as with [`register_async`].
 ///
 /// It cannot go on an associated function inside an `impl` block: an
 /// attribute does not see that context, and rustc then reports "`const` items

@@ -68,10 +68,10 @@ where
 /// Otherwise an async handler is a handler like any other: it runs in its
 /// place in the newest-first order (the exit waits for it), at most once, the
 /// exit deadline ([`set_timeout`]) covers it, a panic in it is reported and
-/// the other handlers still run, and inside it [`register`], [`exit`] and
+/// the other handlers still run, and inside it [`register`](register()), [`exit`] and
 /// [`run_exitfuncs`] behave as they do inside a plain handler. The returned
 /// [`Handle`] cancels it; [`unregister`]`(make)` removes it by function, as
-/// for [`register`]. Only `make` needs to be `Send`: the future is made on the
+/// for [`register`](register()). Only `make` needs to be `Send`: the future is made on the
 /// thread that runs it.
 ///
 /// ```
