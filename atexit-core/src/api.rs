@@ -74,6 +74,11 @@ where
 /// for [`register`](register()). Only `make` needs to be `Send`: the future is made on the
 /// thread that runs it.
 ///
+/// Inside an async handler, end the process with [`exit`], never with
+/// `std::process::exit`: std parks for ever a thread that calls it while
+/// another thread is exiting, so the exit would wait for that handler until
+/// the deadline ([`set_timeout`]) ends it, or for ever without one.
+///
 /// ```
 /// # extern crate atexit_core as atexit;
 /// async fn close_connection() {

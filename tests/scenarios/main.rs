@@ -153,6 +153,13 @@ fn expectations() -> Vec<Expect> {
             Code(4),
             &["called atexit::exit(9) while the process was already exiting"],
         ),
+        expect(
+            "async_handler_calls_process_exit",
+            "async handler calls std::process::exit(6)\n",
+            Code(0),
+            &["exit deadline of 300ms passed: exit handler `scenarios::programs::run::{{closure}}` \
+               is still running; the remaining handlers are skipped and the process ends with status 0"],
+        ),
         expect("async_handler_unregistered", "", Code(0), &[]),
         expect(
             "async_handler_past_the_deadline",

@@ -87,6 +87,16 @@ pub fn run(name: &str) {
             });
             std::process::exit(4);
         }
+        "async_handler_calls_process_exit" => {
+            // Misuse: std parks a second exiting thread for ever, so only the
+            // deadline ends this exit.
+            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::register(say("older handler: skipped by the deadline"));
+            atexit::register_async(|| async {
+                println!("async handler calls std::process::exit(6)");
+                std::process::exit(6);
+            });
+        }
         "async_handler_unregistered" => {
             async fn flush() {
                 println!("flush: must not run");
