@@ -44,6 +44,9 @@ fn main() {
         .without_time()
         .init();
 
+    log::info!("service started");
+    tracing::info!("service started");
+
     atexit::register(|| println!("closing the database"));
     match std::env::args().nth(1).as_deref() {
         Some("panic") => {

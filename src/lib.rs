@@ -193,7 +193,9 @@
 //! - **`std::process::exit` inside a handler aborts** the process (status
 //!   134): call [`atexit::exit`](exit) there, which ends only that handler.
 //!   Inside an async handler it hangs instead (std parks a second exiting
-//!   thread for ever) until the deadline, if any, ends the process.
+//!   thread for ever) until the deadline, if any, ends the process. Both
+//!   hold when the exit began with `main` returning or `std::process::exit`;
+//!   see [`register_async`] for the rest.
 //! - **A library's handlers vanish if the binary never names the library.** A
 //!   dependency listed in `Cargo.toml` but not used in code is not linked, and
 //!   its `#[atexit::handler]` functions with it. Write `use that_crate as _;`

@@ -60,8 +60,10 @@ where
 ///   `async-io`, `smol` and `futures` ones, channels, your own.
 /// - with the `tokio` feature, a fresh current-thread Tokio runtime with its
 ///   timers and I/O enabled, so `tokio::time::sleep`, `tokio::net` and
-///   `tokio::fs` work. Tasks the handler spawns and does not await are
-///   dropped with that runtime when the handler returns. Tokio I/O objects
+///   `tokio::fs` work. When the future is done the runtime is dropped, as
+///   any Tokio runtime is: tasks the handler spawned and did not await are
+///   cancelled, and its blocking tasks (`tokio::fs` work) are waited for.
+///   Tokio I/O objects
 ///   created on the program's runtime belong to it: open a new connection in
 ///   the handler rather than reuse one whose runtime may have been dropped.
 ///
@@ -74,10 +76,23 @@ where
 /// for [`register`](register()). Only `make` needs to be `Send`: the future is made on the
 /// thread that runs it.
 ///
-/// Inside an async handler, end the process with [`exit`], never with
-/// `std::process::exit`: std parks for ever a thread that calls it while
-/// another thread is exiting, so the exit would wait for that handler until
-/// the deadline ([`set_timeout`]) ends it, or for ever without one.
+/// Two differences come from the separate thread:
+///
+/// - Inside an async handler, end the process with [`exit`], never with
+///   `std::process::exit`. When the exit began with `main` returning or with
+///   `std::process::exit`, std parks for ever any other thread that calls
+///   it, so the exit would wait for that handler until the deadline
+///   ([`set_timeout`]) ends it, or for ever without one. (When it began with
+///   [`exit`], a signal or [`run_exitfuncs`], the call is the first real exit:
+///   the remaining handlers run and the process ends with its code.)
+/// - A re-entrant lock the exiting thread holds is not re-entrant for the
+///   handler's thread: if `main` calls `std::process::exit` while holding
+///   `io::stdout().lock()`, an async handler that prints waits for ever (or
+///   until the deadline). Plain handlers, on the exiting thread, do not.
+///
+/// A child forked inside an async handler runs its own handlers when the
+/// future returns and ends as the exit would have ended, as after a plain
+/// handler.
 ///
 /// ```
 /// # extern crate atexit_core as atexit;

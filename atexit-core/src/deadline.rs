@@ -44,34 +44,10 @@ fn watch(deadline: Instant, timeout: Duration) {
         describe(ending)
     );
     sys::write_stderr(&format!("atexit: {text}\n"));
-    log_briefly(current, text);
+    // The stuck handler may be stuck inside the logger, holding its lock.
+    crate::report::to_loggers(current, text, Duration::from_millis(100));
     sys::end_now(ending)
 }
-
-/// How long the deadline's report may take in the `log` and `tracing`
-/// loggers before the process ends anyway.
-#[cfg(any(feature = "log", feature = "tracing"))]
-const LOGGING_GRACE: Duration = Duration::from_millis(100);
-
-/// Reports the expiry to the loggers, from a thread of its own: the stuck
-/// handler may be stuck inside the logger, holding its lock, and the deadline
-/// must end the process all the same.
-#[cfg(any(feature = "log", feature = "tracing"))]
-fn log_briefly(handler: Option<&'static str>, text: String) {
-    let (done, logged) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("atexit-deadline-log".into())
-        .spawn(move || {
-            crate::report::to_loggers(handler, &text);
-            let _ = done.send(());
-        });
-    if spawned.is_ok() {
-        let _ = logged.recv_timeout(LOGGING_GRACE);
-    }
-}
-
-#[cfg(not(any(feature = "log", feature = "tracing")))]
-fn log_briefly(_: Option<&'static str>, _: String) {}
 
 fn describe(ending: Ending) -> String {
     match ending {

@@ -62,6 +62,7 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     let runner = acting_thread();
+    let depth = crate::global::handler_depth();
     // `make` comes back if the thread cannot start, to run here instead.
     let make = std::sync::Mutex::new(Some(make));
     let outcome = thread::scope(|scope| {
@@ -69,8 +70,11 @@ where
             .name("atexit-async".into())
             .spawn_scoped(scope, || {
                 ACTING_FOR.with(|acting| acting.set(Some(runner)));
+                crate::global::set_handler_depth(depth);
                 let make = take(&make);
                 execute(make());
+                #[cfg(unix)]
+                crate::global::finish_exit_in_forked_child();
             });
         match spawned {
             Ok(worker) => Some(worker.join()),
@@ -100,9 +104,10 @@ fn execute<Fut: Future<Output = ()>>(future: Fut) {
         .build()
         .unwrap_or_else(|error| panic!("cannot start a Tokio runtime to run it: {error}"));
     runtime.block_on(future);
-    // Tasks the handler spawned and did not wait for end with it; a blocking
-    // task left behind must not hold up the exit.
-    runtime.shutdown_background();
+    // Dropping the runtime cancels the tasks the handler spawned and did not
+    // await, and waits for its blocking tasks (`tokio::fs` writes among them),
+    // as dropping any Tokio runtime does.
+    drop(runtime);
 }
 
 #[cfg(not(feature = "tokio"))]

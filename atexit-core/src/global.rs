@@ -210,6 +210,32 @@ pub(crate) fn drop_unlocked(state: MutexGuard<'static, State>, removed: Vec<Call
     drop(removed);
 }
 
+/// How many handlers this thread is inside (nested runs count).
+pub(crate) fn handler_depth() -> u32 {
+    HANDLER_DEPTH.with(Cell::get)
+}
+
+/// For the thread of an async handler, which acts for the thread running it:
+/// it is inside as many handlers as that thread.
+pub(crate) fn set_handler_depth(depth: u32) {
+    HANDLER_DEPTH.with(|current| current.set(depth));
+}
+
+/// In a child forked inside a handler during an exit: runs the child's own
+/// handlers and ends the child as that exit would have ended. An async
+/// handler's thread calls this when its future returns, because in the child
+/// no exiting thread is waiting for it to go on with the exit.
+#[cfg(unix)]
+pub(crate) fn finish_exit_in_forked_child() {
+    let forked = lock_state().forked_during_exit;
+    if forked {
+        finish_from_handler();
+        let ending = lock_state().ending();
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        crate::sys::end_now(ending)
+    }
+}
+
 /// Runs handlers, newest first, while this thread is the runner. When the
 /// registry is empty, `on_empty` runs under the same lock that found it so.
 /// One lock per handler: the one taken after a handler also takes the next.

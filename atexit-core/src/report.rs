@@ -9,6 +9,7 @@ use crate::callback::Callback;
 use std::any::Any;
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
+use std::time::Duration;
 
 /// The payload `atexit::exit` unwinds with when a handler calls it while the
 /// process is already exiting.
@@ -22,7 +23,7 @@ pub(crate) fn invoke(callback: Callback) {
     }
 }
 
-fn report_panic(name: &str, payload: Box<dyn Any + Send>) {
+fn report_panic(name: &'static str, payload: Box<dyn Any + Send>) {
     let text = if let Some(ExitFromHandler(code)) = payload.downcast_ref() {
         format!(
             "exit handler `{name}` called atexit::exit({code}) while the process \
@@ -37,7 +38,7 @@ fn report_panic(name: &str, payload: Box<dyn Any + Send>) {
     };
     // stderr may be closed; a failed report must not stop the other handlers.
     let _ = std::io::stderr().write_all(format!("atexit: {text}\n").as_bytes());
-    to_loggers(Some(name), &text);
+    to_loggers(Some(name), text, std::time::Duration::from_secs(1));
     // The payload's destructor is user code and may panic in turn.
     if let Err(second) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
         let _ = std::io::stderr().write_all(
@@ -49,10 +50,34 @@ fn report_panic(name: &str, payload: Box<dyn Any + Send>) {
 }
 
 /// Sends a failure report to the `log` and `tracing` crates, when those
-/// features are on. A logger that panics is ignored: it must not cost the
-/// handlers still waiting.
-pub(crate) fn to_loggers(handler: Option<&str>, text: &str) {
-    let _ = (handler, text); // unused without the features
+/// features are on, waiting at most `grace` for them.
+///
+/// The loggers run on a thread of their own: on the exiting thread the
+/// thread-locals are already destroyed, and loggers keep buffers there
+/// (`tracing-subscriber`'s formatter panics). A logger that panics is
+/// ignored, and one that blocks (on a lock a stuck handler holds) is given
+/// up on after `grace`: neither may cost the handlers still waiting or stop
+/// the deadline.
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub(crate) fn to_loggers(handler: Option<&'static str>, text: String, grace: Duration) {
+    let (done, logged) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("atexit-report".into())
+        .spawn(move || {
+            log_now(handler, &text);
+            let _ = done.send(());
+        });
+    if spawned.is_ok() {
+        let _ = logged.recv_timeout(grace);
+    }
+}
+
+#[cfg(not(any(feature = "log", feature = "tracing")))]
+pub(crate) fn to_loggers(_: Option<&'static str>, _: String, _: Duration) {}
+
+#[cfg(any(feature = "log", feature = "tracing"))]
+fn log_now(handler: Option<&str>, text: &str) {
+    let _ = handler; // unused with `log` alone
     #[cfg(feature = "log")]
     let _ = panic::catch_unwind(|| {
         log::error!(target: "atexit", "{text}");

@@ -160,6 +160,18 @@ fn expectations() -> Vec<Expect> {
             &["exit deadline of 300ms passed: exit handler `scenarios::programs::run::{{closure}}` \
                is still running; the remaining handlers are skipped and the process ends with status 0"],
         ),
+        expect(
+            "async_handler_nested_run_is_waited_for",
+            "async handler started\nolder handler\nasync handler finished\n",
+            Code(0),
+            &[],
+        ),
+        expect(
+            "async_handler_calls_process_exit_during_atexit_exit",
+            "calling std::process::exit(7)\noldest: still runs\n",
+            Code(7),
+            &[],
+        ),
         expect("async_handler_unregistered", "", Code(0), &[]),
         expect(
             "async_handler_past_the_deadline",
@@ -267,6 +279,13 @@ fn expectations() -> Vec<Expect> {
             "fork_in_handler_child_exit",
             "child's handler\nparent: child exited with 3\n",
             Code(0),
+            &[],
+        ),
+        expect(
+            "fork_in_async_handler_child_runs_its_own",
+            "child: ncallbacks 1\nchild's own handler\nparent: child exited with 7\n\
+             parent's older handler\n",
+            Code(7),
             &[],
         ),
         expect(

@@ -97,6 +97,29 @@ pub fn run(name: &str) {
                 std::process::exit(6);
             });
         }
+        "async_handler_nested_run_is_waited_for" => {
+            let (started, has_started) = std::sync::mpsc::channel();
+            atexit::register(say("older handler"));
+            atexit::register_async(move || async move {
+                println!("async handler started");
+                // A nested run: the older handler runs now, inside this one.
+                atexit::run_exitfuncs();
+                started.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(300));
+                println!("async handler finished");
+            });
+            std::thread::spawn(atexit::run_exitfuncs);
+            has_started.recv().unwrap();
+            // `main` returns: the exit waits for the handler in progress.
+        }
+        "async_handler_calls_process_exit_during_atexit_exit" => {
+            atexit::register(say("oldest: still runs"));
+            atexit::register_async(|| async {
+                println!("calling std::process::exit(7)");
+                std::process::exit(7)
+            });
+            atexit::exit(0);
+        }
         "async_handler_unregistered" => {
             async fn flush() {
                 println!("flush: must not run");
@@ -537,6 +560,21 @@ pub fn run(name: &str) {
                 }
                 println!("parent: child exited with {}", wait_for(pid));
             });
+        }
+        #[cfg(unix)]
+        "fork_in_async_handler_child_runs_its_own" => {
+            atexit::register(say("parent's older handler"));
+            atexit::register_async(|| async {
+                // SAFETY: fork; the child only runs Rust code of this thread.
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    atexit::register(say("child's own handler"));
+                    println!("child: ncallbacks {}", atexit::ncallbacks());
+                    return;
+                }
+                println!("parent: child exited with {}", wait_for(pid));
+            });
+            std::process::exit(7);
         }
         #[cfg(unix)]
         "clear_in_forked_child_keeps_parent_captures" => {
