@@ -1,0 +1,6 @@
+#[atexit::handler]
+async fn flush() -> std::io::Result<()> {
+    Ok(())
+}
+
+fn main() {}
