@@ -37,6 +37,12 @@ impl Signal {
 
     /// The signal's number on this platform (on Windows, the Unix number, as
     /// used for the `128 + number` exit status).
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// assert_eq!(atexit::Signal::Term.number(), 15);
+    /// assert_eq!(128 + atexit::Signal::Int.number(), 130);
+    /// ```
     pub fn number(self) -> i32 {
         match self {
             Signal::Hup => 1,

@@ -32,6 +32,16 @@ mod imp {
 }
 
 /// How the process ends after the exit handlers of a caught signal.
+///
+/// ```no_run
+/// # extern crate atexit_core as atexit;
+/// use atexit::{CatchSignals, SignalEnding};
+/// // A supervisor that reads exit codes: SIGTERM ends the process with 143.
+/// CatchSignals::new()
+///     .ending(SignalEnding::ExitCode)
+///     .install()
+///     .expect("signal handling");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SignalEnding {
     /// Die by the same signal (default action restored, signal raised
@@ -133,11 +143,25 @@ impl CatchSignals {
     }
 
     /// The signals it catches.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use atexit::{CatchSignals, Signal};
+    /// let catch = CatchSignals::new().signal(Signal::Pipe);
+    /// assert!(catch.signals().contains(&Signal::Pipe));
+    /// assert!(catch.signals().contains(&Signal::Term));
+    /// ```
     pub fn signals(&self) -> &[Signal] {
         &self.signals
     }
 
     /// How the process ends after a caught signal.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use atexit::{CatchSignals, SignalEnding};
+    /// assert_eq!(CatchSignals::new().ending_kind(), SignalEnding::Reraise);
+    /// ```
     pub fn ending_kind(&self) -> SignalEnding {
         self.ending
     }
