@@ -8,13 +8,17 @@
 //! ```text
 //! cargo run --example logged_failures --features log,tracing -- panic
 //! cargo run --example logged_failures --features log,tracing -- deadline
+//! cargo run --example logged_failures --features log,tracing -- stuck-in-logger
 //! ```
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The program's `log` backend: one line per record on stdout, as a file or
-/// journald logger would write it.
-struct StdoutLogger;
+/// journald logger would write it, one line at a time.
+struct StdoutLogger {
+    file: Mutex<()>,
+}
 
 impl log::Log for StdoutLogger {
     fn enabled(&self, _: &log::Metadata) -> bool {
@@ -22,6 +26,10 @@ impl log::Log for StdoutLogger {
     }
 
     fn log(&self, record: &log::Record) {
+        let _file = self
+            .file
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         println!(
             "[log] {} {}: {}",
             record.level(),
@@ -33,7 +41,9 @@ impl log::Log for StdoutLogger {
     fn flush(&self) {}
 }
 
-static LOGGER: StdoutLogger = StdoutLogger;
+static LOGGER: StdoutLogger = StdoutLogger {
+    file: Mutex::new(()),
+};
 
 fn main() {
     log::set_logger(&LOGGER).expect("no other logger");
@@ -56,6 +66,10 @@ fn main() {
             atexit::set_timeout(Some(Duration::from_millis(200)));
             atexit::register(upload_metrics);
         }
+        Some("stuck-in-logger") => {
+            atexit::set_timeout(Some(Duration::from_millis(200)));
+            atexit::register(rotate_logs);
+        }
         _ => {}
     }
     std::process::exit(2);
@@ -63,6 +77,18 @@ fn main() {
 
 fn remove_cache() {
     panic!("the cache directory is gone");
+}
+
+/// Stuck while holding the logger's lock: the deadline's report cannot be
+/// logged, and the deadline must end the process all the same.
+fn rotate_logs() {
+    let _file = LOGGER
+        .file
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
 }
 
 fn upload_metrics() {

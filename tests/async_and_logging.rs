@@ -122,6 +122,18 @@ fn an_expired_deadline_is_reported_to_log_and_tracing_and_stderr() {
 }
 
 #[test]
+fn a_logger_blocked_by_the_stuck_handler_does_not_stop_the_deadline() {
+    let finished = logged_failures("stuck-in-logger");
+    assert_eq!(finished.stdout, STARTED, "the report could not be logged");
+    assert_eq!(
+        finished.stderr,
+        "atexit: exit deadline of 200ms passed: exit handler `logged_failures::rotate_logs` \
+         is still running; the remaining handlers are skipped and the process ends with status 2\n"
+    );
+    assert_eq!(finished.status.code(), Some(2));
+}
+
+#[test]
 fn nothing_is_logged_when_nothing_fails() {
     let finished = logged_failures("none");
     assert_eq!(finished.stdout, format!("{STARTED}closing the database\n"));

@@ -538,16 +538,7 @@ pub fn run(name: &str) {
         #[cfg(unix)]
         "fork_in_handler_child_runs_its_own" => {
             atexit::register(say("parent's older handler"));
-            atexit::register(|| {
-                // SAFETY: fork; the child only runs Rust code of this thread.
-                let pid = unsafe { libc::fork() };
-                if pid == 0 {
-                    atexit::register(say("child's own handler"));
-                    println!("child: ncallbacks {}", atexit::ncallbacks());
-                    return;
-                }
-                println!("parent: child exited with {}", wait_for(pid));
-            });
+            atexit::register(fork_child_with_its_own_handler);
         }
         #[cfg(unix)]
         "fork_in_handler_child_exit" => {
@@ -564,16 +555,7 @@ pub fn run(name: &str) {
         #[cfg(unix)]
         "fork_in_async_handler_child_runs_its_own" => {
             atexit::register(say("parent's older handler"));
-            atexit::register_async(|| async {
-                // SAFETY: fork; the child only runs Rust code of this thread.
-                let pid = unsafe { libc::fork() };
-                if pid == 0 {
-                    atexit::register(say("child's own handler"));
-                    println!("child: ncallbacks {}", atexit::ncallbacks());
-                    return;
-                }
-                println!("parent: child exited with {}", wait_for(pid));
-            });
+            atexit::register_async(|| async { fork_child_with_its_own_handler() });
             std::process::exit(7);
         }
         #[cfg(unix)]
@@ -874,6 +856,20 @@ fn kill_self_after(ms: u64, signal: i32) {
 }
 
 #[cfg(unix)]
+/// From a handler: forks a child that registers a handler of its own and
+/// returns, while the parent waits for it.
+#[cfg(unix)]
+fn fork_child_with_its_own_handler() {
+    // SAFETY: fork; the child only runs Rust code of this thread.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        atexit::register(say("child's own handler"));
+        println!("child: ncallbacks {}", atexit::ncallbacks());
+        return;
+    }
+    println!("parent: child exited with {}", wait_for(pid));
+}
+
 fn wait_for(pid: libc::pid_t) -> i32 {
     let mut status = 0;
     // SAFETY: waiting for our own child.
