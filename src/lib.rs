@@ -64,14 +64,48 @@
 //!   it; [`SignalEnding::ExitCode`] exits with `128 + number` instead.
 //! - A second signal while the handlers run ends the process at once: press
 //!   Ctrl+C again to force.
-//! - Handlers installed before, with `signal-hook` or `sigaction`, still run
-//!   (after this crate's). A signal the process ignored at start (`nohup`,
-//!   background jobs) stays ignored.
+//! - Handlers installed before, with `signal-hook` or `sigaction`, still run,
+//!   first (chained). A signal the process ignored at start (`nohup`,
+//!   background jobs) stays ignored, unless the program named it with
+//!   [`CatchSignals::signal`] or [`CatchSignals::only`].
 //! - [`exit_reason`] tells handlers which signal it was.
 //!
 //! [`set_timeout`] bounds the whole exit run: past it, the stuck handler is
 //! named on stderr, the rest are skipped, and the process ends as it was
 //! going to (with its status, or by its signal).
+//!
+//! # The exit never hangs
+//!
+//! Whatever state the rest of the program is in, the exit path itself never
+//! blocks on something another thread holds and never waits without a bound:
+//!
+//! - **Output.** After the handlers, Rust's stdout is flushed only if its
+//!   lock can be taken at once (another thread holding `io::stdout().lock()`
+//!   for good does not stop the exit; what it has buffered is lost, as with
+//!   std's own exit), then the C streams are flushed.
+//! - **Reports** (a handler's panic, an expired deadline) are written to file
+//!   descriptor 2 directly, not through Rust's stderr lock, and give up after
+//!   a moment when stderr is a pipe nobody reads. Loggers (`log`,
+//!   `tracing`) get them on a thread of their own, for a bounded time.
+//! - **The end.** Once the handlers are done, the process has 1 second to
+//!   end (flushing, and the C runtime's own exit work); if something blocks
+//!   it (a full pipe), it then ends at once with its status or signal, and
+//!   says so on stderr.
+//! - **The deadline.** [`set_timeout`] takes any `Duration`. Once set, it
+//!   always ends the process when it passes: no handler starts after it,
+//!   whatever a handler or another thread does. `Duration::ZERO` runs no
+//!   handler at all: the exit is reported and the process ends at once, with
+//!   its status. A `Duration` too large to add to the current time (such as
+//!   `Duration::MAX`) is no deadline. A child forked from the process keeps
+//!   the deadline for its own exit; a child forked by a handler during an
+//!   exit gets a watchdog of its own for the same deadline.
+//! - **A panicking thread** (a panic hook calling [`exit`] or
+//!   `std::process::exit`, the "a panic anywhere ends the process" pattern)
+//!   runs the handlers on a helper thread: a handler's panic on the panicking
+//!   thread itself would abort the process.
+//! - **Closed standard streams.** A program started with descriptors 0–2
+//!   closed still reads EOF on stdin and prints nowhere: the signal watcher's
+//!   pipe never takes those numbers, even when created before `main`.
 //!
 //! # Async handlers
 //!
@@ -158,8 +192,10 @@
 //! - `println!` works (std flushed stdout before the handlers; it is
 //!   unbuffered from then on), and so do spawning and joining threads.
 //! - Other threads keep running while handlers run. A handler that takes a
-//!   lock the exiting code holds waits forever, unless [`set_timeout`] set a
-//!   deadline: then the deadline names it and ends the process.
+//!   lock the exiting code or another thread holds (`io::stdout().lock()`
+//!   included: `println!` takes it) waits forever, unless [`set_timeout`] set
+//!   a deadline: then the deadline names it and ends the process. The crate's
+//!   own exit path never does (see "The exit never hangs").
 //!
 //! # Threads
 //!

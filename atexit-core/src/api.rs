@@ -1,14 +1,23 @@
 //! The functions of Python's `atexit` module, and `exit`/`exit_now`.
 
 use crate::callback::{Bound, CallWith, Callback, Plain};
-use crate::global::{self, Ending, ExitPlan, ExitRun};
+use crate::exit::ending::{self, Context, Ending};
+use crate::exit::{self, ExitRun};
 use crate::handle::Handle;
 use crate::reason::ExitReason;
 use crate::report::ExitFromHandler;
-use crate::sys;
+use crate::state::{self, ExitPlan, Phase, State};
+use crate::{hooks, os};
 use std::any::TypeId;
-use std::io::Write;
+use std::sync::MutexGuard;
 use std::time::Duration;
+
+/// The state, for an API call: the hooks are installed first, for a platform
+/// where the load-time constructor did not run.
+pub(crate) fn lock() -> MutexGuard<'static, State> {
+    hooks::install();
+    state::lock()
+}
 
 /// Registers `handler` to run when the program ends; Python's
 /// `atexit.register(func)`.
@@ -127,7 +136,7 @@ where
 }
 
 fn push(callback: Callback) -> Handle {
-    let ticket = global::lock().registry.push(callback);
+    let ticket = lock().registry.push(callback);
     Handle { ticket }
 }
 
@@ -165,15 +174,14 @@ fn push(callback: Callback) -> Handle {
 /// assert_eq!(atexit::unregister(my_cleanup), 0);
 /// ```
 pub fn unregister<F: 'static>(func: F) -> usize {
-    let mut state = global::lock();
-    state.take_new_statics();
+    let mut state = lock();
     let mut dropped = Vec::new();
     let removed = state.registry.remove_function(
         TypeId::of::<F>(),
         &mut |callback| callback.is_same_function(&func),
         &mut dropped,
     );
-    global::drop_unlocked(state, dropped);
+    state::drop_unlocked(state, dropped);
     removed
 }
 
@@ -197,7 +205,7 @@ pub fn unregister<F: 'static>(func: F) -> usize {
 /// assert_eq!(atexit::ncallbacks(), 0);
 /// ```
 pub fn run_exitfuncs() {
-    global::run_now()
+    exit::run_now()
 }
 
 /// Removes every registered handler without running it; Python's
@@ -210,10 +218,10 @@ pub fn run_exitfuncs() {
 /// assert_eq!(atexit::ncallbacks(), 0);
 /// ```
 pub fn clear() {
-    let mut state = global::lock();
+    let mut state = lock();
     let mut dropped = Vec::new();
     state.registry.clear(&mut dropped);
-    global::drop_unlocked(state, dropped);
+    state::drop_unlocked(state, dropped);
 }
 
 /// The number of handlers that will run at exit; Python's
@@ -229,9 +237,7 @@ pub fn clear() {
 /// assert_eq!(atexit::ncallbacks(), before);
 /// ```
 pub fn ncallbacks() -> usize {
-    let mut state = global::lock();
-    state.take_new_statics();
-    state.registry.own_len()
+    lock().registry.own_len()
 }
 
 /// Runs the exit handlers, then ends the process with `code`; Python's
@@ -274,29 +280,22 @@ pub fn exit(code: i32) -> ! {
         reason: ExitReason::Exit(Some(code)),
         ending: Ending::Code(code),
     };
-    match global::run_at_exit(plan) {
-        ExitRun::Ran => {
-            let code = global::lock_state().exit_code().unwrap_or(code);
-            std::process::exit(code)
-        }
+    hooks::install();
+    match exit::run_at_exit(plan) {
+        ExitRun::Ran => ending::end(exit::current_ending(), Context::Outside),
         ExitRun::FromHandler => std::panic::resume_unwind(Box::new(ExitFromHandler(code))),
+        // A child forked by a handler: its own handlers run, then it ends
+        // with its own status (std's exit guard, copied from the exiting
+        // parent, would abort `std::process::exit` here).
         ExitRun::FromHandlerInForkedChild => {
-            // A child forked by a handler: its own handlers run, then it ends
-            // with its own status. std's exit guard, copied from the exiting
-            // parent, would abort `std::process::exit` here.
-            global::finish_from_handler();
-            let _ = std::io::stdout().flush();
-            sys::exit_now(code)
+            exit::finish_from_handler();
+            let code = exit::chosen_code().unwrap_or(code);
+            ending::end(Ending::Code(code), Context::InsideExit)
         }
-        ExitRun::OtherThread => loop {
-            std::thread::park();
-        },
-        ExitRun::AlreadyRan => {
-            // We are inside the C runtime's exit (a later libc `atexit`
-            // callback or a destructor), where `std::process::exit` aborts.
-            let _ = std::io::stdout().flush();
-            sys::exit_now(code)
-        }
+        ExitRun::OtherThread => exit::park_forever(),
+        // We are inside the C runtime's exit (a later libc `atexit` callback
+        // or a destructor), where `std::process::exit` aborts.
+        ExitRun::AlreadyRan => ending::end(Ending::Code(code), Context::InsideExit),
     }
 }
 
@@ -315,7 +314,7 @@ pub fn exit(code: i32) -> ! {
 /// atexit::exit_now(0);
 /// ```
 pub fn exit_now(code: i32) -> ! {
-    sys::exit_now(code)
+    os::exit_now(code)
 }
 
 /// In a forked child, makes the handlers inherited from the parent the
@@ -332,7 +331,7 @@ pub fn exit_now(code: i32) -> ! {
 /// assert_eq!(atexit::adopt_inherited(), 0, "not a forked child");
 /// ```
 pub fn adopt_inherited() -> usize {
-    global::lock().registry.adopt_inherited()
+    lock().registry.adopt_inherited()
 }
 
 /// Whether the process has started running its exit handlers (or finished
@@ -344,7 +343,7 @@ pub fn adopt_inherited() -> usize {
 /// assert!(!atexit::is_exiting());
 /// ```
 pub fn is_exiting() -> bool {
-    global::lock().is_exiting()
+    !matches!(lock().phase, Phase::Open { .. })
 }
 
 /// Why the process is exiting, asked from inside an exit handler; `None`
@@ -365,7 +364,7 @@ pub fn is_exiting() -> bool {
 /// assert_eq!(atexit::exit_reason(), None, "not exiting yet");
 /// ```
 pub fn exit_reason() -> Option<ExitReason> {
-    global::lock().reason()
+    lock().phase.reason()
 }
 
 /// Asks for the process to end with `code` once the exit handlers are done,
@@ -376,9 +375,10 @@ pub fn exit_reason() -> Option<ExitReason> {
 ///   `code` (a signal exit then ends with `code` instead of dying by the
 ///   signal).
 /// - After `main` returns or `std::process::exit`, the C runtime has its
-///   status already: the crate flushes Rust's stdout and the C streams and
-///   ends the process with `code` right after its handlers, skipping the C
-///   runtime callbacks registered before this crate loaded.
+///   status already: the crate flushes Rust's stdout (if no other thread
+///   holds its lock) and the C streams, and ends the process with `code`
+///   right after its handlers, skipping the C runtime callbacks registered
+///   before this crate loaded.
 ///
 /// ```
 /// # extern crate atexit_core as atexit;
@@ -398,9 +398,10 @@ pub fn exit_reason() -> Option<ExitReason> {
 /// });
 /// ```
 pub fn set_exit_code(code: i32) {
-    let mut state = global::lock();
-    if state.is_exiting() {
-        state.set_exit_code(code);
+    match &mut lock().phase {
+        Phase::Exiting(exiting) => exiting.chosen = Some(code),
+        Phase::Closed(closed) => closed.chosen = Some(code),
+        Phase::Open { .. } => {}
     }
 }
 
@@ -417,9 +418,15 @@ pub fn set_exit_code(code: i32) {
 /// terms and say what hung.
 ///
 /// The deadline counts from the start of the exit to the end of the process:
-/// it also bounds a flush that blocks after the handlers. It is read when an
-/// exit starts; changing it during the run has no effect on that run, and a
-/// child forked by a handler during an exit finishes its run without one.
+/// it also bounds a flush that blocks after the handlers. Once the deadline
+/// passes no handler starts, whatever the stuck one or another thread does.
+/// It is read when an exit starts; changing it during the run has no effect
+/// on that run. A forked child keeps it for its own exit, and a child forked
+/// by a handler during an exit is held to the same deadline.
+///
+/// Any `Duration` works. `Duration::ZERO` runs no handler: the exit is
+/// reported and the process ends at once with its status. A `Duration` too
+/// large to add to the current time (`Duration::MAX`) means no deadline.
 ///
 /// ```
 /// # extern crate atexit_core as atexit;
@@ -427,7 +434,7 @@ pub fn set_exit_code(code: i32) {
 /// atexit::set_timeout(Some(Duration::from_secs(25)));
 /// ```
 pub fn set_timeout(timeout: Option<Duration>) {
-    global::lock().set_timeout(timeout);
+    lock().timeout = timeout;
 }
 
 /// In a `panic = "abort"` build, runs the exit handlers when a panic is
@@ -444,5 +451,5 @@ pub fn set_timeout(timeout: Option<Duration>) {
 /// atexit::run_on_panic_abort();
 /// ```
 pub fn run_on_panic_abort() {
-    crate::panic_hook::enable_run_before_abort();
+    hooks::panic::enable_run_before_abort();
 }

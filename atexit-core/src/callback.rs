@@ -215,6 +215,13 @@ impl Callback {
         }
     }
 
+    /// The `#[atexit::handler]` function it stands for, if it is one.
+    pub(crate) fn as_static(&self) -> Option<&'static StaticHandler> {
+        // SAFETY: only `from_static` makes entries with the static vtable, and
+        // their word is a `&'static StaticHandler`.
+        std::ptr::eq(self.vtable, &STATIC_VTABLE).then(|| unsafe { static_handler(&self.word) })
+    }
+
     /// Runs the handler, consuming it. A panic propagates to the caller.
     pub(crate) fn run(self) {
         let this = ManuallyDrop::new(self);
@@ -420,7 +427,8 @@ mod tests {
         fn bump() {
             RAN.fetch_add(1, Ordering::SeqCst);
         }
-        static HANDLER: StaticHandler = StaticHandler::new(bump, bump, 0, "m::bump", "f.rs", 1, 1);
+        static HANDLER: StaticHandler =
+            StaticHandler::new(bump, bump, 0, "m::bump", "f.rs", 1, 1, 0);
         let cb = Callback::from_static(&HANDLER);
         assert!(cb.is_same_function(&bump));
         assert!(!cb.is_same_function(&hello));

@@ -14,13 +14,13 @@
 //! reported like any other handler's.
 
 use crate::callback::Run;
-use std::cell::Cell;
+use crate::runner;
 use std::future::Future;
 use std::panic;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread, ThreadId};
+use std::thread::{self, Thread};
 
 /// A `FnOnce() -> impl Future<Output = ()>`, whose identity is its own type.
 /// `repr(transparent)` keeps the function at offset 0 (see `callback`).
@@ -37,64 +37,26 @@ where
     }
 }
 
-thread_local! {
-    /// On the thread of an async handler: the thread that runs the exit
-    /// handlers and waits for this one. The registry treats the two as one,
-    /// so `atexit::exit`, `run_exitfuncs` and registrations made inside the
-    /// future behave as they do inside a plain handler.
-    static ACTING_FOR: Cell<Option<ThreadId>> = const { Cell::new(None) };
-}
-
-/// The thread the registry should take this one for.
-pub(crate) fn acting_thread() -> ThreadId {
-    ACTING_FOR
-        .try_with(Cell::get)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| thread::current().id())
-}
-
-/// Makes the future and runs it to completion on a new thread, waiting for it.
-/// A panic in the future is resumed here, for the runner to report.
+/// Makes the future and runs it to completion on a new thread acting for
+/// this one (see `runner`), waiting for it. A panic in the future is resumed
+/// here, for the runner to report.
 pub(crate) fn run_to_completion<F, Fut>(make: F)
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    let runner = acting_thread();
-    let depth = crate::global::handler_depth();
-    // `make` comes back if the thread cannot start, to run here instead.
-    let make = std::sync::Mutex::new(Some(make));
-    let outcome = thread::scope(|scope| {
-        let spawned = thread::Builder::new()
-            .name("atexit-async".into())
-            .spawn_scoped(scope, || {
-                ACTING_FOR.with(|acting| acting.set(Some(runner)));
-                crate::global::set_handler_depth(depth);
-                let make = take(&make);
-                execute(make());
-                #[cfg(unix)]
-                crate::global::finish_exit_in_forked_child();
-            });
-        match spawned {
-            Ok(worker) => Some(worker.join()),
-            Err(_) => None,
-        }
+    let outcome = runner::on_helper_thread("atexit-async", || {
+        execute(make());
+        #[cfg(unix)]
+        crate::exit::finish_exit_in_forked_child();
     });
     match outcome {
-        Some(Ok(())) => {}
-        Some(Err(payload)) => panic::resume_unwind(payload),
+        Ok(Ok(())) => {}
+        Ok(Err(payload)) => panic::resume_unwind(payload),
         // No thread to be had (a thread limit, say): try on this one. Plain
         // futures still run; Tokio's runtime may refuse, and that is reported.
-        None => execute(take(&make)()),
+        Err(work) => work(),
     }
-}
-
-fn take<F>(slot: &std::sync::Mutex<Option<F>>) -> F {
-    slot.lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take()
-        .expect("an async handler's function is taken once")
 }
 
 #[cfg(feature = "tokio")]
@@ -228,16 +190,16 @@ mod tests {
 
     #[test]
     fn runs_on_a_thread_acting_for_the_caller() {
-        let caller = thread::current().id();
+        let caller = (thread::current().id(), runner::current());
         let seen = Arc::new(Mutex::new(None));
         let inside = Arc::clone(&seen);
         run_to_completion(move || async move {
-            *inside.lock().unwrap() = Some((thread::current().id(), acting_thread()));
+            *inside.lock().unwrap() = Some((thread::current().id(), runner::current()));
         });
         let (worker, acting) = seen.lock().unwrap().take().unwrap();
-        assert_ne!(worker, caller, "a thread of its own");
-        assert_eq!(acting, caller, "taken for the caller");
-        assert_eq!(acting_thread(), caller);
+        assert_ne!(worker, caller.0, "a thread of its own");
+        assert_eq!(acting, caller.1, "taken for the caller");
+        assert_eq!(runner::current(), caller.1);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-use crate::global;
+use crate::api::lock;
 use crate::registry::Ticket;
+use crate::state;
 
 /// One registration made by [`register`](crate::register()) or
 /// [`register!`](crate::register!), which can cancel it.
@@ -39,10 +40,10 @@ impl Handle {
     /// assert!(!first.is_registered() && !second.is_registered());
     /// ```
     pub fn unregister(self) -> bool {
-        let mut state = global::lock();
+        let mut state = lock();
         let mut dropped = Vec::new();
         let found = state.registry.remove(self.ticket, &mut dropped);
-        global::drop_unlocked(state, dropped);
+        state::drop_unlocked(state, dropped);
         found
     }
 
@@ -56,6 +57,6 @@ impl Handle {
     /// assert!(!handle.is_registered());
     /// ```
     pub fn is_registered(&self) -> bool {
-        global::lock().registry.contains(self.ticket)
+        lock().registry.contains(self.ticket)
     }
 }

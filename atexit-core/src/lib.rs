@@ -11,21 +11,22 @@
 mod macros;
 mod api;
 mod callback;
-mod deadline;
 mod executor;
-mod global;
+mod exit;
 mod handle;
+mod hooks;
 mod index;
-mod panic_hook;
+mod os;
 mod reason;
 mod registry;
 #[cfg(test)]
 mod registry_model;
 mod report;
+mod runner;
 mod signals;
 mod slab;
+mod state;
 mod static_handler;
-mod sys;
 
 pub use crate::api::{
     adopt_inherited, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks, register,

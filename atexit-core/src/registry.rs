@@ -99,19 +99,37 @@ impl Registry {
         }
     }
 
-    /// Registers `callback` just above the other load-time handlers, below
-    /// everything registered at run time.
-    pub(crate) fn push_static(&mut self, callback: Callback) -> Ticket {
+    /// Registers a load-time handler in the region of the others, below
+    /// everything registered at run time: just above the highest of them for
+    /// which `goes_below` holds (so `goes_below` says "runs after the new
+    /// one"), or at the bottom of the region. Handlers taken in all at once,
+    /// in order, land on top each time; one taken in late still finds its
+    /// place.
+    pub(crate) fn push_static(
+        &mut self,
+        callback: Callback,
+        goes_below: &dyn Fn(&Callback) -> bool,
+    ) -> Ticket {
+        let region_top =
+            if self.static_top != NIL && self.slots[self.static_top as usize].epoch == self.epoch {
+                self.static_top
+            } else {
+                self.highest_inherited()
+            };
+        // Below `static_top`, every registration of this epoch is a static.
+        let mut below = region_top;
+        while below != NIL && self.slots[below as usize].epoch == self.epoch {
+            let slot = &self.slots[below as usize];
+            if slot.callback.as_ref().is_some_and(goes_below) {
+                break;
+            }
+            below = slot.below;
+        }
         let index = self.allocate(callback);
-        let static_top_is_own =
-            self.static_top != NIL && self.slots[self.static_top as usize].epoch == self.epoch;
-        let below = if static_top_is_own {
-            self.static_top
-        } else {
-            self.highest_inherited()
-        };
         self.link_above(index, below);
-        self.static_top = index;
+        if below == region_top {
+            self.static_top = index;
+        }
         let ticket = self.ticket(index);
         self.note(ticket);
         ticket
@@ -382,6 +400,12 @@ mod tests {
         }
     }
 
+    impl Registry {
+        fn push_static_on_top(&mut self, callback: Callback) -> Ticket {
+            self.push_static(callback, &|_| true)
+        }
+    }
+
     fn taken(log: &Log) -> Vec<&'static str> {
         std::mem::take(&mut *log.lock().unwrap())
     }
@@ -404,8 +428,8 @@ mod tests {
         let log = Log::default();
         let mut registry = Registry::new();
         registry.push(entry(&log, "runtime 1"));
-        registry.push_static(entry(&log, "static 1"));
-        registry.push_static(entry(&log, "static 2"));
+        registry.push_static_on_top(entry(&log, "static 1"));
+        registry.push_static_on_top(entry(&log, "static 2"));
         registry.push(entry(&log, "runtime 2"));
         run_all(&mut registry);
         assert_eq!(
@@ -414,15 +438,55 @@ mod tests {
         );
     }
 
+    /// A load-time handler taken in late goes where its key puts it among the
+    /// others, not on top of them, and stays below the run-time ones.
+    #[test]
+    fn a_late_static_finds_its_place() {
+        struct Rank<const N: usize>;
+        fn ranked<const N: usize>(log: &Log, name: &'static str) -> Callback {
+            let log = Arc::clone(log);
+            Callback::new::<_, Rank<N>>(Plain(move || log.lock().unwrap().push(name)))
+        }
+        let ranks = [
+            TypeId::of::<Rank<0>>(),
+            TypeId::of::<Rank<1>>(),
+            TypeId::of::<Rank<2>>(),
+            TypeId::of::<Rank<3>>(),
+        ];
+        let rank = move |callback: &Callback| ranks.iter().position(|&id| id == callback.type_id());
+        let log = Log::default();
+        let mut registry = Registry::new();
+        registry.push_static_on_top(ranked::<1>(&log, "rank 1"));
+        registry.push_static_on_top(ranked::<3>(&log, "rank 3"));
+        registry.push(entry(&log, "runtime"));
+        registry.push_static(ranked::<2>(&log, "rank 2, late"), &|other| {
+            rank(other) <= Some(2)
+        });
+        registry.push_static(ranked::<0>(&log, "rank 0, late"), &|other| {
+            rank(other) <= Some(0)
+        });
+        run_all(&mut registry);
+        assert_eq!(
+            taken(&log),
+            [
+                "runtime",
+                "rank 3",
+                "rank 2, late",
+                "rank 1",
+                "rank 0, late"
+            ]
+        );
+    }
+
     #[test]
     fn removing_the_top_static_keeps_the_region() {
         let log = Log::default();
         let mut registry = Registry::new();
-        registry.push_static(entry(&log, "s1"));
-        let s2 = registry.push_static(entry(&log, "s2"));
+        registry.push_static_on_top(entry(&log, "s1"));
+        let s2 = registry.push_static_on_top(entry(&log, "s2"));
         registry.push(entry(&log, "r1"));
         assert!(registry.remove(s2, &mut Vec::new()));
-        registry.push_static(entry(&log, "s3"));
+        registry.push_static_on_top(entry(&log, "s3"));
         run_all(&mut registry);
         assert_eq!(taken(&log), ["r1", "s3", "s1"]);
     }
@@ -488,7 +552,7 @@ mod tests {
     fn fork_child_keeps_parent_registrations_unrun_until_adopted() {
         let log = Log::default();
         let mut registry = Registry::new();
-        registry.push_static(entry(&log, "parent static"));
+        registry.push_static_on_top(entry(&log, "parent static"));
         let parent = registry.push(entry(&log, "parent"));
         registry.fork_child();
         assert_eq!(registry.own_len(), 0);
@@ -523,7 +587,7 @@ mod tests {
         registry.push(entry(&log, "parent"));
         registry.fork_child();
         registry.push(entry(&log, "child"));
-        registry.push_static(entry(&log, "late static"));
+        registry.push_static_on_top(entry(&log, "late static"));
         run_all(&mut registry);
         assert_eq!(taken(&log), ["child", "late static"]);
     }

@@ -6,10 +6,14 @@
 //! too, at level error with target `atexit`.
 
 use crate::callback::Callback;
+use crate::os;
 use std::any::Any;
-use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
+
+/// How long a report may wait for stderr to take it (a pipe nobody reads),
+/// and then for the loggers: the handlers still waiting go on after that.
+const PATIENCE: Duration = Duration::from_secs(1);
 
 /// The payload `atexit::exit` unwinds with when a handler calls it while the
 /// process is already exiting.
@@ -36,14 +40,17 @@ fn report_panic(name: &'static str, payload: Box<dyn Any + Send>) {
             message(&*payload)
         )
     };
-    // stderr may be closed; a failed report must not stop the other handlers.
-    let _ = std::io::stderr().write_all(format!("atexit: {text}\n").as_bytes());
-    to_loggers(Some(name), text, std::time::Duration::from_secs(1));
+    // Not through Rust's stderr, whose lock another thread may hold for
+    // good (a logger thread); stderr may be closed or a full pipe, and a
+    // failed report must not stop the other handlers.
+    os::write_stderr(format!("atexit: {text}\n").as_bytes(), PATIENCE);
+    to_loggers(Some(name), text, PATIENCE);
     // The payload's destructor is user code and may panic in turn.
     if let Err(second) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
-        let _ = std::io::stderr().write_all(
+        os::write_stderr(
             format!("atexit: the panic payload of exit handler `{name}` panicked when dropped\n")
                 .as_bytes(),
+            PATIENCE,
         );
         std::mem::forget(second);
     }

@@ -2,12 +2,15 @@
 //!
 //! Each one is an `inventory` item. `inventory` (like `ctor` and `linkme`)
 //! hands them over in no particular order, so the registry sorts them by a key
-//! of its own: priority, then crate name, file, line and column. Taken in that
+//! of its own: priority, then crate name, file, line and column, then the
+//! order in which the macro expanded them (for handlers that one
+//! `macro_rules!` expansion declares at one line and column). Taken in that
 //! order as registration order, they run in reverse: higher priorities first,
 //! and within a file the function declared last runs first, as Python's
 //! decorators do.
 
 use crate::callback::Callback;
+use crate::registry::Registry;
 use std::any::TypeId;
 
 /// One `#[atexit::handler]` function. Built by the macro; not public API.
@@ -23,6 +26,8 @@ pub struct StaticHandler {
     file: &'static str,
     line: u32,
     column: u32,
+    /// Expansion order of the macro within its crate: ties of place.
+    order: u32,
     priority: i32,
 }
 
@@ -34,6 +39,9 @@ impl StaticHandler {
     /// call (for an `async fn`, a closure that runs its future), and as its
     /// own type for `unregister(function)` to compare.
     #[doc(hidden)]
+    // Called only by the macro's expansion, which names every argument's
+    // source next to it; a builder would cost code in every handler.
+    #[allow(clippy::too_many_arguments)]
     pub const fn new<F: Copy + Send + 'static>(
         call: fn(),
         _identity: F,
@@ -42,6 +50,7 @@ impl StaticHandler {
         file: &'static str,
         line: u32,
         column: u32,
+        order: u32,
     ) -> Self {
         StaticHandler {
             call,
@@ -50,6 +59,7 @@ impl StaticHandler {
             file,
             line,
             column,
+            order,
             priority,
         }
     }
@@ -70,36 +80,56 @@ impl StaticHandler {
         (&self.call as *const fn()).cast()
     }
 
-    /// Priority, then place in the source: crate, file, line, column. Module
-    /// paths are not used, so inline modules keep their place in the file.
-    fn registration_key(&self) -> (i32, &'static str, &'static str, u32, u32) {
+    /// Priority, then place in the source: crate, file, line, column, then
+    /// expansion order. Module paths are not used, so inline modules keep
+    /// their place in the file.
+    fn registration_key(&self) -> (i32, &'static str, &'static str, u32, u32, u32) {
         let krate = self.name.split("::").next().unwrap_or_default();
-        (self.priority, krate, self.file, self.line, self.column)
+        (
+            self.priority,
+            krate,
+            self.file,
+            self.line,
+            self.column,
+            self.order,
+        )
     }
 }
 
-/// The `#[atexit::handler]` functions the registry has taken in, by address.
+/// The `#[atexit::handler]` functions the registry has taken in.
 pub(crate) struct Taken {
+    /// Their addresses, sorted.
     addresses: Vec<usize>,
+    /// The newest item of `inventory`'s list when last looked at: items are
+    /// only ever added at its head, so an unchanged head means nothing new.
+    head: usize,
+}
+
+fn address(handler: &StaticHandler) -> usize {
+    handler as *const StaticHandler as usize
 }
 
 impl Taken {
     pub(crate) const fn new() -> Self {
         Taken {
             addresses: Vec::new(),
+            head: 0,
         }
     }
 
-    /// The handlers not taken yet, in registration order. Normally all of them
-    /// on the first call and none after; later calls pick up handlers whose
-    /// constructors ran after `atexit` was first used (from another
-    /// constructor). When nothing is new this costs one walk of the list.
-    pub(crate) fn take_new(&mut self) -> Vec<Callback> {
+    /// Registers the handlers not taken yet, each in its place by
+    /// [`StaticHandler::registration_key`]. Normally all of them come on the
+    /// first call and none after; later ones are handlers whose constructors
+    /// ran after `atexit` was first used (from another constructor), and they
+    /// go into the order where their key puts them, not on top. When nothing
+    /// is new this costs one load.
+    pub(crate) fn take_new(&mut self, registry: &mut Registry) {
         let handlers = || inventory::iter::<StaticHandler>.into_iter();
-        if handlers().count() == self.addresses.len() {
-            return Vec::new();
+        let head = handlers().next().map_or(0, address);
+        if head == self.head {
+            return;
         }
-        let address = |handler: &StaticHandler| handler as *const StaticHandler as usize;
+        self.head = head;
         let mut new: Vec<&'static StaticHandler> = handlers()
             .filter(|handler| self.addresses.binary_search(&address(handler)).is_err())
             .collect();
@@ -108,6 +138,13 @@ impl Taken {
         self.addresses.sort_unstable();
         // Keys computed once each, not once per comparison.
         new.sort_by_cached_key(|handler| handler.registration_key());
-        new.into_iter().map(Callback::from_static).collect()
+        for handler in new {
+            let key = handler.registration_key();
+            registry.push_static(Callback::from_static(handler), &|other| {
+                other
+                    .as_static()
+                    .is_some_and(|other| other.registration_key() <= key)
+            });
+        }
     }
 }

@@ -4,6 +4,7 @@
 use crate::args;
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
+use std::sync::atomic::{AtomicU32, Ordering};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, ReturnType, Type};
 
@@ -27,6 +28,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let name = &function.sig.ident;
     let priority = args.priority;
+    let order = next_expansion();
     let krate = &args.crate_path;
     let catch_signals = args.catch_signals.then(|| {
         quote! {
@@ -57,9 +59,22 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 ::core::file!(),
                 ::core::line!(),
                 ::core::column!(),
+                #order,
             )
         }
     }
+}
+
+/// The order in which this compilation expands `#[atexit::handler]`s.
+///
+/// `line!()` and `column!()` name the outermost macro call site, so the
+/// handlers one `macro_rules!` expansion declares all share them; rustc
+/// expands the items of an expansion in declaration order, and this count
+/// (kept by the compiler's one copy of this proc-macro crate per crate it
+/// compiles) tells them apart in that order.
+fn next_expansion() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// The original item and the error: keeping the item stops a second wave of

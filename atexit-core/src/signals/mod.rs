@@ -6,10 +6,12 @@
 //! watcher thread, which runs the handlers as any exit does. A second signal
 //! while they run ends the process at once.
 
-use crate::global::{self, Ending, ExitPlan, ExitRun};
+use crate::exit::ending::{self, Context, Ending};
+use crate::exit::{self, ExitRun};
+use crate::os;
 use crate::reason::{ExitReason, Signal};
-use crate::sys;
-use std::io::{self, Write};
+use crate::state::ExitPlan;
+use std::io;
 
 #[cfg(unix)]
 mod unix;
@@ -71,6 +73,9 @@ pub enum SignalEnding {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CatchSignals {
     signals: Vec<Signal>,
+    /// The ones the program named (with `only` or `signal`), which are caught
+    /// even when ignored at start.
+    named: Vec<Signal>,
     ending: SignalEnding,
 }
 
@@ -91,11 +96,13 @@ impl CatchSignals {
     pub fn new() -> Self {
         CatchSignals {
             signals: Signal::DEFAULT.to_vec(),
+            named: Vec::new(),
             ending: SignalEnding::Reraise,
         }
     }
 
-    /// Only these signals, instead of the default four.
+    /// Only these signals, instead of the default four. Named signals are
+    /// caught even when ignored at start (see [`CatchSignals::install`]).
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -105,15 +112,16 @@ impl CatchSignals {
     /// ```
     pub fn only(mut self, signals: impl IntoIterator<Item = Signal>) -> Self {
         self.signals.clear();
+        self.named.clear();
         for signal in signals {
-            if !self.signals.contains(&signal) {
-                self.signals.push(signal);
-            }
+            self = self.signal(signal);
         }
         self
     }
 
-    /// Also this signal (SIGPIPE is caught only when added here).
+    /// Also this signal (SIGPIPE is caught only when added here). A named
+    /// signal is caught even when ignored at start (see
+    /// [`CatchSignals::install`]).
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -125,7 +133,16 @@ impl CatchSignals {
         if !self.signals.contains(&signal) {
             self.signals.push(signal);
         }
+        if !self.named.contains(&signal) {
+            self.named.push(signal);
+        }
         self
+    }
+
+    /// Whether the program named `signal` (with `only` or `signal`), rather
+    /// than taking it from the default set.
+    pub(crate) fn is_named(&self, signal: Signal) -> bool {
+        self.named.contains(&signal)
     }
 
     /// How the process ends after the handlers: [`SignalEnding::Reraise`]
@@ -169,10 +186,11 @@ impl CatchSignals {
     /// Installs the signal handling. Installing again is harmless: it adds
     /// signals not caught yet and sets the ending for all of them.
     ///
-    /// A signal of the default set that is ignored when this runs (as `nohup`
-    /// does for SIGHUP, and shells for SIGINT and SIGQUIT in background jobs)
-    /// stays ignored; one added with [`CatchSignals::signal`] is caught
-    /// anyway. Handlers installed earlier through `signal-hook` or `sigaction`
+    /// A signal taken from the default set ([`CatchSignals::new`]) that is
+    /// ignored when this runs (as `nohup` does for SIGHUP, and shells for
+    /// SIGINT and SIGQUIT in background jobs) stays ignored; one the program
+    /// named with [`CatchSignals::signal`] or [`CatchSignals::only`] is
+    /// caught anyway: naming it is asking for it. Handlers installed earlier through `signal-hook` or `sigaction`
     /// are kept and called first, when the signal arrives (chained); a
     /// handler installed later with plain `sigaction` replaces this crate's.
     ///
@@ -223,7 +241,10 @@ pub fn catch_signals() -> io::Result<()> {
 /// from a load-time constructor.
 pub(crate) fn catch_signals_at_load() {
     if let Err(error) = catch_signals() {
-        sys::write_stderr(&format!("atexit: cannot catch signals: {error}\n"));
+        os::write_stderr(
+            format!("atexit: cannot catch signals: {error}\n").as_bytes(),
+            std::time::Duration::from_secs(1),
+        );
     }
 }
 
@@ -238,20 +259,9 @@ fn on_signal(signal: Signal, ending: SignalEnding) {
         reason: ExitReason::Signal(signal),
         ending,
     };
-    match global::run_at_exit(plan) {
-        ExitRun::Ran => {}
+    match exit::run_at_exit(plan) {
+        ExitRun::Ran => ending::end(exit::current_ending(), Context::Outside),
         // Another exit is under way; it ends the process.
-        _ => loop {
-            std::thread::park();
-        },
+        _ => exit::park_forever(),
     }
-    let ending = global::lock_state().ending();
-    // May block on a lock another thread holds; the deadline, if set, still
-    // bounds it.
-    let _ = io::stdout().flush();
-    sys::flush_c_streams();
-    // Not `std::process::exit`: it would park forever if `main` is exiting
-    // through it at the same time (std's exit guard); `main`'s exit callback
-    // then ends the process with this same ending.
-    sys::end_now(ending)
 }

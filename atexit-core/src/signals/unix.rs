@@ -5,7 +5,7 @@
 use super::{on_signal, CatchSignals, SignalEnding};
 use crate::reason::Signal;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -40,8 +40,7 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
         if installed.contains(&number) {
             continue;
         }
-        let explicit = !Signal::DEFAULT.contains(&signal);
-        if !explicit && is_ignored(number)? {
+        if !config.is_named(signal) && is_ignored(number)? {
             continue;
         }
         // SAFETY: `on_raw_signal` only does async-signal-safe work: atomics,
@@ -67,17 +66,7 @@ fn is_ignored(number: i32) -> io::Result<bool> {
 
 /// Creates the pipe and the thread that reads it.
 fn start_watcher() -> io::Result<()> {
-    let mut fds = [0; 2];
-    // SAFETY: `pipe` fills the two-element array we own.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `pipe` just returned these two open descriptors, owned by nobody else.
-    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    for fd in [&read, &write] {
-        // SAFETY: `fcntl` on a descriptor we own: close it on `exec`.
-        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
-    }
+    let (read, write) = crate::os::pipe_above_stdio()?;
     std::thread::Builder::new()
         .name("atexit-signals".into())
         .spawn(move || watch(read))?;

@@ -1,0 +1,137 @@
+//! Ending the process: the one place that flushes output and makes the
+//! process end with its status, by its signal, or by abort.
+//!
+//! The flush policy: Rust's stdout is flushed only when its lock can be taken
+//! at once, on a helper thread, since a thread that holds it (a writer thread,
+//! a CLI that locked stdout once) may never let go; the C streams are flushed
+//! as the C runtime's exit does. Either can still block on a pipe nobody
+//! reads, so a watchdog armed first ends the process [`END_GRACE`] later
+//! whatever happens.
+
+use crate::os;
+pub(crate) use crate::state::Ending;
+use std::io::Write;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// How long the process has to end once its handlers are done: to flush its
+/// output and let the C runtime finish its exit.
+pub(crate) const END_GRACE: Duration = Duration::from_secs(1);
+
+/// How long "at once" is, for taking Rust's stdout lock on a helper thread.
+const LOCK_AT_ONCE: Duration = Duration::from_millis(50);
+
+/// Where [`end`] is called from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Context {
+    /// A thread that may call `std::process::exit`: it then ends through the
+    /// C runtime's exit, which runs the other C `atexit` callbacks.
+    Outside,
+    /// Inside the C runtime's exit (or a forked copy of one), where
+    /// `std::process::exit` would abort as re-entrant.
+    InsideExit,
+}
+
+/// Ends the process as `ending` says, flushing first under the end watchdog.
+pub(crate) fn end(ending: Ending, context: Context) -> ! {
+    arm_end_watchdog(ending);
+    match (ending, context) {
+        // std flushes its stdout if the lock is free, then the C runtime's
+        // exit runs (this crate's hook finds the exit done) and ends.
+        (Ending::Code(code), Context::Outside) => std::process::exit(code),
+        (Ending::Code(code), Context::InsideExit) => {
+            flush_output();
+            os::exit_now(code)
+        }
+        (Ending::Signal(signal), _) => {
+            flush_output();
+            os::die_by(signal.number())
+        }
+        (Ending::Abort, _) => os::abort(),
+        (Ending::Unknown, _) => {
+            flush_output();
+            os::exit_now(1)
+        }
+    }
+}
+
+/// Leaves the end to the C runtime's exit, which called this crate's hook and
+/// goes on when it returns, under the end watchdog.
+pub(crate) fn leave_to_the_c_runtime(ending: Ending) {
+    arm_end_watchdog(ending);
+}
+
+/// Ends the process at once as `ending` says, flushing nothing.
+pub(crate) fn end_now(ending: Ending) -> ! {
+    match ending {
+        Ending::Code(code) => os::exit_now(code),
+        Ending::Signal(signal) => os::die_by(signal.number()),
+        Ending::Abort => os::abort(),
+        // The C runtime's status was not told to us; 1 says "not a success".
+        Ending::Unknown => os::exit_now(1),
+    }
+}
+
+/// How the process ends, for reports.
+pub(crate) fn describe(ending: Ending) -> String {
+    match ending {
+        Ending::Code(code) => format!("with status {code}"),
+        Ending::Signal(signal) => format!("by {signal}"),
+        Ending::Abort => "by abort".to_string(),
+        Ending::Unknown => "with status 1".to_string(),
+    }
+}
+
+/// Flushes Rust's stdout if its lock can be had at once, then the C streams.
+fn flush_output() {
+    let (progress, steps) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("atexit-flush".into())
+        .spawn(move || {
+            let mut stdout = std::io::stdout().lock();
+            let _ = progress.send(());
+            let _ = stdout.flush();
+            let _ = progress.send(());
+        });
+    if spawned.is_ok() && steps.recv_timeout(LOCK_AT_ONCE).is_ok() {
+        let _ = steps.recv_timeout(END_GRACE);
+    }
+    os::flush_c_streams();
+}
+
+/// The ending the end watchdog ends with: the latest one asked for.
+static WATCHDOG_ENDING: Mutex<Option<Ending>> = Mutex::new(None);
+/// The process whose end watchdog is running (a forked child has none).
+static WATCHDOG_PROCESS: AtomicU32 = AtomicU32::new(0);
+
+/// Makes sure the process ends within [`END_GRACE`] from the first call, with
+/// the latest `ending` given.
+fn arm_end_watchdog(ending: Ending) {
+    *WATCHDOG_ENDING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some(ending);
+    let process = std::process::id();
+    if WATCHDOG_PROCESS.swap(process, Ordering::SeqCst) == process {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("atexit-end".into())
+        .spawn(|| {
+            std::thread::sleep(END_GRACE);
+            let ending = WATCHDOG_ENDING
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .unwrap_or(Ending::Unknown);
+            let report = format!(
+                "atexit: the process had not ended {END_GRACE:?} after its exit handlers \
+                 (output blocked?); it ends now {}\n",
+                describe(ending)
+            );
+            os::write_stderr(report.as_bytes(), Duration::from_millis(100));
+            end_now(ending)
+        });
+    if spawned.is_err() {
+        WATCHDOG_PROCESS.store(0, Ordering::SeqCst);
+    }
+}

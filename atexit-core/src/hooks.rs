@@ -1,0 +1,219 @@
+//! The hooks this crate puts into the process: at load time, into the C
+//! runtime's exit, around `fork`, and in front of the panic hook. Each hook
+//! is wiring only: the exit itself is `exit`'s.
+
+use crate::exit::ending::{self, Context, Ending};
+use crate::exit::{self, ExitRun};
+use crate::os;
+use crate::reason::ExitReason;
+use crate::runner;
+use crate::state::ExitPlan;
+use std::sync::Once;
+
+static INSTALL: Once = Once::new();
+
+/// Installs the hooks, once per process. Called from a load-time constructor
+/// (so `#[atexit::handler]` functions run even if the API is never called) and
+/// again on first use of the API, which covers a platform where the
+/// constructor did not run.
+pub(crate) fn install() {
+    INSTALL.call_once(|| {
+        os::pin_this_object();
+        // Both fail only when libc is out of memory. Say so: the handlers then
+        // run only through `atexit::exit` and `run_exitfuncs`.
+        if !os::on_c_exit(on_c_exit) {
+            os::write_stderr(
+                b"atexit: cannot hook the C runtime's exit; handlers run only on atexit::exit\n",
+                std::time::Duration::from_secs(1),
+            );
+        }
+        #[cfg(unix)]
+        if !os::on_fork(fork::prepare, fork::parent, fork::child) {
+            os::write_stderr(
+                b"atexit: pthread_atfork() failed; forked children may run parent handlers\n",
+                std::time::Duration::from_secs(1),
+            );
+        }
+        panic::install();
+    });
+}
+
+#[ctor::ctor(unsafe)]
+fn install_at_load() {
+    // Constructors run on the main thread, before `main`.
+    runner::record_main_thread();
+    install();
+}
+
+/// The C runtime's exit (returning from `main`, `std::process::exit`, a
+/// panic in `main`) with its status, where the platform tells it.
+fn on_c_exit(status: Option<i32>) {
+    // Nothing may unwind into libc: handlers run under `catch_unwind` already,
+    // and this catches the crate's own failures too.
+    let _ = std::panic::catch_unwind(|| {
+        let runtime_ending = status.map_or(Ending::Unknown, Ending::Code);
+        let ending = match exit::run_at_exit(c_exit_plan(status)) {
+            ExitRun::Ran => exit::current_ending(),
+            // A handler of `atexit::exit` or `run_exitfuncs` called
+            // `std::process::exit`: this exit is the one that ends the
+            // process, so the handlers still waiting run now, and its status
+            // wins unless a handler chose one.
+            ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild => {
+                exit::finish_from_handler();
+                exit::chosen_code().map_or(runtime_ending, Ending::Code)
+            }
+            ExitRun::AlreadyRan => return,
+            // Another thread's exit (a signal, `atexit::exit`) ran the
+            // handlers while this one was waiting: its ending wins, not the
+            // status the C runtime has, or the other thread's status would be
+            // lost to whichever thread happens to end the process first.
+            ExitRun::OtherThread => exit::current_ending(),
+        };
+        if ending == runtime_ending || ending == Ending::Unknown {
+            ending::leave_to_the_c_runtime(runtime_ending);
+        } else {
+            // The C runtime cannot be told another status: end here with it.
+            ending::end(ending, Context::InsideExit);
+        }
+    });
+}
+
+/// The exit plan of the C runtime's exit, with its status if known.
+fn c_exit_plan(status: Option<i32>) -> ExitPlan {
+    let main_panicked = panic::main_panicked();
+    let reason = match status {
+        Some(101) if main_panicked => ExitReason::Panic,
+        None if main_panicked => ExitReason::Panic,
+        status => ExitReason::Exit(status),
+    };
+    let ending = status.map_or(Ending::Unknown, Ending::Code);
+    ExitPlan { reason, ending }
+}
+
+/// A panic hook chained in front of the existing one: it notes a panic on the
+/// main thread (so an exit with status 101 reads as `ExitReason::Panic`) and,
+/// when asked, runs the exit handlers before a `panic = "abort"` abort.
+pub(crate) mod panic {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static MAIN_PANICKED: AtomicBool = AtomicBool::new(false);
+    static RUN_BEFORE_ABORT: AtomicBool = AtomicBool::new(false);
+
+    /// Whether the main thread has panicked outside a handler.
+    pub(crate) fn main_panicked() -> bool {
+        MAIN_PANICKED.load(Ordering::SeqCst)
+    }
+
+    /// Chains the hook in front of the one installed now.
+    pub(super) fn install() {
+        // Changing the hook from a panicking thread panics.
+        if std::thread::panicking() {
+            return;
+        }
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // The thread recorded at load time, not a thread's name: any
+            // thread may be named "main".
+            if runner::is_main_thread() && runner::depth() == 0 {
+                MAIN_PANICKED.store(true, Ordering::SeqCst);
+            }
+            previous(info);
+            if cfg!(panic = "abort") && RUN_BEFORE_ABORT.load(Ordering::SeqCst) {
+                run_before_abort();
+            }
+        }));
+    }
+
+    /// `run_on_panic_abort`: see its docs.
+    pub(crate) fn enable_run_before_abort() {
+        RUN_BEFORE_ABORT.store(true, Ordering::SeqCst);
+        // Chain again in case the program replaced the hook since start-up; a
+        // second copy in the chain is harmless, as exit handlers run once.
+        install();
+    }
+
+    fn run_before_abort() {
+        let plan = ExitPlan {
+            reason: ExitReason::Panic,
+            ending: Ending::Abort,
+        };
+        // Whatever the outcome (ran them; another thread runs them; this panic
+        // came from a handler), the abort follows when the hook returns.
+        let _ = exit::run_at_exit(plan);
+    }
+}
+
+/// `pthread_atfork` hooks: the forking thread holds the lock across `fork`, so
+/// the child never inherits it locked by a thread that does not exist there.
+#[cfg(unix)]
+mod fork {
+    use crate::runner;
+    use crate::state::{self, Phase, State};
+    use std::cell::UnsafeCell;
+    use std::sync::MutexGuard;
+
+    struct Held {
+        guard: MutexGuard<'static, State>,
+        by_runner: bool,
+    }
+
+    /// The guard `prepare` took, until `parent` or `child` releases it.
+    struct HeldAcrossFork(UnsafeCell<Option<Held>>);
+
+    // SAFETY: only touched by the three hooks, and only by the thread that
+    // holds the registry lock (`prepare` stores after locking; `parent` and
+    // `child` run on that same thread before anyone else can lock).
+    unsafe impl Sync for HeldAcrossFork {}
+
+    static HELD: HeldAcrossFork = HeldAcrossFork(UnsafeCell::new(None));
+
+    pub(super) extern "C" fn prepare() {
+        let guard = state::lock();
+        let by_runner = guard
+            .phase
+            .run()
+            .is_some_and(|run| run.runner == runner::current());
+        // SAFETY: we hold the lock (see `HeldAcrossFork`).
+        unsafe { *HELD.0.get() = Some(Held { guard, by_runner }) };
+    }
+
+    fn take() -> Option<Held> {
+        // SAFETY: called by `parent`/`child` on the thread that ran `prepare`,
+        // which still holds the lock.
+        unsafe { (*HELD.0.get()).take() }
+    }
+
+    pub(super) extern "C" fn parent() {
+        drop(take());
+    }
+
+    pub(super) extern "C" fn child() {
+        let Some(Held {
+            mut guard,
+            by_runner,
+        }) = take()
+        else {
+            return;
+        };
+        let state = &mut *guard;
+        state.registry.fork_child();
+        state.forget_waiters();
+        // The deadline setting stays: the child's own exit gets it too.
+        if by_runner {
+            // Forked from inside a handler: the child's copy of that run goes
+            // on, with the child's own handlers only, and a watchdog of its
+            // own for the same deadline (started when the run goes on: no
+            // thread may be started here).
+            if let Some(run) = state.phase.run_mut() {
+                run.busy = None;
+            }
+            if let Phase::Exiting(exiting) = &mut state.phase {
+                exiting.in_forked_child = true;
+                exiting.watched = false;
+            }
+        } else {
+            state.phase = Phase::Open { run: None };
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! The operating-system calls the exit path needs, and nothing else: this
+//! module calls no other module of the crate, so it can be used from any of
+//! them (and from a signal handler, where the function says so).
+//!
+//! Everything here is bounded or cannot block on another thread: reports go
+//! to file descriptor 2 by raw `write`s that give up when the descriptor stays
+//! unwritable (a pipe nobody reads), and the process ends by `_exit` or by a
+//! signal's default action, which no lock or destructor can hold up.
+
+use std::time::{Duration, Instant};
+
+/// Writes `bytes` to stderr without Rust's stderr lock (which a stuck thread
+/// may hold), giving up once stderr has stayed unwritable for `patience` in
+/// all (a full pipe nobody reads).
+pub(crate) fn write_stderr(bytes: &[u8], patience: Duration) {
+    imp::write_stderr(bytes, Instant::now().checked_add(patience))
+}
+
+/// Flushes the C runtime's output streams (`fflush(NULL)`). May block on a
+/// full pipe: callers bound it with a watchdog.
+pub(crate) fn flush_c_streams() {
+    imp::flush_c_streams()
+}
+
+/// Ends the process with `code` at once, running nothing: `_exit`.
+pub(crate) fn exit_now(code: i32) -> ! {
+    imp::exit_now(code)
+}
+
+/// Ends the process by the default action of signal `number` (restored,
+/// unblocked and raised), so the parent sees a death by that signal;
+/// `128 + number` where that cannot be done.
+pub(crate) fn die_by(number: i32) -> ! {
+    imp::die_by(number)
+}
+
+/// Ends the process by `abort`.
+pub(crate) fn abort() -> ! {
+    std::process::abort()
+}
+
+/// Registers `hook` with the C runtime's exit (glibc's `on_exit`, which tells
+/// the status; `atexit` elsewhere). Returns false if the C runtime refused.
+pub(crate) fn on_c_exit(hook: fn(Option<i32>)) -> bool {
+    imp::on_c_exit(hook)
+}
+
+/// Registers the three `fork` hooks. Returns false if that failed.
+#[cfg(unix)]
+pub(crate) fn on_fork(
+    prepare: extern "C" fn(),
+    parent: extern "C" fn(),
+    child: extern "C" fn(),
+) -> bool {
+    // SAFETY: the hooks are `extern "C" fn()`s; the caller guarantees they
+    // never unwind.
+    unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) == 0 }
+}
+
+/// A pipe whose two ends are close-on-exec and above the standard streams.
+///
+/// Above, because a constructor may run before std reopens a closed stdin,
+/// stdout or stderr on `/dev/null`: a pipe made then could take descriptor 0
+/// or 1, and the program's reads and prints would go to it.
+#[cfg(unix)]
+pub(crate) fn pipe_above_stdio() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: `pipe` fills the two-element array we own.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut moved = [-1; 2];
+    for (fd, to) in fds.iter().zip(moved.iter_mut()) {
+        // SAFETY: duplicates a descriptor `pipe` just gave us to the lowest
+        // free one from 3 up, close-on-exec.
+        *to = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 3) };
+    }
+    let failed = moved.contains(&-1).then(std::io::Error::last_os_error);
+    for fd in fds
+        .into_iter()
+        .chain(moved.into_iter().filter(|_| failed.is_some()))
+    {
+        if fd >= 0 {
+            // SAFETY: closes descriptors this function opened and owns.
+            unsafe { libc::close(fd) };
+        }
+    }
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    // SAFETY: two open descriptors this function owns, handed over once.
+    Ok(unsafe {
+        (
+            OwnedFd::from_raw_fd(moved[0]),
+            OwnedFd::from_raw_fd(moved[1]),
+        )
+    })
+}
+
+/// Keeps the shared object this code is in loaded until the process ends.
+///
+/// A `cdylib` or plugin that uses atexit registers its exit hook with the C
+/// runtime, which has no way to take it back: a `dlclose` then made the exit
+/// jump into unmapped memory. For the main executable this is a no-op.
+pub(crate) fn pin_this_object() {
+    imp::pin_this_object()
+}
+
+#[cfg(unix)]
+mod imp {
+    use std::ffi::{c_int, c_void};
+    use std::sync::OnceLock;
+    use std::time::Instant;
+
+    /// The hook `on_c_exit` was given; the C callback below forwards to it.
+    static HOOK: OnceLock<fn(Option<i32>)> = OnceLock::new();
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    extern "C" {
+        // glibc's `on_exit`: like `atexit`, and the callback is told the status.
+        fn on_exit(function: extern "C" fn(c_int, *mut c_void), argument: *mut c_void) -> c_int;
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    extern "C" fn c_exit_hook(status: c_int, _: *mut c_void) {
+        if let Some(hook) = HOOK.get() {
+            hook(Some(status));
+        }
+    }
+
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    extern "C" fn c_exit_hook() {
+        if let Some(hook) = HOOK.get() {
+            hook(None);
+        }
+    }
+
+    pub(super) fn on_c_exit(hook: fn(Option<i32>)) -> bool {
+        if HOOK.set(hook).is_err() {
+            return true; // registered already
+        }
+        // SAFETY: `c_exit_hook` is an `extern "C"` function; the hook it calls
+        // is documented (at `on_c_exit`'s caller) never to unwind.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        let status = unsafe { on_exit(c_exit_hook, std::ptr::null_mut()) };
+        // SAFETY: as above.
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        let status = unsafe { libc::atexit(c_exit_hook) };
+        status == 0
+    }
+
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "macos"
+    ))]
+    pub(super) fn pin_this_object() {
+        // SAFETY: `dladdr` fills a zeroed `Dl_info` we own for an address in
+        // this object; `dlopen` with `RTLD_NOLOAD` only looks up an object
+        // already loaded (never loads one) and marks it never to be unloaded.
+        // The handle is kept on purpose: the object stays until the end.
+        unsafe {
+            let mut info: libc::Dl_info = std::mem::zeroed();
+            let here = pin_this_object as *const () as *const c_void;
+            if libc::dladdr(here, &mut info) != 0 && !info.dli_fname.is_null() {
+                libc::dlopen(
+                    info.dli_fname,
+                    libc::RTLD_LAZY | libc::RTLD_NOLOAD | libc::RTLD_NODELETE,
+                );
+            }
+        }
+    }
+
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "macos"
+    )))]
+    pub(super) fn pin_this_object() {}
+
+    pub(super) fn write_stderr(mut bytes: &[u8], give_up_at: Option<Instant>) {
+        while !bytes.is_empty() {
+            // Wait until a write cannot block: a pipe has room for at least
+            // `PIPE_BUF` bytes then, so chunks of that size go through whole.
+            let wait_ms = give_up_at.map_or(-1, |at| {
+                let left = at.saturating_duration_since(Instant::now());
+                c_int::try_from(left.as_millis()).unwrap_or(c_int::MAX)
+            });
+            let mut poll = libc::pollfd {
+                fd: 2,
+                events: libc::POLLOUT,
+                revents: 0,
+            };
+            // SAFETY: polls one `pollfd` we own.
+            let ready = unsafe { libc::poll(&mut poll, 1, wait_ms) };
+            if ready < 0
+                && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+            {
+                continue;
+            }
+            if ready != 1 || poll.revents & libc::POLLOUT == 0 {
+                return; // not writable in time, closed, or in error
+            }
+            let chunk = &bytes[..bytes.len().min(libc::PIPE_BUF)];
+            // SAFETY: writes initialized bytes we own to file descriptor 2.
+            let written = unsafe { libc::write(2, chunk.as_ptr().cast(), chunk.len()) };
+            match usize::try_from(written) {
+                Ok(written) if written > 0 => bytes = &bytes[written..],
+                _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+                _ => return,
+            }
+        }
+    }
+
+    pub(super) fn flush_c_streams() {
+        // SAFETY: `fflush(NULL)` flushes every C output stream.
+        unsafe { libc::fflush(std::ptr::null_mut()) };
+    }
+
+    pub(super) fn exit_now(code: i32) -> ! {
+        // SAFETY: `_exit` takes any status and does not return.
+        unsafe { libc::_exit(code) }
+    }
+
+    pub(super) fn die_by(number: i32) -> ! {
+        // Restores the default action, unblocks the signal and raises it.
+        let _ = signal_hook::low_level::emulate_default_handler(number);
+        // Reached only for a signal whose default is to be ignored.
+        exit_now(128 + number)
+    }
+}
+
+#[cfg(windows)]
+mod imp {
+    use std::ffi::c_int;
+    use std::sync::OnceLock;
+    use std::time::Instant;
+
+    static HOOK: OnceLock<fn(Option<i32>)> = OnceLock::new();
+
+    extern "C" {
+        // The C runtime's `atexit`: runs when `main` returns, not on
+        // `std::process::exit`, which calls `ExitProcess` (rust-lang/rust#104816).
+        fn atexit(callback: extern "C" fn()) -> c_int;
+        fn fflush(stream: *mut std::ffi::c_void) -> c_int;
+    }
+
+    type Handle = *mut std::ffi::c_void;
+    const STD_ERROR_HANDLE: u32 = -12_i32 as u32;
+
+    extern "system" {
+        fn GetStdHandle(which: u32) -> Handle;
+        fn WriteFile(
+            file: Handle,
+            buffer: *const u8,
+            length: u32,
+            written: *mut u32,
+            overlapped: *mut std::ffi::c_void,
+        ) -> i32;
+        fn GetCurrentProcess() -> Handle;
+        fn TerminateProcess(process: Handle, code: u32) -> i32;
+    }
+
+    extern "C" fn c_exit_hook() {
+        if let Some(hook) = HOOK.get() {
+            hook(None);
+        }
+    }
+
+    pub(super) fn on_c_exit(hook: fn(Option<i32>)) -> bool {
+        if HOOK.set(hook).is_err() {
+            return true;
+        }
+        // SAFETY: `c_exit_hook` is an `extern "C" fn()` that never unwinds.
+        unsafe { atexit(c_exit_hook) == 0 }
+    }
+
+    pub(super) fn pin_this_object() {}
+
+    pub(super) fn write_stderr(bytes: &[u8], _give_up_at: Option<Instant>) {
+        // Not through Rust's stderr, whose lock a stuck handler may hold.
+        // Windows has no poll for a console or pipe handle; a pipe nobody
+        // reads can block this write, which the deadline's end still bounds.
+        let mut written = 0;
+        // SAFETY: writes bytes we own to the process's stderr handle.
+        unsafe {
+            WriteFile(
+                GetStdHandle(STD_ERROR_HANDLE),
+                bytes.as_ptr(),
+                u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+                &mut written,
+                std::ptr::null_mut(),
+            );
+        }
+    }
+
+    pub(super) fn flush_c_streams() {
+        // SAFETY: `fflush(NULL)` flushes every C output stream.
+        unsafe { fflush(std::ptr::null_mut()) };
+    }
+
+    pub(super) fn exit_now(code: i32) -> ! {
+        // `TerminateProcess`, not `ExitProcess`: no DLL detach code runs, so
+        // no lock a stuck thread holds can stop the end.
+        // SAFETY: ends this process; the pseudo-handle needs no closing.
+        unsafe { TerminateProcess(GetCurrentProcess(), code as u32) };
+        std::process::abort()
+    }
+
+    pub(super) fn die_by(number: i32) -> ! {
+        // Windows has no death by signal. Ctrl+C and Ctrl+Break end a console
+        // program with STATUS_CONTROL_C_EXIT by default; do the same.
+        let _ = number;
+        exit_now(0xC000_013A_u32 as i32)
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+mod imp {
+    use std::time::Instant;
+
+    pub(super) fn on_c_exit(_: fn(Option<i32>)) -> bool {
+        false
+    }
+
+    pub(super) fn pin_this_object() {}
+
+    pub(super) fn write_stderr(bytes: &[u8], _: Option<Instant>) {
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(bytes);
+    }
+
+    pub(super) fn flush_c_streams() {}
+
+    pub(super) fn exit_now(code: i32) -> ! {
+        std::process::exit(code)
+    }
+
+    pub(super) fn die_by(number: i32) -> ! {
+        exit_now(128 + number)
+    }
+}

@@ -1,0 +1,209 @@
+//! The process-wide state: the registry and where the process is in its exit,
+//! behind one lock.
+//!
+//! The lock is `std::sync::Mutex`: on Linux a futex whose unlock only wakes
+//! waiters (never hands the lock to a thread that may not exist in a forked
+//! child) and that uses no thread-local storage, which is already destroyed on
+//! the exiting thread. No code panics while holding it, and a poisoned lock
+//! must not stop the exit handlers either, so poisoning is ignored.
+
+use crate::callback::Callback;
+use crate::reason::{ExitReason, Signal};
+use crate::registry::Registry;
+use crate::runner::ThreadKey;
+use crate::static_handler;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How the process ends once the exit handlers are done.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Ending {
+    /// Exit with this status.
+    Code(i32),
+    /// Die by this signal (default action, re-raised).
+    Signal(Signal),
+    /// Abort (a panic under `panic = "abort"`).
+    Abort,
+    /// Whatever the C runtime's exit does with a status it did not tell us.
+    Unknown,
+}
+
+/// Why an exit started and how it is to end.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct ExitPlan {
+    pub(crate) reason: ExitReason,
+    pub(crate) ending: Ending,
+}
+
+/// A run of the handlers in progress, explicit or at exit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Run {
+    /// The thread taking handlers off the registry.
+    pub(crate) runner: ThreadKey,
+    /// The thread inside a handler, if any: the runner, or a runner an exit
+    /// took over from, until its handler returns.
+    pub(crate) busy: Option<ThreadKey>,
+    /// The name of the handler running now, for the deadline's report.
+    pub(crate) current: Option<&'static str>,
+}
+
+/// The exit handlers are running.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Exiting {
+    pub(crate) run: Run,
+    pub(crate) plan: ExitPlan,
+    /// The status a handler chose with `set_exit_code`.
+    pub(crate) chosen: Option<i32>,
+    /// The deadline, if one was set and can be watched.
+    pub(crate) deadline: Option<Deadline>,
+    /// A watchdog thread watches the deadline in this process.
+    pub(crate) watched: bool,
+    /// The deadline passed: no further handler starts.
+    pub(crate) expired: bool,
+    /// This is a child forked by a handler while its parent was exiting: its
+    /// copy of the run goes on with the child's own handlers.
+    pub(crate) in_forked_child: bool,
+}
+
+/// The exit handlers have run; the process is ending.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Closed {
+    pub(crate) plan: ExitPlan,
+    pub(crate) chosen: Option<i32>,
+    /// The thread that ran the exit.
+    pub(crate) by: ThreadKey,
+}
+
+/// The deadline of one exit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    /// When it passes.
+    pub(crate) at: Instant,
+    /// What `set_timeout` asked for, for the report.
+    pub(crate) timeout: Duration,
+}
+
+/// Where the process is in its exit. Each phase carries only what is valid in
+/// it: a plan exists only once an exit started, a run only while one is on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Phase {
+    /// Not exiting; `run_exitfuncs` may be running handlers.
+    Open {
+        run: Option<Run>,
+    },
+    Exiting(Exiting),
+    Closed(Closed),
+}
+
+impl Phase {
+    /// The run in progress, explicit or at exit.
+    pub(crate) fn run(&self) -> Option<&Run> {
+        match self {
+            Phase::Open { run } => run.as_ref(),
+            Phase::Exiting(exiting) => Some(&exiting.run),
+            Phase::Closed(_) => None,
+        }
+    }
+
+    pub(crate) fn run_mut(&mut self) -> Option<&mut Run> {
+        match self {
+            Phase::Open { run } => run.as_mut(),
+            Phase::Exiting(exiting) => Some(&mut exiting.run),
+            Phase::Closed(_) => None,
+        }
+    }
+
+    /// Why the process is exiting, once it is.
+    pub(crate) fn reason(&self) -> Option<ExitReason> {
+        match self {
+            Phase::Open { .. } => None,
+            Phase::Exiting(exiting) => Some(exiting.plan.reason),
+            Phase::Closed(closed) => Some(closed.plan.reason),
+        }
+    }
+
+    /// How the process will end: the plan, unless a handler chose a status.
+    /// `None` while not exiting.
+    pub(crate) fn ending(&self) -> Option<Ending> {
+        let (plan, chosen) = match self {
+            Phase::Open { .. } => return None,
+            Phase::Exiting(exiting) => (exiting.plan, exiting.chosen),
+            Phase::Closed(closed) => (closed.plan, closed.chosen),
+        };
+        Some(chosen.map_or(plan.ending, Ending::Code))
+    }
+}
+
+pub(crate) struct State {
+    pub(crate) registry: Registry,
+    pub(crate) phase: Phase,
+    /// The deadline `set_timeout` asked for, read when an exit starts.
+    pub(crate) timeout: Option<Duration>,
+    statics: static_handler::Taken,
+    /// Threads waiting on `CHANGED`: notifying nobody would still cost a
+    /// system call per handler.
+    waiters: u32,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    registry: Registry::new(),
+    phase: Phase::Open { run: None },
+    timeout: None,
+    statics: static_handler::Taken::new(),
+    waiters: 0,
+});
+
+/// Signalled whenever the phase, a runner or a busy thread changes.
+static CHANGED: Condvar = Condvar::new();
+
+/// Locks the state, taking in the `#[atexit::handler]` functions whose
+/// constructors ran since the last look (O(1) when there are none), so every
+/// operation sees them, in their place.
+pub(crate) fn lock() -> MutexGuard<'static, State> {
+    let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
+    let State {
+        statics, registry, ..
+    } = &mut *state;
+    statics.take_new(registry);
+    state
+}
+
+/// Waits for a change, for at most `timeout` if one is given.
+pub(crate) fn wait(
+    mut state: MutexGuard<'static, State>,
+    timeout: Option<Duration>,
+) -> MutexGuard<'static, State> {
+    state.waiters += 1;
+    let mut state = match timeout {
+        Some(timeout) => {
+            CHANGED
+                .wait_timeout(state, timeout)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0
+        }
+        None => CHANGED.wait(state).unwrap_or_else(PoisonError::into_inner),
+    };
+    state.waiters -= 1;
+    state
+}
+
+impl State {
+    /// Wakes the waiters, if there are any.
+    pub(crate) fn notify(&self) {
+        if self.waiters > 0 {
+            CHANGED.notify_all();
+        }
+    }
+
+    /// In a forked child, after `fork`: nobody waits here.
+    pub(crate) fn forget_waiters(&mut self) {
+        self.waiters = 0;
+    }
+}
+
+/// Drops removed handlers outside the lock: their captures' destructors are
+/// user code that may call back into the registry.
+pub(crate) fn drop_unlocked(state: MutexGuard<'static, State>, removed: Vec<Callback>) {
+    drop(state);
+    drop(removed);
+}

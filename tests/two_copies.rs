@@ -1,0 +1,70 @@
+//! Two semver-incompatible copies of `atexit-core` in one binary would each
+//! hook the C runtime's exit, `fork`, the panic hook and the signals, and race
+//! to end the process. Its `links` key makes Cargo refuse the graph.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Writes a binary crate depending on the real `atexit-core` and, with
+/// `second_copy`, on a 0.2 copy that declares the same `links`; returns what
+/// `cargo metadata` said, and whether it succeeded.
+fn resolve(dir: &Path, second_copy: bool) -> (bool, String) {
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("atexit-core");
+    let links = std::fs::read_to_string(real.join("Cargo.toml"))
+        .unwrap()
+        .lines()
+        .find(|line| line.starts_with("links"))
+        .expect("atexit-core declares `links`")
+        .to_string();
+    let copy = dir.join("copy");
+    std::fs::create_dir_all(copy.join("src")).unwrap();
+    std::fs::write(
+        copy.join("Cargo.toml"),
+        format!("[package]\nname = \"atexit-core\"\nversion = \"0.2.0\"\nedition = \"2021\"\n{links}\nbuild = \"build.rs\"\n"),
+    )
+    .unwrap();
+    std::fs::write(copy.join("build.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(copy.join("src/lib.rs"), "").unwrap();
+    let app = dir.join("app");
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    let second = if second_copy {
+        "atexit-core-2 = { package = \"atexit-core\", path = \"../copy\" }\n"
+    } else {
+        ""
+    };
+    std::fs::write(
+        app.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"app\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+             [dependencies]\natexit-core = {{ path = {:?} }}\n{second}",
+            real.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(app.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--offline", "--format-version", "1"])
+        .current_dir(&app)
+        .output()
+        .expect("run cargo");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cargo_refuses_a_second_copy() {
+    let root = std::env::temp_dir().join(format!("atexit-two-copies-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    // The control: one copy resolves (offline, from what the build fetched).
+    let (one_ok, one_said) = resolve(&root.join("one"), false);
+    assert!(one_ok, "one copy must resolve:\n{one_said}");
+    let (two_ok, two_said) = resolve(&root.join("two"), true);
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(!two_ok, "two copies must not resolve");
+    assert!(
+        two_said.contains("links to the native library `atexit`"),
+        "refused for `links`:\n{two_said}"
+    );
+}
