@@ -96,7 +96,8 @@ fn all() -> Vec<Scenario> {
 /// 2-core CI machine. Two threads passed four full runs on 2 cores (6 s
 /// rather than 11 s), but the margins were set for one scenario at a time and
 /// the few seconds saved are not worth a flaky CI. `--test-threads 2` (or
-/// `RUST_TEST_THREADS`) is there for a quick local run.
+/// `RUST_TEST_THREADS`) is there for a quick local run; `.config/nextest.toml`
+/// keeps nextest to one at a time as well.
 const DEFAULT_TEST_THREADS: usize = 1;
 
 fn main() -> ExitCode {
