@@ -6,10 +6,11 @@
 #   bash scripts/tsan.sh ''         # every scenario
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Not `signal_takes_over_a_run_whose_handler_exits`: it needs the signal
+# Test-name filters (several select the union). Not
+# `signals::signal_takes_over_a_run_whose_handler_exits`: it needs the signal
 # handled within 200 ms, and TSan defers signal delivery to its own
 # interception points, so there the exit it races with can win.
-filters=("${@:-threads exit_while cpython two_threads exit_waits run_exitfuncs_from}")
+filters=("${@:-threads::threads_ threads::cpython threads::two_threads threads::exit_waits threads::run_exitfuncs_from threads::stress fork::fork_while}")
 export RUSTFLAGS="-Zsanitizer=thread"
 export RUSTDOCFLAGS="-Zsanitizer=thread"
 export CARGO_TARGET_DIR=target/tsan

@@ -2,10 +2,10 @@
 //! and with priorities. They print only in the scenarios that check them, as
 //! every scenario process registers them.
 
-use super::scenario;
+use crate::scenario::current;
 
 fn show(line: &str) {
-    if ["static_order", "unregister_static"].contains(&scenario().as_str()) {
+    if ["order::static_order", "order::unregister_static"].contains(&current().as_str()) {
         println!("{line}");
     }
 }

@@ -1,0 +1,191 @@
+//! Fork: a child process does not run its parent's handlers unless it adopts
+//! them; the registry works in a child forked while threads use it, and from
+//! a fork inside a handler.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::scenario::{say, Scenario};
+
+pub fn all() -> Vec<Scenario> {
+    vec![
+        Scenario::new("fork_child_skips_parent_handlers", || {
+            fork_child(ChildEnd::ProcessExit)
+        })
+        .stdout(
+            "child: ncallbacks 1\nchild's handler\nparent: child exited with 0\nparent's handler\n",
+        ),
+        Scenario::new("fork_child_adopts_parent_handlers", || {
+            fork_child(ChildEnd::AdoptThenProcessExit)
+        })
+        .stdout(
+            "child: ncallbacks 1\nchild: adopted 7\nchild's handler\nparent's handler\n\
+             parent: child exited with 0\nparent's handler\n",
+        ),
+        Scenario::new("fork_child_exit_now", || fork_child(ChildEnd::ExitNow))
+            .stdout("child: ncallbacks 1\nparent: child exited with 0\nparent's handler\n"),
+        // Threads register and cancel handlers while the main thread forks:
+        // every child must be able to use the registry (the lock is never
+        // inherited held).
+        Scenario::new("fork_while_threads_use_the_registry", || {
+            static STOP: AtomicBool = AtomicBool::new(false);
+            for _ in 0..3 {
+                std::thread::spawn(|| {
+                    while !STOP.load(Ordering::Relaxed) {
+                        atexit::register(|| {}).unregister();
+                    }
+                });
+            }
+            let mut hung = 0;
+            for _ in 0..300 {
+                // SAFETY: the child only uses the registry and `_exit`.
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    atexit::register(|| {});
+                    let _ = atexit::ncallbacks();
+                    atexit::exit_now(0);
+                }
+                let deadline = Instant::now() + Duration::from_secs(5);
+                loop {
+                    let mut status = 0;
+                    // SAFETY: polling our own child.
+                    if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+                        break;
+                    }
+                    if Instant::now() > deadline {
+                        hung += 1;
+                        // SAFETY: killing and reaping our own child.
+                        unsafe {
+                            libc::kill(pid, libc::SIGKILL);
+                            libc::waitpid(pid, &mut status, 0);
+                        }
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+            STOP.store(true, Ordering::Relaxed);
+            println!("children hung: {hung}");
+            atexit::exit_now(0);
+        })
+        .stdout("children hung: 0\n"),
+        Scenario::new("fork_in_handler_child_runs_its_own", || {
+            atexit::register(say("parent's older handler"));
+            atexit::register(fork_child_with_its_own_handler);
+        })
+        .stdout(
+            "child: ncallbacks 1\nchild's own handler\nparent: child exited with 0\nparent's older handler\n",
+        ),
+        Scenario::new("fork_in_handler_child_exit", || {
+            atexit::register(|| {
+                // SAFETY: fork; the child only runs Rust code of this thread.
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    atexit::register(say("child's handler"));
+                    atexit::exit(3);
+                }
+                println!("parent: child exited with {}", wait_for(pid));
+            });
+        })
+        .stdout("child's handler\nparent: child exited with 3\n"),
+        Scenario::new("fork_in_async_handler_child_runs_its_own", || {
+            atexit::register(say("parent's older handler"));
+            atexit::register_async(|| async { fork_child_with_its_own_handler() });
+            std::process::exit(7);
+        })
+        .stdout(
+            "child: ncallbacks 1\nchild's own handler\nparent: child exited with 7\n\
+             parent's older handler\n",
+        )
+        .code(7),
+        Scenario::new("clear_in_forked_child_keeps_parent_captures", || {
+            struct TempDir(u32);
+            impl Drop for TempDir {
+                fn drop(&mut self) {
+                    let who = if std::process::id() == self.0 {
+                        "parent"
+                    } else {
+                        "child"
+                    };
+                    println!("TempDir dropped in the {who}");
+                }
+            }
+            let dir = TempDir(std::process::id());
+            atexit::register(move || drop(dir));
+            // SAFETY: fork of a single-threaded process.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                atexit::clear();
+                println!("child cleared");
+                atexit::exit(0);
+            }
+            println!("parent: child exited with {}", wait_for(pid));
+        })
+        .stdout("child cleared\nparent: child exited with 0\nTempDir dropped in the parent\n"),
+    ]
+}
+
+/// How the child of [`fork_child`] ends.
+#[derive(Clone, Copy)]
+enum ChildEnd {
+    /// `std::process::exit(0)`.
+    ProcessExit,
+    /// `adopt_inherited()`, then `std::process::exit(0)`.
+    AdoptThenProcessExit,
+    /// `exit_now(0)`: no handlers at all.
+    ExitNow,
+}
+
+/// The parent registers a handler and forks; the child registers one of its
+/// own and ends as `end` says, while the parent waits for it.
+fn fork_child(end: ChildEnd) {
+    use std::io::Write;
+
+    atexit::register(say("parent's handler"));
+    std::io::stdout().flush().unwrap();
+    // SAFETY: the child only calls async-signal-safe-enough code: this process
+    // is single-threaded at this point, so the whole runtime is usable.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        atexit::register(say("child's handler"));
+        println!("child: ncallbacks {}", atexit::ncallbacks());
+        match end {
+            ChildEnd::ProcessExit => std::process::exit(0),
+            ChildEnd::AdoptThenProcessExit => {
+                println!("child: adopted {}", atexit::adopt_inherited());
+                std::process::exit(0)
+            }
+            ChildEnd::ExitNow => atexit::exit_now(0),
+        }
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    println!("parent: child exited with {}", libc::WEXITSTATUS(status));
+}
+
+/// From a handler: forks a child that registers a handler of its own and
+/// returns, while the parent waits for it.
+fn fork_child_with_its_own_handler() {
+    // SAFETY: fork; the child only runs Rust code of this thread.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        atexit::register(say("child's own handler"));
+        println!("child: ncallbacks {}", atexit::ncallbacks());
+        return;
+    }
+    println!("parent: child exited with {}", wait_for(pid));
+}
+
+/// Waits for the child `pid`: its exit status, or minus the killing signal.
+fn wait_for(pid: libc::pid_t) -> i32 {
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -libc::WTERMSIG(status)
+    }
+}

@@ -1,0 +1,345 @@
+//! The scenario model: a program that runs in a process of its own, how the
+//! driver drives that process, and what the process must leave behind.
+//!
+//! A [`Scenario`] is built with [`Scenario::new`] and the builder methods;
+//! the defaults are strict: no stdout, an empty stderr, status 0, the
+//! process started and waited for (killed as hung after 60 s).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::support::{self, command, try_run, Finished, Running};
+
+/// Set in a child: the full name of the scenario whose program it runs.
+pub const SCENARIO_VAR: &str = "ATEXIT_SCENARIO";
+
+/// Set in a child whose scenario expects a [`Scenario::data_file`]: the path
+/// (in a fresh temp directory of the driver's) the program writes.
+pub const DATA_FILE_VAR: &str = "ATEXIT_DATA_FILE";
+
+/// The full name of the scenario this process runs; empty in the driver.
+pub fn current() -> String {
+    std::env::var(SCENARIO_VAR).unwrap_or_default()
+}
+
+/// One process-level check: a program and what its process must do.
+pub struct Scenario {
+    /// `topic::name`; within a topic's `all()` just `name` (the driver adds
+    /// the topic).
+    pub name: String,
+    /// What the child process runs, as its `main`.
+    pub program: Box<dyn Fn() + Send + Sync>,
+    pub expect: Expect,
+    pub drive: Drive,
+}
+
+/// What the child process must leave behind.
+pub struct Expect {
+    /// Its whole stdout, exactly; `None`: not checked.
+    pub stdout: Option<String>,
+    pub stderr: Stderr,
+    pub end: End,
+    /// The whole content of the file at [`DATA_FILE_VAR`], if it must have one.
+    pub data_file: Option<String>,
+    /// Killed and failed as hung when it runs longer.
+    pub hang_after: Duration,
+    /// Failed when it ran longer than this (measured when driven by steps).
+    pub faster_than: Option<Duration>,
+}
+
+/// What stderr must hold.
+pub enum Stderr {
+    /// Nothing at all.
+    Empty,
+    /// Each of these, anywhere.
+    Has(Vec<&'static str>),
+    /// Not checked.
+    Any,
+}
+
+/// How the process must end.
+#[derive(Clone, Copy, Debug)]
+pub enum End {
+    /// Exit status.
+    Code(i32),
+    /// Killed by this signal.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Signal(i32),
+}
+
+/// How the driver drives the child process.
+pub enum Drive {
+    /// Start it and wait for it to end.
+    Run,
+    /// Start it, take these steps in turn, then wait for it to end.
+    Steps(Vec<Step>),
+    /// [`Drive::Run`] this many times; every run must meet the expectation.
+    Repeat(usize),
+}
+
+/// One step of [`Drive::Steps`].
+pub enum Step {
+    /// Read its stdout up to this line (the child fails after 20 s without).
+    WaitFor(&'static str),
+    /// Send it this signal.
+    #[cfg(unix)]
+    Signal(i32),
+    /// Let it run a while.
+    Sleep(Duration),
+}
+
+impl Scenario {
+    /// A scenario whose process must print nothing, write nothing to stderr
+    /// and exit with status 0 within 60 s; the builder methods say otherwise.
+    pub fn new(name: impl Into<String>, program: impl Fn() + Send + Sync + 'static) -> Self {
+        Scenario {
+            name: name.into(),
+            program: Box::new(program),
+            expect: Expect {
+                stdout: Some(String::new()),
+                stderr: Stderr::Empty,
+                end: End::Code(0),
+                data_file: None,
+                hang_after: Duration::from_secs(60),
+                faster_than: None,
+            },
+            drive: Drive::Run,
+        }
+    }
+
+    /// Its stdout must be exactly `text`.
+    pub fn stdout(mut self, text: impl Into<String>) -> Self {
+        self.expect.stdout = Some(text.into());
+        self
+    }
+
+    /// Its stdout is not checked.
+    pub fn any_stdout(mut self) -> Self {
+        self.expect.stdout = None;
+        self
+    }
+
+    /// Its stderr must hold each of `needles`; with none, it must be empty.
+    pub fn stderr_has(mut self, needles: &[&'static str]) -> Self {
+        self.expect.stderr = if needles.is_empty() {
+            Stderr::Empty
+        } else {
+            Stderr::Has(needles.to_vec())
+        };
+        self
+    }
+
+    /// Its stderr is not checked.
+    pub fn any_stderr(mut self) -> Self {
+        self.expect.stderr = Stderr::Any;
+        self
+    }
+
+    /// It must exit with status `code`.
+    pub fn code(mut self, code: i32) -> Self {
+        self.expect.end = End::Code(code);
+        self
+    }
+
+    /// It must be killed by `signal`.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub fn killed_by(mut self, signal: i32) -> Self {
+        self.expect.end = End::Signal(signal);
+        self
+    }
+
+    /// The file at [`DATA_FILE_VAR`] must hold exactly `contents`.
+    pub fn data_file(mut self, contents: impl Into<String>) -> Self {
+        self.expect.data_file = Some(contents.into());
+        self
+    }
+
+    /// It is killed (and fails) after `limit` rather than 60 s.
+    pub fn hang_after(mut self, limit: Duration) -> Self {
+        self.expect.hang_after = limit;
+        self
+    }
+
+    /// It fails when it runs longer than `limit` (with [`Drive::Steps`]).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub fn faster_than(mut self, limit: Duration) -> Self {
+        self.expect.faster_than = Some(limit);
+        self
+    }
+
+    /// The driver drives it as `drive` says rather than just running it.
+    pub fn drive(mut self, drive: Drive) -> Self {
+        self.drive = drive;
+        self
+    }
+
+    /// The test that drives this scenario's process and checks it; its
+    /// outcome is also kept for [`passed`].
+    pub fn trial(self) -> libtest_mimic::Trial {
+        let Scenario {
+            name,
+            expect,
+            drive,
+            program: _,
+        } = self;
+        libtest_mimic::Trial::test(name.clone(), move || {
+            // Failed until it passes: a panic (a missing line) leaves it so.
+            record(&name, false);
+            let exe = std::env::current_exe().expect("path of this test binary");
+            let outcome = match &drive {
+                Drive::Run => run_once(&exe, &name, &expect, &[]),
+                Drive::Steps(steps) => run_once(&exe, &name, &expect, steps),
+                Drive::Repeat(runs) => (0..*runs).try_for_each(|run| {
+                    run_once(&exe, &name, &expect, &[])
+                        .map_err(|error| format!("run {run}: {error}"))
+                }),
+            };
+            record(&name, outcome.is_ok());
+            outcome.map_err(Into::into)
+        })
+    }
+}
+
+/// The outcome of every scenario run in this process, by name.
+static OUTCOMES: Mutex<BTreeMap<String, bool>> = Mutex::new(BTreeMap::new());
+
+fn record(name: &str, passed: bool) {
+    OUTCOMES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(name.to_string(), passed);
+}
+
+/// Whether the scenario `name` passed; `None` when it was not run.
+pub fn passed(name: &str) -> Option<bool> {
+    OUTCOMES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(name)
+        .copied()
+}
+
+/// Runs the scenario `name` once in a child process, taking `steps` (none:
+/// just waits for the end), and checks what the process left.
+fn run_once(exe: &Path, name: &str, expect: &Expect, steps: &[Step]) -> Result<(), String> {
+    let dir = expect
+        .data_file
+        .is_some()
+        .then(|| support::TempDir::new("data_loss"));
+    let data_file = dir.as_ref().map(|dir| dir.path().join("records.txt"));
+    let mut child = command(exe);
+    child.env(SCENARIO_VAR, name);
+    if let Some(file) = &data_file {
+        child.env(DATA_FILE_VAR, file);
+    }
+    let (finished, ran) = if steps.is_empty() {
+        (try_run(&mut child, expect.hang_after)?, None)
+    } else {
+        let mut running = Running::start(&mut child);
+        for step in steps {
+            match step {
+                Step::WaitFor(line) => running.wait_for_line(line),
+                #[cfg(unix)]
+                Step::Signal(signal) => running.signal(*signal),
+                Step::Sleep(pause) => std::thread::sleep(*pause),
+            }
+        }
+        let (finished, ran) = running.try_finish(expect.hang_after)?;
+        (finished, Some(ran))
+    };
+    let data = match &data_file {
+        Some(file) => {
+            Some(std::fs::read_to_string(file).map_err(|error| format!("no data file: {error}"))?)
+        }
+        None => None,
+    };
+    check(expect, &finished, ran, data.as_deref())
+}
+
+/// `Ok` when the process left what `expect` says; else what was wrong, with
+/// its stderr.
+fn check(
+    expect: &Expect,
+    finished: &Finished,
+    ran: Option<Duration>,
+    data: Option<&str>,
+) -> Result<(), String> {
+    let mut problems = Vec::new();
+    if let Some(stdout) = &expect.stdout {
+        if finished.stdout != *stdout {
+            problems.push(format!(
+                "stdout:\n{:?}\nexpected:\n{stdout:?}",
+                finished.stdout
+            ));
+        }
+    }
+    if let (Some(expected), Some(data)) = (&expect.data_file, data) {
+        if data != expected {
+            problems.push(format!(
+                "{} of {} lines in the data file, or not in order",
+                data.lines().count(),
+                expected.lines().count()
+            ));
+        }
+    }
+    let ended_right = match expect.end {
+        End::Code(code) => finished.status.code() == Some(code),
+        End::Signal(signal) => finished.signal() == Some(signal),
+    };
+    if !ended_right {
+        problems.push(format!(
+            "ended with {}, expected {:?}",
+            finished.status, expect.end
+        ));
+    }
+    if let (Some(limit), Some(ran)) = (expect.faster_than, ran) {
+        if ran > limit {
+            problems.push(format!("took {ran:?}, more than {limit:?}"));
+        }
+    }
+    match &expect.stderr {
+        Stderr::Empty if !finished.stderr.is_empty() => {
+            problems.push("stderr is not empty".to_string());
+        }
+        Stderr::Has(needles) => {
+            for needle in needles {
+                if !finished.stderr.contains(needle) {
+                    problems.push(format!("stderr lacks {needle:?}"));
+                }
+            }
+        }
+        _ => {}
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\nstderr:\n{}",
+            problems.join("\n"),
+            finished.stderr
+        ))
+    }
+}
+
+/// A handler that prints `line`.
+pub fn say(line: &'static str) -> impl FnOnce() + Send + 'static {
+    move || println!("{line}")
+}
+
+/// Sends `signal` to this process after `ms` milliseconds, from a thread.
+#[cfg(unix)]
+pub fn kill_self_after(ms: u64, signal: i32) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(ms));
+        // SAFETY: signalling our own process.
+        unsafe { libc::kill(libc::getpid(), signal) };
+    });
+}
+
+/// The name of `signal`, as `SIGTERM`.
+#[cfg(unix)]
+pub fn signal_name(signal: i32) -> String {
+    atexit::Signal::from_number(signal).map_or_else(|| signal.to_string(), |s| s.to_string())
+}

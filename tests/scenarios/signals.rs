@@ -1,0 +1,300 @@
+//! Signals: a caught signal runs the handlers, then ends the process as the
+//! signal would (or with `128 + n`). The named scenarios first, then the
+//! matrix: every caught signal × every [`SignalCase`], and the special cells.
+
+use std::time::Duration;
+
+use atexit::{CatchSignals, Signal, SignalEnding};
+
+use crate::scenario::{kill_self_after, say, signal_name, Drive, Scenario, Step};
+
+pub fn all() -> Vec<Scenario> {
+    let mut all = vec![
+        Scenario::new("signal_during_a_normal_exit", || {
+            atexit::catch_signals().unwrap();
+            atexit::register(|| {
+                println!("slow handler starts");
+                // SAFETY: signalling our own process.
+                unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+                std::thread::sleep(Duration::from_millis(300));
+                println!("slow handler ends");
+            });
+        })
+        .stdout("slow handler starts\nslow handler ends\n"),
+        Scenario::new("signal_then_main_returns", || {
+            atexit::CatchSignals::new()
+                .ending(atexit::SignalEnding::ExitCode)
+                .install()
+                .unwrap();
+            atexit::register(|| {
+                println!("handler starts");
+                std::thread::sleep(Duration::from_millis(300));
+                println!("handler done");
+            });
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_millis(150));
+        })
+        .stdout("handler starts\nhandler done\n")
+        .code(128 + libc::SIGTERM),
+        Scenario::new("signal_then_main_returns_with_set_exit_code", || {
+            atexit::catch_signals().unwrap();
+            atexit::register(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                atexit::set_exit_code(42);
+            });
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_millis(150));
+        })
+        .code(42),
+        Scenario::new("signal_then_process_exit", || {
+            atexit::catch_signals().unwrap();
+            atexit::register(|| std::thread::sleep(Duration::from_millis(300)));
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_millis(150));
+            std::process::exit(3);
+        })
+        .killed_by(libc::SIGTERM),
+        Scenario::new("signal_takes_over_a_run_whose_handler_exits", || {
+            atexit::catch_signals().unwrap();
+            atexit::set_timeout(Some(Duration::from_secs(10)));
+            atexit::register(|| {
+                println!("handler starts");
+                std::thread::sleep(Duration::from_millis(300));
+                println!("handler calls atexit::exit(7)");
+                atexit::exit(7);
+            });
+            std::thread::spawn(atexit::run_exitfuncs);
+            kill_self_after(100, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(30));
+        })
+        .stdout("handler starts\nhandler calls atexit::exit(7)\n")
+        .killed_by(libc::SIGTERM),
+        Scenario::new("sigpipe_from_a_handler_does_not_force", || {
+            use std::io::Write;
+            use std::os::fd::FromRawFd;
+            atexit::CatchSignals::new()
+                .only([atexit::Signal::Pipe])
+                .install()
+                .unwrap();
+            let mut fds = [0; 2];
+            // SAFETY: `pipe` fills the array; the read end is closed at once.
+            let mut broken = unsafe {
+                assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+                libc::close(fds[0]);
+                std::fs::File::from_raw_fd(fds[1])
+            };
+            atexit::register(say("older handler still runs"));
+            let mut for_handler = broken.try_clone().unwrap();
+            atexit::register(move || {
+                let result = for_handler.write_all(b"x");
+                println!(
+                    "newer handler: write {}",
+                    if result.is_err() { "failed" } else { "worked" }
+                );
+            });
+            let _ = broken.write_all(b"x");
+            std::thread::sleep(Duration::from_secs(30));
+        })
+        .stdout("newer handler: write failed\nolder handler still runs\n")
+        .killed_by(libc::SIGPIPE),
+        Scenario::new("sigkill_runs_nothing", || {
+            atexit::register(say("must not run after SIGKILL"));
+            // SAFETY: signalling our own process.
+            unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+            std::thread::sleep(Duration::from_secs(10));
+        })
+        .killed_by(libc::SIGKILL),
+    ];
+    // The matrix: every signal × every case, then the `128 + n` ending.
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        for case in [
+            SignalCase::None,
+            SignalCase::Three,
+            SignalCase::Panicking,
+            SignalCase::Hung,
+            SignalCase::SecondSignal,
+        ] {
+            all.push(cell(signal, case, SignalEnding::Reraise));
+        }
+        all.push(cell(signal, SignalCase::Three, SignalEnding::ExitCode));
+    }
+    all.extend([
+        cell(libc::SIGTERM, SignalCase::Chained, SignalEnding::Reraise),
+        cell(libc::SIGHUP, SignalCase::Ignored, SignalEnding::Reraise),
+        cell(libc::SIGPIPE, SignalCase::Pipe, SignalEnding::Reraise),
+        cell(libc::SIGTERM, SignalCase::ExitCode, SignalEnding::Reraise),
+    ]);
+    all
+}
+
+/// What a matrix cell registers before it prints `ready` and waits for the
+/// signal.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SignalCase {
+    /// No handlers.
+    None,
+    /// Three handlers, the oldest printing the exit reason.
+    Three,
+    /// [`SignalCase::Three`], with the application's own SIGTERM handler
+    /// installed before atexit's.
+    Chained,
+    /// Three handlers, the middle one panicking.
+    Panicking,
+    /// A handler that never returns, under a 300 ms deadline.
+    Hung,
+    /// A slow handler; the signal comes again while it runs.
+    SecondSignal,
+    /// SIGHUP ignored before (as `nohup` does) stays ignored; SIGTERM ends it.
+    Ignored,
+    /// [`SignalCase::Three`], with SIGPIPE caught on request.
+    Pipe,
+    /// A handler calls `set_exit_code(7)`.
+    ExitCode,
+}
+
+impl SignalCase {
+    /// The cell's name after the signal's.
+    fn name(self, ending: SignalEnding) -> &'static str {
+        match (self, ending) {
+            (SignalCase::Three, SignalEnding::ExitCode) => "three_handlers_exit_128_plus_n",
+            (SignalCase::None, _) => "no_handlers",
+            (SignalCase::Three, _) => "three_handlers",
+            (SignalCase::Chained, _) => "chained_to_the_apps_handler",
+            (SignalCase::Panicking, _) => "panicking_handler",
+            (SignalCase::Hung, _) => "hung_handler",
+            (SignalCase::SecondSignal, _) => "second_signal",
+            (SignalCase::Ignored, _) => "ignored_before_stays_ignored",
+            (SignalCase::Pipe, _) => "caught_when_asked",
+            (SignalCase::ExitCode, _) => "set_exit_code_7_exits_7",
+        }
+    }
+
+    /// The program: installs the signal handling, registers the case's
+    /// handlers, prints `ready` and waits to be signalled.
+    fn program(self, ending: SignalEnding) {
+        if self == SignalCase::Chained {
+            // The application's own handler, installed before atexit's.
+            extern "C" fn app_handler(_: libc::c_int) {
+                let text = b"app handler\n";
+                // SAFETY: `write` is async-signal-safe.
+                unsafe { libc::write(1, text.as_ptr().cast(), text.len()) };
+            }
+            // SAFETY: installs an async-signal-safe handler.
+            unsafe {
+                libc::signal(
+                    libc::SIGTERM,
+                    app_handler as *const () as libc::sighandler_t,
+                )
+            };
+        }
+        if self == SignalCase::Ignored {
+            // SAFETY: sets SIGHUP to be ignored, as `nohup` does.
+            unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
+        }
+        let mut catch = CatchSignals::new().ending(ending);
+        if self == SignalCase::Pipe {
+            catch = catch.signal(Signal::Pipe);
+        }
+        catch.install().expect("catch signals");
+        catch.install().expect("installing twice is harmless");
+
+        fn reason() -> String {
+            match atexit::exit_reason() {
+                Some(atexit::ExitReason::Signal(signal)) => signal.to_string(),
+                other => format!("{other:?}"),
+            }
+        }
+        match self {
+            SignalCase::None | SignalCase::Ignored => {}
+            SignalCase::ExitCode => {
+                atexit::register(|| atexit::set_exit_code(7));
+            }
+            SignalCase::Three | SignalCase::Chained | SignalCase::Pipe => {
+                atexit::register(|| println!("h1 ({})", reason()));
+                atexit::register(say("h2"));
+                atexit::register(say("h3"));
+            }
+            SignalCase::Panicking => {
+                atexit::register(say("h1"));
+                atexit::register(|| panic!("h2 fails"));
+                atexit::register(say("h3"));
+            }
+            SignalCase::Hung => {
+                atexit::set_timeout(Some(Duration::from_millis(300)));
+                atexit::register(say("h1: skipped by the deadline"));
+                atexit::register(|| {
+                    println!("h2 hangs");
+                    loop {
+                        std::thread::sleep(Duration::from_secs(3600));
+                    }
+                });
+            }
+            SignalCase::SecondSignal => {
+                atexit::register(say("older: never runs"));
+                atexit::register(|| {
+                    println!("slow handler starts");
+                    std::thread::sleep(Duration::from_secs(20));
+                    println!("slow handler ends");
+                });
+            }
+        }
+        println!("ready");
+        std::thread::sleep(Duration::from_secs(30));
+        println!("not interrupted");
+    }
+
+    /// What the program must print to stdout (given the signal's name) and
+    /// to stderr.
+    fn expected(self, name: &str) -> (String, &'static [&'static str]) {
+        match self {
+            SignalCase::None | SignalCase::Ignored | SignalCase::ExitCode => {
+                ("ready\n".into(), &[])
+            }
+            SignalCase::Three | SignalCase::Pipe => (format!("ready\nh3\nh2\nh1 ({name})\n"), &[]),
+            SignalCase::Chained => (format!("ready\napp handler\nh3\nh2\nh1 ({name})\n"), &[]),
+            SignalCase::Panicking => ("ready\nh3\nh1\n".into(), &["panicked: h2 fails"]),
+            SignalCase::Hung => (
+                "ready\nh2 hangs\n".into(),
+                &["exit deadline of 300ms passed", "is still running"],
+            ),
+            SignalCase::SecondSignal => ("ready\nslow handler starts\n".into(), &[]),
+        }
+    }
+}
+
+/// One cell of the matrix, `SIGNAL::case`: the program waits for `signal`
+/// (the parent sends it once the child says `ready`), and must end within
+/// 10 s as `ending` says.
+fn cell(signal: i32, case: SignalCase, ending: SignalEnding) -> Scenario {
+    let name = signal_name(signal);
+    let mut steps = vec![Step::WaitFor("ready")];
+    let ended_by = if case == SignalCase::Ignored {
+        // SIGHUP stays ignored (nohup); SIGTERM then ends the process.
+        steps.extend([
+            Step::Signal(libc::SIGHUP),
+            Step::Sleep(Duration::from_millis(200)),
+            Step::Signal(libc::SIGTERM),
+        ]);
+        libc::SIGTERM
+    } else {
+        steps.push(Step::Signal(signal));
+        signal
+    };
+    if case == SignalCase::SecondSignal {
+        steps.extend([Step::WaitFor("slow handler starts"), Step::Signal(signal)]);
+    }
+    let (stdout, stderr_has) = case.expected(&name);
+    let scenario = Scenario::new(format!("{name}::{}", case.name(ending)), move || {
+        case.program(ending)
+    })
+    .stdout(stdout)
+    .stderr_has(stderr_has)
+    .drive(Drive::Steps(steps))
+    .hang_after(Duration::from_secs(20))
+    .faster_than(Duration::from_secs(10));
+    match (case, ending) {
+        (SignalCase::ExitCode, _) => scenario.code(7),
+        (_, SignalEnding::ExitCode) => scenario.code(128 + ended_by),
+        _ => scenario.killed_by(ended_by),
+    }
+}
