@@ -98,6 +98,9 @@ pub(crate) mod panic {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     static MAIN_PANICKED: AtomicBool = AtomicBool::new(false);
+
+    /// How long a panic on the exit path waits for stderr to take its message.
+    const STDERR_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
     static RUN_BEFORE_ABORT: AtomicBool = AtomicBool::new(false);
 
     /// Whether the main thread has panicked outside a handler.
@@ -115,10 +118,26 @@ pub(crate) mod panic {
         std::panic::set_hook(Box::new(move |info| {
             // The thread recorded at load time, not a thread's name: any
             // thread may be named "main".
-            if runner::is_main_thread() && runner::depth() == 0 {
+            let main = runner::is_main_thread();
+            let in_handler = runner::depth() > 0;
+            if main && !in_handler {
                 MAIN_PANICKED.store(true, Ordering::SeqCst);
             }
-            previous(info);
+            // A panic of `main` or of a handler is on the exit path, and the
+            // default hook writes its message with a blocking write: on a
+            // stderr nobody reads that would stop the exit for good.
+            if (main || in_handler) && !os::stderr_writable(STDERR_PATIENCE) {
+                let at = info
+                    .location()
+                    .map_or(String::new(), |at| format!(" at {at}"));
+                let message = crate::report::message(info.payload());
+                os::write_stderr(
+                    format!("panicked{at}: {message}\n").as_bytes(),
+                    STDERR_PATIENCE,
+                );
+            } else {
+                previous(info);
+            }
             if cfg!(panic = "abort") && RUN_BEFORE_ABORT.load(Ordering::SeqCst) {
                 run_before_abort();
             }

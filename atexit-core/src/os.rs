@@ -16,6 +16,12 @@ pub(crate) fn write_stderr(bytes: &[u8], patience: Duration) {
     imp::write_stderr(bytes, Instant::now().checked_add(patience))
 }
 
+/// Whether stderr takes a write within `patience` (false for a full pipe
+/// nobody reads; true where that cannot be told).
+pub(crate) fn stderr_writable(patience: Duration) -> bool {
+    imp::stderr_writable(patience)
+}
+
 /// Flushes the C runtime's output streams (`fflush(NULL)`). May block on a
 /// full pipe: callers bound it with a watchdog.
 pub(crate) fn flush_c_streams() {
@@ -215,6 +221,19 @@ mod imp {
         }
     }
 
+    pub(super) fn stderr_writable(patience: std::time::Duration) -> bool {
+        let mut poll = libc::pollfd {
+            fd: 2,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        let wait_ms = c_int::try_from(patience.as_millis()).unwrap_or(c_int::MAX);
+        // SAFETY: polls one `pollfd` we own.
+        let ready = unsafe { libc::poll(&mut poll, 1, wait_ms) };
+        // A closed or broken stderr fails at once: nothing blocks on it.
+        ready != 0
+    }
+
     pub(super) fn flush_c_streams() {
         // SAFETY: `fflush(NULL)` flushes every C output stream.
         unsafe { libc::fflush(std::ptr::null_mut()) };
@@ -297,6 +316,10 @@ mod imp {
         }
     }
 
+    pub(super) fn stderr_writable(_: std::time::Duration) -> bool {
+        true
+    }
+
     pub(super) fn flush_c_streams() {
         // SAFETY: `fflush(NULL)` flushes every C output stream.
         unsafe { fflush(std::ptr::null_mut()) };
@@ -331,6 +354,10 @@ mod imp {
     pub(super) fn write_stderr(bytes: &[u8], _: Option<Instant>) {
         use std::io::Write;
         let _ = std::io::stderr().write_all(bytes);
+    }
+
+    pub(super) fn stderr_writable(_: std::time::Duration) -> bool {
+        true
     }
 
     pub(super) fn flush_c_streams() {}

@@ -4,6 +4,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+#[cfg(unix)]
+use crate::scenario::Streams;
 use crate::scenario::{say, Scenario};
 
 pub fn all() -> Vec<Scenario> {
@@ -64,26 +66,58 @@ pub fn all() -> Vec<Scenario> {
         ]),
     ];
     #[cfg(unix)]
-    all.push(
-        Scenario::new("deadline_covers_a_blocked_flush", || {
-            atexit::catch_signals().unwrap();
-            atexit::set_timeout(Some(Duration::from_millis(500)));
-            atexit::register(|| eprintln!("handler ran"));
-            // Holds Rust's stdout lock, as a thread blocked on a full pipe does.
-            std::thread::spawn(|| {
-                let _stdout = std::io::stdout().lock();
-                loop {
-                    std::thread::park();
-                }
-            });
-            crate::scenario::kill_self_after(100, libc::SIGTERM);
-            std::thread::sleep(Duration::from_secs(30));
+    all.extend([
+        // Issue 10, item 3: the deadline's own report used to block in
+        // `write` on a stderr nobody reads, so the deadline never ended the
+        // process.
+        Scenario::new("deadline_with_stderr_a_full_pipe", || {
+            let data = crate::scenario::data_file();
+            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::register(move || crate::scenario::append(&data, "older: skipped"));
+            crate::scenario::fill_pipe(2);
+            fn stuck_writing() {
+                eprintln!("a handler stuck writing to a full stderr");
+            }
+            atexit::register(stuck_writing);
         })
-        .killed_by(libc::SIGTERM)
+        .streams(Streams::StderrUnread)
+        .data_file("")
+        .faster_than(Duration::from_secs(3))
+        .hang_after(Duration::from_secs(10)),
+        // Issue 10, item 9: a stuck handler that returns while the deadline
+        // reports (here: while the logger takes the record) used to let the
+        // older handlers run after the deadline, and the record was lost.
+        #[cfg(feature = "log")]
+        Scenario::new("nothing_runs_after_the_deadline", || {
+            struct SlowLogger;
+            impl log::Log for SlowLogger {
+                fn enabled(&self, _: &log::Metadata) -> bool {
+                    true
+                }
+                fn log(&self, record: &log::Record) {
+                    std::thread::sleep(Duration::from_millis(60));
+                    let text = record.args().to_string();
+                    if text.contains("exit deadline of 300ms passed") {
+                        println!("logged: {} {}", record.level(), record.target());
+                    }
+                }
+                fn flush(&self) {}
+            }
+            log::set_logger(&SlowLogger).unwrap();
+            log::set_max_level(log::LevelFilter::Info);
+            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::register(say("older: must not run after the deadline"));
+            fn stuck_a_little_longer() {
+                println!("stuck starts");
+                std::thread::sleep(Duration::from_millis(330));
+            }
+            atexit::register(stuck_a_little_longer);
+        })
+        .stdout("stuck starts\nlogged: ERROR atexit\n")
         .stderr_has(&[
-            "handler ran",
-            "the handlers are done but the process has not ended",
+            "exit deadline of 300ms passed: exit handler",
+            "is still running",
         ]),
-    );
+    ]);
     all
 }

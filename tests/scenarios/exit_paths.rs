@@ -115,6 +115,34 @@ pub fn all() -> Vec<Scenario> {
             atexit::set_exit_code(9);
         }),
     ];
+    all.extend([
+        // Issue 10, item 8: `atexit::exit` from a panic hook (a panic anywhere
+        // ends the process) ran the handlers on the panicking thread, where a
+        // handler's panic aborted the process and the older handlers were lost.
+        Scenario::new("atexit_exit_from_a_panic_hook", || {
+            std::panic::set_hook(Box::new(|_| atexit::exit(3)));
+            atexit::register(say("older handler still runs"));
+            atexit::register(|| panic!("the handler fails too"));
+            panic!("main fails");
+        })
+        .stdout("older handler still runs\n")
+        .code(3)
+        .stderr_has(&["called atexit::exit(3) while the process was already exiting"]),
+        // Issue 10, item 12: a worker thread *named* "main" that panicked
+        // made the exit read as a panic of `main`.
+        Scenario::new("a_thread_named_main_is_not_main", || {
+            let worker = std::thread::Builder::new().name("main".into());
+            let _ = worker
+                .spawn(|| panic!("a worker named main"))
+                .unwrap()
+                .join();
+            atexit::register(print_reason);
+            std::process::exit(101);
+        })
+        .stdout("reason: Some(Exit(Some(101)))\n")
+        .code(101)
+        .stderr_has(&["a worker named main"]),
+    ]);
     #[cfg(unix)]
     all.extend([
         Scenario::new("process_exit_in_handler", || {

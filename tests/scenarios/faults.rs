@@ -52,8 +52,39 @@ pub fn all() -> Vec<Scenario> {
             "older handler still runs",
         ]),
     ];
+    all.extend([
+        // Issue 10, item 2: with a logger thread holding stderr's lock, a
+        // handler's panic report blocked on it and the other handlers never
+        // ran. (std's own panic message does not take the lock.)
+        Scenario::new("a_held_stderr_lock_does_not_stop_the_report", || {
+            let (locked, is_locked) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _stderr = std::io::stderr().lock();
+                locked.send(()).unwrap();
+                loop {
+                    std::thread::park();
+                }
+            });
+            is_locked.recv().unwrap();
+            atexit::register(say("older handler still runs"));
+            atexit::register(|| panic!("handler failure"));
+        })
+        .stdout("older handler still runs\n")
+        .stderr_has(&["panicked: handler failure; the other handlers still run"])
+        .hang_after(std::time::Duration::from_secs(10)),
+    ]);
     #[cfg(unix)]
     all.extend([
+        // Issue 10, item 1: `set_exit_code` after `main` returned ends the
+        // process through a flush of stdout, which used to wait for a lock
+        // another thread held for good.
+        Scenario::new("set_exit_code_with_stdout_held_by_another_thread", || {
+            crate::signals::hold_stdout_for_good();
+            atexit::register(|| atexit::set_exit_code(5));
+        })
+        .code(5)
+        .faster_than(std::time::Duration::from_secs(3))
+        .hang_after(std::time::Duration::from_secs(10)),
         Scenario::new("handler_panics_while_panicking", || {
             struct PanicsOnDrop;
             impl Drop for PanicsOnDrop {

@@ -15,11 +15,13 @@ pub fn all() -> Vec<Scenario> {
         .stdout(
             "child: ncallbacks 1\nchild's handler\nparent: child exited with 0\nparent's handler\n",
         ),
+        // Adopted: the parent's handler and the binary's ten
+        // `#[atexit::handler]`s (statics.rs), which print nothing here.
         Scenario::new("fork_child_adopts_parent_handlers", || {
             fork_child(ChildEnd::AdoptThenProcessExit)
         })
         .stdout(
-            "child: ncallbacks 1\nchild: adopted 7\nchild's handler\nparent's handler\n\
+            "child: ncallbacks 1\nchild: adopted 10\nchild's handler\nparent's handler\n\
              parent: child exited with 0\nparent's handler\n",
         ),
         Scenario::new("fork_child_exit_now", || fork_child(ChildEnd::ExitNow))
@@ -122,7 +124,56 @@ pub fn all() -> Vec<Scenario> {
             println!("parent: child exited with {}", wait_for(pid));
         })
         .stdout("child cleared\nparent: child exited with 0\nTempDir dropped in the parent\n"),
+        // Issue 10, item 7: the child used to lose the deadline set before
+        // `fork`, so a child stuck in a handler ran for ever.
+        Scenario::new("a_forked_child_keeps_the_deadline", || {
+            atexit::set_timeout(Some(Duration::from_millis(300)));
+            // SAFETY: fork of a single-threaded process.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                atexit::register(|| std::thread::sleep(Duration::from_secs(3600)));
+                std::process::exit(6);
+            }
+            println!("parent: child exited with {}", wait_for_at_most(pid, 10));
+        })
+        .stdout("parent: child exited with 6\n")
+        .stderr_has(&["exit deadline of 300ms passed", "ends with status 6"]),
+        // Issue 10, item 13: a child forked by a handler during the exit
+        // ends with the status its own handlers chose, as every other exit
+        // path does; `atexit::exit` there used to ignore it.
+        Scenario::new("set_exit_code_in_a_child_forked_by_a_handler", || {
+            atexit::register(|| {
+                // SAFETY: fork; the child only runs Rust code of this thread.
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    atexit::register(|| atexit::set_exit_code(9));
+                    atexit::exit(7);
+                }
+                println!("parent: child exited with {}", wait_for(pid));
+            });
+        })
+        .stdout("parent: child exited with 9\n"),
     ]
+}
+
+/// [`wait_for`], killing the child after `seconds` (then minus SIGKILL).
+fn wait_for_at_most(pid: libc::pid_t, seconds: u64) -> i32 {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut status = 0;
+    // SAFETY: polling for our own child, killing it once.
+    unsafe {
+        while libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 {
+            if Instant::now() > until {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -libc::WTERMSIG(status)
+    }
 }
 
 /// How the child of [`fork_child`] ends.

@@ -10,7 +10,8 @@
 //!
 //! Add one entry to the `all()` list of its topic's file (`order.rs`,
 //! `exit_paths.rs`, `signals.rs`, `deadline.rs`, `fork.rs`, `threads.rs`,
-//! `async_handlers.rs`, `faults.rs`, `data_loss.rs`): the program as a
+//! `async_handlers.rs`, `faults.rs`, `data_loss.rs`, `fault_matrix.rs`): the
+//! program as a
 //! closure, then its expectation.
 //!
 //! ```text
@@ -52,6 +53,8 @@ mod async_handlers;
 mod data_loss;
 mod deadline;
 mod exit_paths;
+#[cfg(unix)]
+mod fault_matrix;
 mod faults;
 #[cfg(unix)]
 mod fork;
@@ -78,6 +81,8 @@ fn all() -> Vec<Scenario> {
         ("async_handlers", async_handlers::all()),
         ("faults", faults::all()),
         ("data_loss", data_loss::all()),
+        #[cfg(unix)]
+        ("fault_matrix", fault_matrix::all()),
     ];
     topics
         .into_iter()
@@ -139,6 +144,10 @@ fn main() -> ExitCode {
     // The data-loss matrix, as a table (the README shows it).
     if !matches!(args.format, Some(libtest_mimic::FormatSetting::Json)) {
         if let Some(table) = data_loss::table(scenario::passed) {
+            println!("\n{table}");
+        }
+        #[cfg(unix)]
+        if let Some(table) = fault_matrix::table(scenario::passed) {
             println!("\n{table}");
         }
     }

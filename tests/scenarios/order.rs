@@ -15,6 +15,27 @@ pub fn all() -> Vec<Scenario> {
             "runtime 2\nruntime 1\nalpha_urgent (priority 5)\nbeta_only\nalpha_second\nalpha_first\n\
              zz_declared_first\nalpha_last (priority -5)\n",
         ),
+        // Issue 10, item 10: handlers from one `macro_rules!` expansion ran in
+        // declaration order, as they share their line and column.
+        Scenario::new("handlers_from_one_macro_expansion", || {})
+            .stdout("third\nsecond\nfirst\n"),
+        // Issue 10, item 6: `#[atexit::handler]`s taken in after a load-time
+        // constructor used the API (`USES_THE_API_FIRST` below) keep their
+        // order, and `clear` removes them: it used to miss them, and they ran.
+        Scenario::new("static_order_after_a_load_time_use", || {
+            atexit::register(say("runtime 1"));
+            atexit::register(say("runtime 2"));
+        })
+        .stdout(
+            "runtime 2\nruntime 1\nalpha_urgent (priority 5)\nbeta_only\nalpha_second\nalpha_first\n\
+             zz_declared_first\nalpha_last (priority -5)\n",
+        ),
+        Scenario::new("clear_after_a_load_time_use", || {
+            atexit::clear();
+            println!("after clear: {}", atexit::ncallbacks());
+            atexit::register(say("registered after clear"));
+        })
+        .stdout("after clear: 0\nregistered after clear\n"),
         Scenario::new("unregister_static", || {
             assert_eq!(atexit::unregister(crate::statics::alpha::alpha_last), 1);
             assert_eq!(atexit::unregister(crate::statics::alpha::alpha_last), 0);
@@ -72,3 +93,20 @@ pub fn all() -> Vec<Scenario> {
         .stdout("added 2\nafter clear 0\nregistered after clear\n"),
     ]
 }
+
+/// A load-time constructor that uses the API before any other constructor
+/// ran (its section sorts first): the `#[atexit::handler]`s come in after
+/// the registry was first used. Only in the scenarios that check it.
+extern "C" fn uses_the_api_first() {
+    let scenario = crate::scenario::current();
+    if scenario.starts_with("order::") && scenario.ends_with("_after_a_load_time_use") {
+        assert_eq!(atexit::ncallbacks(), 0, "no handler is in yet");
+    }
+}
+
+#[used]
+#[cfg_attr(
+    any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+    link_section = ".init_array.00000"
+)]
+static USES_THE_API_FIRST: extern "C" fn() = uses_the_api_first;

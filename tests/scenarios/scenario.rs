@@ -33,6 +33,25 @@ pub struct Scenario {
     pub program: Box<dyn Fn() + Send + Sync>,
     pub expect: Expect,
     pub drive: Drive,
+    pub streams: Streams,
+}
+
+/// How the child's standard streams are set up.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Streams {
+    /// stdin from `/dev/null`, stdout and stderr piped to the driver, read
+    /// as the child writes and checked.
+    Captured,
+    /// Descriptors 0, 1 and 2 closed when the program starts (as a daemon
+    /// or a careless supervisor starts it); nothing is captured.
+    #[cfg(unix)]
+    Closed,
+    /// stdout a pipe the driver never reads (stderr captured).
+    #[cfg(unix)]
+    StdoutUnread,
+    /// stderr a pipe the driver never reads (stdout captured).
+    #[cfg(unix)]
+    StderrUnread,
 }
 
 /// What the child process must leave behind.
@@ -106,7 +125,16 @@ impl Scenario {
                 faster_than: None,
             },
             drive: Drive::Run,
+            streams: Streams::Captured,
         }
+    }
+
+    /// The child's standard streams are set up as `streams` says; the ones
+    /// not captured are not checked.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub fn streams(mut self, streams: Streams) -> Self {
+        self.streams = streams;
+        self
     }
 
     /// Its stdout must be exactly `text`.
@@ -162,7 +190,7 @@ impl Scenario {
         self
     }
 
-    /// It fails when it runs longer than `limit` (with [`Drive::Steps`]).
+    /// It fails when it runs longer than `limit`.
     #[cfg_attr(not(unix), allow(dead_code))]
     pub fn faster_than(mut self, limit: Duration) -> Self {
         self.expect.faster_than = Some(limit);
@@ -182,6 +210,7 @@ impl Scenario {
             name,
             expect,
             drive,
+            streams,
             program: _,
         } = self;
         libtest_mimic::Trial::test(name.clone(), move || {
@@ -189,10 +218,10 @@ impl Scenario {
             record(&name, false);
             let exe = std::env::current_exe().expect("path of this test binary");
             let outcome = match &drive {
-                Drive::Run => run_once(&exe, &name, &expect, &[]),
-                Drive::Steps(steps) => run_once(&exe, &name, &expect, steps),
+                Drive::Run => run_once(&exe, &name, &expect, streams, &[]),
+                Drive::Steps(steps) => run_once(&exe, &name, &expect, streams, steps),
                 Drive::Repeat(runs) => (0..*runs).try_for_each(|run| {
-                    run_once(&exe, &name, &expect, &[])
+                    run_once(&exe, &name, &expect, streams, &[])
                         .map_err(|error| format!("run {run}: {error}"))
                 }),
             };
@@ -223,7 +252,13 @@ pub fn passed(name: &str) -> Option<bool> {
 
 /// Runs the scenario `name` once in a child process, taking `steps` (none:
 /// just waits for the end), and checks what the process left.
-fn run_once(exe: &Path, name: &str, expect: &Expect, steps: &[Step]) -> Result<(), String> {
+fn run_once(
+    exe: &Path,
+    name: &str,
+    expect: &Expect,
+    streams: Streams,
+    steps: &[Step],
+) -> Result<(), String> {
     let dir = expect
         .data_file
         .is_some()
@@ -234,8 +269,15 @@ fn run_once(exe: &Path, name: &str, expect: &Expect, steps: &[Step]) -> Result<(
     if let Some(file) = &data_file {
         child.env(DATA_FILE_VAR, file);
     }
-    let (finished, ran) = if steps.is_empty() {
-        (try_run(&mut child, expect.hang_after)?, None)
+    let (finished, ran) = if streams != Streams::Captured {
+        assert!(steps.is_empty(), "steps need captured streams");
+        let started = std::time::Instant::now();
+        let finished = run_uncaptured(&mut child, streams, expect.hang_after)?;
+        (finished, started.elapsed())
+    } else if steps.is_empty() {
+        let started = std::time::Instant::now();
+        let finished = try_run(&mut child, expect.hang_after)?;
+        (finished, started.elapsed())
     } else {
         let mut running = Running::start(&mut child);
         for step in steps {
@@ -246,8 +288,7 @@ fn run_once(exe: &Path, name: &str, expect: &Expect, steps: &[Step]) -> Result<(
                 Step::Sleep(pause) => std::thread::sleep(*pause),
             }
         }
-        let (finished, ran) = running.try_finish(expect.hang_after)?;
-        (finished, Some(ran))
+        running.try_finish(expect.hang_after)?
     };
     let data = match &data_file {
         Some(file) => {
@@ -255,19 +296,124 @@ fn run_once(exe: &Path, name: &str, expect: &Expect, steps: &[Step]) -> Result<(
         }
         None => None,
     };
-    check(expect, &finished, ran, data.as_deref())
+    check(expect, streams, &finished, ran, data.as_deref())
+}
+
+/// Runs `child` with its streams set up as `streams` says, reading only the
+/// captured one; kills it after `limit`.
+#[cfg(unix)]
+fn run_uncaptured(
+    child: &mut std::process::Command,
+    streams: Streams,
+    limit: Duration,
+) -> Result<Finished, String> {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let mut fds = [0; 2];
+    // SAFETY: `pipe` fills the array we own with two new descriptors.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both are open and owned by nobody else.
+    let (unread, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    match streams {
+        Streams::Captured => unreachable!("captured streams are run by `try_run`"),
+        Streams::Closed => {
+            child.stdout(Stdio::null()).stderr(Stdio::null());
+            // SAFETY: `close` is async-signal-safe and touches only the child.
+            unsafe {
+                child.pre_exec(|| {
+                    for fd in 0..3 {
+                        libc::close(fd);
+                    }
+                    Ok(())
+                });
+            }
+        }
+        Streams::StdoutUnread => {
+            child.stdout(Stdio::from(write_end)).stderr(Stdio::piped());
+        }
+        Streams::StderrUnread => {
+            child.stdout(Stdio::piped()).stderr(Stdio::from(write_end));
+        }
+    }
+    let mut process = child
+        .spawn()
+        .map_err(|error| format!("cannot start: {error}"))?;
+    let captured = process
+        .stdout
+        .take()
+        .map(|out| Box::new(out) as Box<dyn Read + Send>);
+    let captured = captured.or_else(|| {
+        process
+            .stderr
+            .take()
+            .map(|err| Box::new(err) as Box<dyn Read + Send>)
+    });
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut captured) = captured {
+            let _ = captured.read_to_string(&mut text);
+        }
+        text
+    });
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = process.try_wait().expect("wait for child") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = process.kill();
+            let _ = process.wait();
+            return Err(format!("process did not end within {limit:?} (hung)"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Whatever the child left in the unread pipe goes with it.
+    drop(unread);
+    let text = reader.join().unwrap_or_default();
+    let (stdout, stderr) = match streams {
+        Streams::StdoutUnread => (String::new(), text),
+        _ => (text, String::new()),
+    };
+    Ok(Finished {
+        stdout,
+        stderr,
+        status,
+    })
+}
+
+#[cfg(not(unix))]
+fn run_uncaptured(
+    _: &mut std::process::Command,
+    _: Streams,
+    _: Duration,
+) -> Result<Finished, String> {
+    unreachable!("only captured streams exist off Unix")
 }
 
 /// `Ok` when the process left what `expect` says; else what was wrong, with
 /// its stderr.
 fn check(
     expect: &Expect,
+    streams: Streams,
     finished: &Finished,
-    ran: Option<Duration>,
+    ran: Duration,
     data: Option<&str>,
 ) -> Result<(), String> {
     let mut problems = Vec::new();
-    if let Some(stdout) = &expect.stdout {
+    #[cfg(unix)]
+    let (stdout_seen, stderr_seen) = (
+        !matches!(streams, Streams::Closed | Streams::StdoutUnread),
+        !matches!(streams, Streams::Closed | Streams::StderrUnread),
+    );
+    #[cfg(not(unix))]
+    let (stdout_seen, stderr_seen) = {
+        let _ = streams;
+        (true, true)
+    };
+    if let Some(stdout) = expect.stdout.as_ref().filter(|_| stdout_seen) {
         if finished.stdout != *stdout {
             problems.push(format!(
                 "stdout:\n{:?}\nexpected:\n{stdout:?}",
@@ -294,12 +440,13 @@ fn check(
             finished.status, expect.end
         ));
     }
-    if let (Some(limit), Some(ran)) = (expect.faster_than, ran) {
+    if let Some(limit) = expect.faster_than {
         if ran > limit {
             problems.push(format!("took {ran:?}, more than {limit:?}"));
         }
     }
     match &expect.stderr {
+        _ if !stderr_seen => {}
         Stderr::Empty if !finished.stderr.is_empty() => {
             problems.push("stderr is not empty".to_string());
         }
@@ -320,6 +467,42 @@ fn check(
             problems.join("\n"),
             finished.stderr
         ))
+    }
+}
+
+/// The data file the driver named ([`Scenario::data_file`]), created empty.
+pub fn data_file() -> std::path::PathBuf {
+    let path = std::path::PathBuf::from(
+        std::env::var_os(DATA_FILE_VAR).expect("a scenario with a data file"),
+    );
+    std::fs::write(&path, "").expect("create the data file");
+    path
+}
+
+/// Appends `line` to the data file at `path`, in one write.
+pub fn append(path: &Path, line: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open the data file");
+    file.write_all(format!("{line}\n").as_bytes())
+        .expect("append to the data file");
+}
+
+/// Fills the pipe at file descriptor `fd` (one nobody reads) until a write
+/// would block, leaving it blocking: the next write to it blocks.
+#[cfg(unix)]
+pub fn fill_pipe(fd: i32) {
+    let chunk = [b'.'; 4096];
+    // SAFETY: reads and sets the flags of a descriptor this process owns, and
+    // writes bytes from a local buffer to it.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        assert!(flags >= 0, "fd {fd} is open");
+        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        while libc::write(fd, chunk.as_ptr().cast(), chunk.len()) > 0 {}
+        libc::fcntl(fd, libc::F_SETFL, flags);
     }
 }
 

@@ -104,6 +104,61 @@ pub fn all() -> Vec<Scenario> {
             std::thread::sleep(Duration::from_secs(10));
         })
         .killed_by(libc::SIGKILL),
+        // Issue 10, item 1: with another thread holding stdout's lock for
+        // good, the signal's ending used to block flushing stdout (for ever,
+        // or until a deadline).
+        Scenario::new("a_held_stdout_lock_does_not_stop_the_ending", || {
+            atexit::catch_signals().unwrap();
+            atexit::register(|| eprintln!("handler ran"));
+            hold_stdout_for_good();
+            kill_self_after(100, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(30));
+        })
+        .killed_by(libc::SIGTERM)
+        .stderr_has(&["handler ran"])
+        .faster_than(Duration::from_secs(3))
+        .hang_after(Duration::from_secs(10)),
+        // Issue 10, item 5: `#[atexit::handler(catch_signals)]` makes the
+        // wake-up pipe in a load-time constructor, before std reopens closed
+        // standard streams: it took descriptors 0 and 1, so stdin never saw
+        // EOF and a `\r` printed to stdout read as SIGPIPE.
+        Scenario::new(CLOSED_STDIO, || {
+            use std::io::{Read, Write};
+            let data = crate::scenario::data_file();
+            let mut input = Vec::new();
+            let read = std::io::stdin().read_to_end(&mut input);
+            crate::scenario::append(&data, &format!("stdin: {read:?}"));
+            print!("\r");
+            std::io::stdout().flush().unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            let log = data.clone();
+            atexit::register(move || {
+                crate::scenario::append(&log, &format!("handler: {:?}", atexit::exit_reason()));
+            });
+            kill_self_after(0, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(30));
+        })
+        .streams(crate::scenario::Streams::Closed)
+        .data_file("stdin: Ok(0)\nhandler: Some(Signal(Term))\n")
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(10)),
+        // Issue 10, item 11: a signal the program names is caught even when
+        // it is ignored at start (only the default set respects `nohup`).
+        Scenario::new("a_named_signal_is_caught_though_ignored", || {
+            // SAFETY: sets SIGHUP's disposition to ignored, as `nohup` does.
+            unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
+            CatchSignals::new()
+                .only([])
+                .signal(Signal::Hup)
+                .install()
+                .unwrap();
+            atexit::register(say("handler ran"));
+            kill_self_after(50, libc::SIGHUP);
+            std::thread::sleep(Duration::from_secs(30));
+        })
+        .stdout("handler ran\n")
+        .killed_by(libc::SIGHUP)
+        .hang_after(Duration::from_secs(10)),
     ];
     // The matrix: every signal × every case, then the `128 + n` ending.
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
@@ -126,6 +181,39 @@ pub fn all() -> Vec<Scenario> {
     ]);
     all
 }
+
+/// Holds Rust's stdout lock on a thread of its own, for good: a writer
+/// thread, or a thread blocked writing to a full pipe.
+pub fn hold_stdout_for_good() {
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _stdout = std::io::stdout().lock();
+        locked.send(()).unwrap();
+        loop {
+            std::thread::park();
+        }
+    });
+    is_locked.recv().unwrap();
+}
+
+const CLOSED_STDIO: &str = "closed_standard_streams_and_signals_caught_at_load";
+
+/// What `#[atexit::handler(catch_signals)]` does, for the scenario above
+/// only: catch the signals from a load-time constructor, which runs before
+/// std reopens closed standard streams.
+extern "C" fn catch_signals_at_load() {
+    if crate::scenario::current() == format!("signals::{CLOSED_STDIO}") {
+        atexit::catch_signals().unwrap();
+    }
+}
+
+#[used]
+#[cfg_attr(
+    any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+    link_section = ".init_array"
+)]
+#[cfg_attr(target_vendor = "apple", link_section = "__DATA,__mod_init_func")]
+static CATCH_SIGNALS_AT_LOAD: extern "C" fn() = catch_signals_at_load;
 
 /// What a matrix cell registers before it prints `ready` and waits for the
 /// signal.

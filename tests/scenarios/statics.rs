@@ -5,7 +5,39 @@
 use crate::scenario::current;
 
 fn show(line: &str) {
-    if ["order::static_order", "order::unregister_static"].contains(&current().as_str()) {
+    let scenarios = [
+        "order::static_order",
+        "order::unregister_static",
+        "order::static_order_after_a_load_time_use",
+    ];
+    if scenarios.contains(&current().as_str()) {
+        println!("{line}");
+    }
+}
+
+/// Three handlers from one `macro_rules!` expansion: they share the line and
+/// column `line!()` and `column!()` give, and still run newest first.
+macro_rules! three_handlers {
+    () => {
+        #[atexit::handler]
+        fn from_a_macro_first() {
+            show_in_macro_scenario("first");
+        }
+        #[atexit::handler]
+        fn from_a_macro_second() {
+            show_in_macro_scenario("second");
+        }
+        #[atexit::handler]
+        fn from_a_macro_third() {
+            show_in_macro_scenario("third");
+        }
+    };
+}
+
+three_handlers!();
+
+fn show_in_macro_scenario(line: &str) {
+    if current() == "order::handlers_from_one_macro_expansion" {
         println!("{line}");
     }
 }
