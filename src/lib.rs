@@ -99,6 +99,13 @@
 //!   `Duration::MAX`) is no deadline. A child forked from the process keeps
 //!   the deadline for its own exit; a child forked by a handler during an
 //!   exit gets a watchdog of its own for the same deadline.
+//! - **A panic on a full stderr.** std's default panic message is a blocking
+//!   write: a panic of `main` or of a handler with stderr a pipe nobody reads
+//!   would stop the exit before it began. The panic hook this crate chains
+//!   in front of the default one (at load time) gives stderr 500 ms to take
+//!   the message, then writes a short one by a bounded raw write instead.
+//!   Panics of other threads, and hooks the program installs itself, are
+//!   left alone.
 //! - **A panicking thread** (a panic hook calling [`exit`] or
 //!   `std::process::exit`, the "a panic anywhere ends the process" pattern)
 //!   runs the handlers on a helper thread: a handler's panic on the panicking
