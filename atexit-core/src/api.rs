@@ -4,20 +4,13 @@ use crate::callback::{Bound, CallWith, Callback, Plain};
 use crate::exit::ending::{self, Context, Ending};
 use crate::exit::{self, ExitRun};
 use crate::handle::Handle;
+use crate::hooks::{self, lock};
+use crate::os;
 use crate::reason::ExitReason;
 use crate::report::ExitFromHandler;
-use crate::state::{self, ExitPlan, Phase, State};
-use crate::{hooks, os};
+use crate::state::{self, ExitPlan, Phase};
 use std::any::TypeId;
-use std::sync::MutexGuard;
 use std::time::Duration;
-
-/// The state, for an API call: the hooks are installed first, for a platform
-/// where the load-time constructor did not run.
-pub(crate) fn lock() -> MutexGuard<'static, State> {
-    hooks::install();
-    state::lock()
-}
 
 /// Registers `handler` to run when the program ends; Python's
 /// `atexit.register(func)`.

@@ -1,4 +1,4 @@
-use crate::api::lock;
+use crate::hooks::lock;
 use crate::registry::Ticket;
 use crate::state;
 

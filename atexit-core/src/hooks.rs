@@ -7,8 +7,8 @@ use crate::exit::{self, ExitRun};
 use crate::os;
 use crate::reason::ExitReason;
 use crate::runner;
-use crate::state::ExitPlan;
-use std::sync::Once;
+use crate::state::{self, ExitPlan, State};
+use std::sync::{MutexGuard, Once};
 
 static INSTALL: Once = Once::new();
 
@@ -36,6 +36,13 @@ pub(crate) fn install() {
         }
         panic::install();
     });
+}
+
+/// Locks the state for an API call, installing the hooks first (for a
+/// platform where the load-time constructor did not run).
+pub(crate) fn lock() -> MutexGuard<'static, State> {
+    install();
+    state::lock()
 }
 
 #[ctor::ctor(unsafe)]

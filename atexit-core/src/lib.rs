@@ -15,7 +15,6 @@ mod executor;
 mod exit;
 mod handle;
 mod hooks;
-mod index;
 mod os;
 mod reason;
 mod registry;

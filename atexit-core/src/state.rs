@@ -11,7 +11,7 @@ use crate::callback::Callback;
 use crate::reason::{ExitReason, Signal};
 use crate::registry::Registry;
 use crate::runner::ThreadKey;
-use crate::static_handler;
+use crate::static_handler::StaticHandler;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -139,7 +139,7 @@ pub(crate) struct State {
     pub(crate) phase: Phase,
     /// The deadline `set_timeout` asked for, read when an exit starts.
     pub(crate) timeout: Option<Duration>,
-    statics: static_handler::Taken,
+    statics: Taken,
     /// Threads waiting on `CHANGED`: notifying nobody would still cost a
     /// system call per handler.
     waiters: u32,
@@ -149,7 +149,7 @@ static STATE: Mutex<State> = Mutex::new(State {
     registry: Registry::new(),
     phase: Phase::Open { run: None },
     timeout: None,
-    statics: static_handler::Taken::new(),
+    statics: Taken::new(),
     waiters: 0,
 });
 
@@ -206,4 +206,57 @@ impl State {
 pub(crate) fn drop_unlocked(state: MutexGuard<'static, State>, removed: Vec<Callback>) {
     drop(state);
     drop(removed);
+}
+
+/// The `#[atexit::handler]` functions the registry has taken in.
+pub(crate) struct Taken {
+    /// Their addresses, sorted.
+    addresses: Vec<usize>,
+    /// The newest item of `inventory`'s list when last looked at: items are
+    /// only ever added at its head, so an unchanged head means nothing new.
+    head: usize,
+}
+
+fn address(handler: &StaticHandler) -> usize {
+    handler as *const StaticHandler as usize
+}
+
+impl Taken {
+    pub(crate) const fn new() -> Self {
+        Taken {
+            addresses: Vec::new(),
+            head: 0,
+        }
+    }
+
+    /// Registers the handlers not taken yet, each in its place by
+    /// [`StaticHandler::registration_key`]. Normally all of them come on the
+    /// first call and none after; later ones are handlers whose constructors
+    /// ran after `atexit` was first used (from another constructor), and they
+    /// go into the order where their key puts them, not on top. When nothing
+    /// is new this costs one load.
+    pub(crate) fn take_new(&mut self, registry: &mut Registry) {
+        let handlers = || inventory::iter::<StaticHandler>.into_iter();
+        let head = handlers().next().map_or(0, address);
+        if head == self.head {
+            return;
+        }
+        self.head = head;
+        let mut new: Vec<&'static StaticHandler> = handlers()
+            .filter(|handler| self.addresses.binary_search(&address(handler)).is_err())
+            .collect();
+        self.addresses
+            .extend(new.iter().map(|handler| address(handler)));
+        self.addresses.sort_unstable();
+        // Keys computed once each, not once per comparison.
+        new.sort_by_cached_key(|handler| handler.registration_key());
+        for handler in new {
+            let key = handler.registration_key();
+            registry.push_static(Callback::from_static(handler), &|other| {
+                other
+                    .as_static()
+                    .is_some_and(|other| other.registration_key() <= key)
+            });
+        }
+    }
 }

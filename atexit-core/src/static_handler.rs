@@ -9,8 +9,6 @@
 //! and within a file the function declared last runs first, as Python's
 //! decorators do.
 
-use crate::callback::Callback;
-use crate::registry::Registry;
 use std::any::TypeId;
 
 /// One `#[atexit::handler]` function. Built by the macro; not public API.
@@ -83,7 +81,7 @@ impl StaticHandler {
     /// Priority, then place in the source: crate, file, line, column, then
     /// expansion order. Module paths are not used, so inline modules keep
     /// their place in the file.
-    fn registration_key(&self) -> (i32, &'static str, &'static str, u32, u32, u32) {
+    pub(crate) fn registration_key(&self) -> (i32, &'static str, &'static str, u32, u32, u32) {
         let krate = self.name.split("::").next().unwrap_or_default();
         (
             self.priority,
@@ -93,58 +91,5 @@ impl StaticHandler {
             self.column,
             self.order,
         )
-    }
-}
-
-/// The `#[atexit::handler]` functions the registry has taken in.
-pub(crate) struct Taken {
-    /// Their addresses, sorted.
-    addresses: Vec<usize>,
-    /// The newest item of `inventory`'s list when last looked at: items are
-    /// only ever added at its head, so an unchanged head means nothing new.
-    head: usize,
-}
-
-fn address(handler: &StaticHandler) -> usize {
-    handler as *const StaticHandler as usize
-}
-
-impl Taken {
-    pub(crate) const fn new() -> Self {
-        Taken {
-            addresses: Vec::new(),
-            head: 0,
-        }
-    }
-
-    /// Registers the handlers not taken yet, each in its place by
-    /// [`StaticHandler::registration_key`]. Normally all of them come on the
-    /// first call and none after; later ones are handlers whose constructors
-    /// ran after `atexit` was first used (from another constructor), and they
-    /// go into the order where their key puts them, not on top. When nothing
-    /// is new this costs one load.
-    pub(crate) fn take_new(&mut self, registry: &mut Registry) {
-        let handlers = || inventory::iter::<StaticHandler>.into_iter();
-        let head = handlers().next().map_or(0, address);
-        if head == self.head {
-            return;
-        }
-        self.head = head;
-        let mut new: Vec<&'static StaticHandler> = handlers()
-            .filter(|handler| self.addresses.binary_search(&address(handler)).is_err())
-            .collect();
-        self.addresses
-            .extend(new.iter().map(|handler| address(handler)));
-        self.addresses.sort_unstable();
-        // Keys computed once each, not once per comparison.
-        new.sort_by_cached_key(|handler| handler.registration_key());
-        for handler in new {
-            let key = handler.registration_key();
-            registry.push_static(Callback::from_static(handler), &|other| {
-                other
-                    .as_static()
-                    .is_some_and(|other| other.registration_key() <= key)
-            });
-        }
     }
 }

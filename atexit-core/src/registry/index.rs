@@ -9,7 +9,7 @@
 //! dropped once stale tickets outnumber live registrations, which keeps its
 //! memory proportional to the registry and every operation amortized O(1).
 
-use crate::registry::Ticket;
+use super::Ticket;
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -11,8 +11,10 @@
 //! run until adopted.
 
 use crate::callback::Callback;
-use crate::index::{FunctionIndex, Verdict};
+mod index;
+
 use crate::slab::Chunked;
+use index::{FunctionIndex, Verdict};
 use std::any::TypeId;
 
 const NIL: u32 = u32::MAX;
