@@ -106,13 +106,25 @@
 //!   the message, then writes a short one by a bounded raw write instead.
 //!   Panics of other threads, and hooks the program installs itself, are
 //!   left alone.
-//! - **A panicking thread** (a panic hook calling [`exit`] or
-//!   `std::process::exit`, the "a panic anywhere ends the process" pattern)
-//!   runs the handlers on a helper thread: a handler's panic on the panicking
-//!   thread itself would abort the process.
+//! - **A panicking thread** (a panic hook calling [`exit`], the "a panic
+//!   anywhere ends the process" pattern) runs the handlers on a helper
+//!   thread: a handler's panic on the panicking thread itself would abort
+//!   the process. Call [`exit`] in such a hook, not `std::process::exit`:
+//!   when a handler then panics, the hook runs again on the helper thread,
+//!   where `std::process::exit` parks for ever (see Pitfalls).
 //! - **Closed standard streams.** A program started with descriptors 0–2
 //!   closed still reads EOF on stdin and prints nowhere: the signal watcher's
 //!   pipe never takes those numbers, even when created before `main`.
+//!
+//! What the crate cannot bound is what happens before its part of the exit
+//! starts, and what handlers do. When `main` returns or calls
+//! `std::process::exit`, std first flushes stdout (a `print!` still buffered
+//! on a pipe nobody reads blocks there) and the exiting thread's
+//! thread-local destructors run; the deadline starts after them. From then
+//! on stdout is unbuffered, so a handler's `print!` to such a pipe blocks
+//! the handler, until the deadline ends the process. [`exit`] and the signal
+//! path flush what `main` printed before the handlers, if stdout's lock is
+//! free, and bound that flush.
 //!
 //! # Async handlers
 //!
@@ -172,7 +184,8 @@
 //! status the program chose is kept. No panic ever unwinds into the C
 //! runtime. In a `panic = "abort"` build, a panicking handler aborts. A
 //! handler that panics again while unwinding (a destructor that panics
-//! during a panic) aborts the process too: Rust lets nobody catch that.
+//! during a panic), or whose panic runs a panic hook of the program's that
+//! panics itself, aborts the process too: Rust lets nobody catch that.
 //!
 //! ```text
 //! atexit: exit handler `my_app::flush` panicked: disk full; the other handlers still run
@@ -235,10 +248,15 @@
 //!   (Async handlers run on a fresh thread, where thread-locals work.)
 //! - **`std::process::exit` inside a handler aborts** the process (status
 //!   134): call [`atexit::exit`](exit) there, which ends only that handler.
-//!   Inside an async handler it hangs instead (std parks a second exiting
-//!   thread for ever) until the deadline, if any, ends the process. Both
-//!   hold when the exit began with `main` returning or `std::process::exit`;
-//!   see [`register_async`] for the rest.
+//!   On a thread other than the exiting one it hangs instead (std parks a
+//!   second exiting thread for ever), and the exit waits for that handler
+//!   until the deadline, if any, ends the process. Those threads are an async
+//!   handler's, a thread whose [`run_exitfuncs`] an exit took over, and the
+//!   helper of an exit asked for on a panicking thread (a panic hook that
+//!   calls `std::process::exit` runs again there when a handler panics). In
+//!   a child forked by a handler it aborts (std's exit guard is copied by
+//!   `fork`). All of this holds when the exit began with `main` returning or
+//!   `std::process::exit`; see [`register_async`] for the rest.
 //! - **A library's handlers vanish if the binary never names the library.** A
 //!   dependency listed in `Cargo.toml` but not used in code is not linked, and
 //!   its `#[atexit::handler]` functions with it. Write `use that_crate as _;`

@@ -236,6 +236,10 @@ pub fn ncallbacks() -> usize {
 /// Runs the exit handlers, then ends the process with `code`; Python's
 /// `sys.exit(code)`.
 ///
+/// On Unix the parent sees `code & 0xff` (256 reads as 0, -1 as 255), as
+/// with `std::process::exit`: keep to `0..=255` for a status that means what
+/// it says. What `main` printed is flushed before the handlers run.
+///
 /// Unlike `std::process::exit`, this runs the handlers on every platform
 /// (on Windows `std::process::exit` skips the C runtime's `atexit` list). Rust's
 /// stdout is flushed after the handlers, as `std::process::exit` does.
@@ -274,6 +278,7 @@ pub fn exit(code: i32) -> ! {
         ending: Ending::Code(code),
     };
     hooks::install();
+    ending::flush_stdout();
     match exit::run_at_exit(plan) {
         ExitRun::Ran => ending::end(exit::current_ending(), Context::Outside),
         ExitRun::FromHandler => std::panic::resume_unwind(Box::new(ExitFromHandler(code))),
@@ -362,7 +367,8 @@ pub fn exit_reason() -> Option<ExitReason> {
 
 /// Asks for the process to end with `code` once the exit handlers are done,
 /// whatever status it was going to have; CPython's open bpo-27035 asks for
-/// this. The last call wins. Called outside an exit run it does nothing.
+/// this. The last call wins. Called outside an exit run it does nothing. On
+/// Unix the parent sees `code & 0xff`, as with [`exit`].
 ///
 /// - After `atexit::exit(n)` and a caught signal, the process exits with
 ///   `code` (a signal exit then ends with `code` instead of dying by the

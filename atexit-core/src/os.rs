@@ -7,19 +7,39 @@
 //! unwritable (a pipe nobody reads), and the process ends by `_exit` or by a
 //! signal's default action, which no lock or destructor can hold up.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// stderr stayed unwritable for a whole `patience` last time: later reports
+/// do not wait for it again (each would cost the exit its patience), they
+/// write what goes through at once.
+static STDERR_STUCK: AtomicBool = AtomicBool::new(false);
 
 /// Writes `bytes` to stderr without Rust's stderr lock (which a stuck thread
 /// may hold), giving up once stderr has stayed unwritable for `patience` in
-/// all (a full pipe nobody reads).
+/// all (a full pipe nobody reads), or at once if it did so before.
 pub(crate) fn write_stderr(bytes: &[u8], patience: Duration) {
-    imp::write_stderr(bytes, Instant::now().checked_add(patience))
+    let patience = if STDERR_STUCK.load(Ordering::Relaxed) {
+        Duration::ZERO
+    } else {
+        patience
+    };
+    let whole = imp::write_stderr(bytes, Instant::now().checked_add(patience));
+    STDERR_STUCK.store(!whole, Ordering::Relaxed);
 }
 
 /// Whether stderr takes a write within `patience` (false for a full pipe
-/// nobody reads; true where that cannot be told).
+/// nobody reads; true where that cannot be told); no wait if it was stuck
+/// before.
 pub(crate) fn stderr_writable(patience: Duration) -> bool {
-    imp::stderr_writable(patience)
+    let patience = if STDERR_STUCK.load(Ordering::Relaxed) {
+        Duration::ZERO
+    } else {
+        patience
+    };
+    let writable = imp::stderr_writable(patience);
+    STDERR_STUCK.store(!writable, Ordering::Relaxed);
+    writable
 }
 
 /// Flushes the C runtime's output streams (`fflush(NULL)`). May block on a
@@ -187,7 +207,8 @@ mod imp {
     )))]
     pub(super) fn pin_this_object() {}
 
-    pub(super) fn write_stderr(mut bytes: &[u8], give_up_at: Option<Instant>) {
+    /// Whether all of `bytes` went out.
+    pub(super) fn write_stderr(mut bytes: &[u8], give_up_at: Option<Instant>) -> bool {
         while !bytes.is_empty() {
             // Wait until a write cannot block: a pipe has room for at least
             // `PIPE_BUF` bytes then, so chunks of that size go through whole.
@@ -208,7 +229,7 @@ mod imp {
                 continue;
             }
             if ready != 1 || poll.revents & libc::POLLOUT == 0 {
-                return; // not writable in time, closed, or in error
+                return false; // not writable in time, closed, or in error
             }
             let chunk = &bytes[..bytes.len().min(libc::PIPE_BUF)];
             // SAFETY: writes initialized bytes we own to file descriptor 2.
@@ -216,9 +237,10 @@ mod imp {
             match usize::try_from(written) {
                 Ok(written) if written > 0 => bytes = &bytes[written..],
                 _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
-                _ => return,
+                _ => return false,
             }
         }
+        true
     }
 
     pub(super) fn stderr_writable(patience: std::time::Duration) -> bool {
@@ -299,7 +321,7 @@ mod imp {
 
     pub(super) fn pin_this_object() {}
 
-    pub(super) fn write_stderr(bytes: &[u8], _give_up_at: Option<Instant>) {
+    pub(super) fn write_stderr(bytes: &[u8], _give_up_at: Option<Instant>) -> bool {
         // Not through Rust's stderr, whose lock a stuck handler may hold.
         // Windows has no poll for a console or pipe handle; a pipe nobody
         // reads can block this write, which the deadline's end still bounds.
@@ -312,7 +334,7 @@ mod imp {
                 u32::try_from(bytes.len()).unwrap_or(u32::MAX),
                 &mut written,
                 std::ptr::null_mut(),
-            );
+            ) != 0
         }
     }
 
@@ -351,9 +373,9 @@ mod imp {
 
     pub(super) fn pin_this_object() {}
 
-    pub(super) fn write_stderr(bytes: &[u8], _: Option<Instant>) {
+    pub(super) fn write_stderr(bytes: &[u8], _: Option<Instant>) -> bool {
         use std::io::Write;
-        let _ = std::io::stderr().write_all(bytes);
+        std::io::stderr().write_all(bytes).is_ok()
     }
 
     pub(super) fn stderr_writable(_: std::time::Duration) -> bool {

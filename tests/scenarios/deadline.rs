@@ -65,6 +65,33 @@ pub fn all() -> Vec<Scenario> {
             "exit handler `scenarios::deadline::all::{{closure}}::hang` is still running",
         ]),
     ];
+    all.extend([
+        // A deadline that has passed before the first handler could start
+        // (1 ns) starts none: the runner looks at the clock, not only at
+        // the watchdog's mark, which comes a moment later.
+        Scenario::new("a_tiny_deadline_starts_no_handler", || {
+            atexit::set_timeout(Some(Duration::from_nanos(1)));
+            atexit::register(say("must not start"));
+            std::process::exit(3);
+        })
+        .code(3)
+        .stderr_has(&["exit deadline of 1ns passed: the exit handlers are still running"]),
+        // What `main` printed is flushed before the handlers of an
+        // `atexit::exit`, as `std::process::exit` does: a deadline that ends
+        // the process in a handler does not lose it.
+        Scenario::new(
+            "atexit_exit_flushes_main_output_before_the_handlers",
+            || {
+                print!("main's output, no newline");
+                atexit::set_timeout(Some(Duration::ZERO));
+                atexit::register(say("must not start"));
+                atexit::exit(2);
+            },
+        )
+        .stdout("main's output, no newline")
+        .code(2)
+        .stderr_has(&["exit deadline of 0ns passed"]),
+    ]);
     #[cfg(unix)]
     all.extend([
         // Issue 10, item 3: the deadline's own report used to block in

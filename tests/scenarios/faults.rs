@@ -85,6 +85,21 @@ pub fn all() -> Vec<Scenario> {
         .code(5)
         .faster_than(std::time::Duration::from_secs(3))
         .hang_after(std::time::Duration::from_secs(10)),
+        // std's default panic message is a blocking write: on a stderr nobody
+        // reads, a handler's panic stopped the exit for good. The crate's
+        // hook gives stderr a moment, then skips it; the report gives up too.
+        Scenario::new("a_handler_panics_with_stderr_a_full_pipe", || {
+            let data = crate::scenario::data_file();
+            atexit::register(move || crate::scenario::append(&data, "older handler ran"));
+            atexit::register(|| panic!("handler failure"));
+            crate::scenario::fill_pipe(2);
+            atexit::exit(4);
+        })
+        .streams(crate::scenario::Streams::StderrUnread)
+        .data_file("older handler ran\n")
+        .code(4)
+        .faster_than(std::time::Duration::from_secs(2))
+        .hang_after(std::time::Duration::from_secs(10)),
         Scenario::new("handler_panics_while_panicking", || {
             struct PanicsOnDrop;
             impl Drop for PanicsOnDrop {

@@ -85,6 +85,16 @@ pub(crate) fn describe(ending: Ending) -> String {
 
 /// Flushes Rust's stdout if its lock can be had at once, then the C streams.
 fn flush_output() {
+    flush_stdout();
+    os::flush_c_streams();
+}
+
+/// Flushes Rust's stdout if its lock can be had at once (on a helper thread,
+/// waiting for the flush at most [`END_GRACE`]). Exits that do not go
+/// through std's own exit call it before their handlers too, as
+/// `std::process::exit` flushes before the C runtime's exit: what `main`
+/// printed is out even if the deadline ends the process in a handler.
+pub(crate) fn flush_stdout() {
     let (progress, steps) = mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("atexit-flush".into())
@@ -97,7 +107,6 @@ fn flush_output() {
     if spawned.is_ok() && steps.recv_timeout(LOCK_AT_ONCE).is_ok() {
         let _ = steps.recv_timeout(END_GRACE);
     }
-    os::flush_c_streams();
 }
 
 /// The ending the end watchdog ends with: the latest one asked for.

@@ -31,7 +31,7 @@
 //! | `atexit::exit(n)` | the calling thread | `n`, or the chosen status |
 //! | a caught signal | the signal watcher thread | death by the signal (or `128 + n`), or the chosen status |
 //! | a panic under `panic = "abort"` with `run_on_panic_abort` | the panicking thread | abort |
-//! | `atexit::exit` or `std::process::exit` in a child forked by a handler | the child's thread | the code given, or the child's chosen status |
+//! | `atexit::exit(n)` in a child forked by a handler (or the handler returning there) | the child's thread | `n` (or the exit's own ending), unless the child chose a status (`std::process::exit` there aborts: std's exit guard is copied by `fork`) |
 //! | the deadline passes | — (no further handler starts) | the status or signal the exit was going to end with |
 //! | any of these on a panicking thread (from a panic hook) | a helper thread acting for it: a second panic there would abort | as above |
 //!
@@ -247,15 +247,22 @@ fn drain(me: ThreadKey, on_empty: impl Fn(&mut State)) {
     let mut state = state::lock();
     loop {
         if let Phase::Exiting(exiting) = &mut state.phase {
+            // In a child forked during the exit, the parent's watchdog did
+            // not come along: the child gets its own, for the same deadline
+            // (none if no thread can be had for it).
+            if let (Some(deadline), false) = (exiting.deadline, exiting.watched) {
+                exiting.watched = deadline::start(&deadline);
+                exiting.deadline = exiting.deadline.filter(|_| exiting.watched);
+            }
+            // The watchdog marks the exit expired when it wakes; a deadline
+            // already past (a tiny one) stops the next handler even before.
+            if let Some(deadline) = exiting.deadline.filter(|_| !exiting.expired) {
+                exiting.expired = Instant::now() >= deadline.at;
+            }
             if exiting.expired {
                 // The deadline passed: its watchdog is ending the process.
                 drop(state);
                 park_forever();
-            }
-            // In a child forked during the exit, the parent's watchdog did
-            // not come along: the child gets its own, for the same deadline.
-            if let (Some(deadline), false) = (exiting.deadline, exiting.watched) {
-                exiting.watched = deadline::start(&deadline);
             }
         }
         let State {

@@ -259,6 +259,7 @@ fn on_signal(signal: Signal, ending: SignalEnding) {
         reason: ExitReason::Signal(signal),
         ending,
     };
+    ending::flush_stdout();
     match exit::run_at_exit(plan) {
         ExitRun::Ran => ending::end(exit::current_ending(), Context::Outside),
         // Another exit is under way; it ends the process.
