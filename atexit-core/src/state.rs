@@ -160,12 +160,19 @@ static CHANGED: Condvar = Condvar::new();
 /// constructors ran since the last look (O(1) when there are none), so every
 /// operation sees them, in their place.
 pub(crate) fn lock() -> MutexGuard<'static, State> {
-    let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut state = lock_as_is();
     let State {
         statics, registry, ..
     } = &mut *state;
     statics.take_new(registry);
     state
+}
+
+/// Locks the state without looking for new `#[atexit::handler]`s: for the
+/// runner between two handlers (its run took them in when it started) and
+/// for the deadline, neither of which should pay for the look.
+pub(crate) fn lock_as_is() -> MutexGuard<'static, State> {
+    STATE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Waits for a change, for at most `timeout` if one is given.
@@ -235,12 +242,20 @@ impl Taken {
     /// ran after `atexit` was first used (from another constructor), and they
     /// go into the order where their key puts them, not on top. When nothing
     /// is new this costs one load.
+    #[inline]
     pub(crate) fn take_new(&mut self, registry: &mut Registry) {
-        let handlers = || inventory::iter::<StaticHandler>.into_iter();
-        let head = handlers().next().map_or(0, address);
-        if head == self.head {
-            return;
+        let head = inventory::iter::<StaticHandler>
+            .into_iter()
+            .next()
+            .map_or(0, address);
+        if head != self.head {
+            self.take_new_from(head, registry);
         }
+    }
+
+    #[cold]
+    fn take_new_from(&mut self, head: usize, registry: &mut Registry) {
+        let handlers = || inventory::iter::<StaticHandler>.into_iter();
         self.head = head;
         let mut new: Vec<&'static StaticHandler> = handlers()
             .filter(|handler| self.addresses.binary_search(&address(handler)).is_err())

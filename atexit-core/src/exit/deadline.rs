@@ -43,7 +43,7 @@ fn watch(deadline: Deadline) {
         std::thread::sleep(deadline.at - now);
     }
     let (running, current, ending) = {
-        let mut state = state::lock();
+        let mut state = state::lock_as_is();
         let ending = state.phase.ending().unwrap_or(state::Ending::Unknown);
         match &mut state.phase {
             Phase::Exiting(exiting) => {

@@ -246,31 +246,24 @@ fn drain(me: ThreadKey, on_empty: impl Fn(&mut State)) {
     let outermost = runner::depth() == 0;
     let mut state = state::lock();
     loop {
-        if let Phase::Exiting(exiting) = &mut state.phase {
-            // In a child forked during the exit, the parent's watchdog did
-            // not come along: the child gets its own, for the same deadline
-            // (none if no thread can be had for it).
-            if let (Some(deadline), false) = (exiting.deadline, exiting.watched) {
-                exiting.watched = deadline::start(&deadline);
-                exiting.deadline = exiting.deadline.filter(|_| exiting.watched);
-            }
-            // The watchdog marks the exit expired when it wakes; a deadline
-            // already past (a tiny one) stops the next handler even before.
-            if let Some(deadline) = exiting.deadline.filter(|_| !exiting.expired) {
-                exiting.expired = Instant::now() >= deadline.at;
-            }
-            if exiting.expired {
-                // The deadline passed: its watchdog is ending the process.
-                drop(state);
-                park_forever();
-            }
-        }
         let State {
             phase, registry, ..
         } = &mut *state;
-        let Some(run) = phase.run_mut().filter(|run| run.runner == me) else {
-            break;
+        let run = match phase {
+            Phase::Open { run: Some(run) } => run,
+            Phase::Exiting(exiting) => {
+                if !may_start_a_handler(exiting) {
+                    // The deadline passed: its watchdog is ending the process.
+                    drop(state);
+                    park_forever();
+                }
+                &mut exiting.run
+            }
+            Phase::Open { run: None } | Phase::Closed(_) => break,
         };
+        if run.runner != me {
+            break;
+        }
         let Some(callback) = registry.pop_own() else {
             on_empty(&mut state);
             break;
@@ -279,7 +272,7 @@ fn drain(me: ThreadKey, on_empty: impl Fn(&mut State)) {
         let previous = run.current.replace(callback.name());
         drop(state);
         runner::inside_handler(|| report::invoke(callback));
-        state = state::lock();
+        state = state::lock_as_is();
         if let Some(run) = state.phase.run_mut() {
             run.current = previous;
         }
@@ -292,6 +285,26 @@ fn drain(me: ThreadKey, on_empty: impl Fn(&mut State)) {
             state.notify();
         }
     }
+}
+
+/// Whether the exit's deadline still lets a handler start. Also gives a
+/// child forked during the exit its own watchdog: the parent's did not come
+/// along (no deadline, if no thread can be had for it).
+fn may_start_a_handler(exiting: &mut Exiting) -> bool {
+    let Some(deadline) = exiting.deadline else {
+        return true;
+    };
+    if !exiting.watched {
+        exiting.watched = deadline::start(&deadline);
+        if !exiting.watched {
+            exiting.deadline = None;
+            return true;
+        }
+    }
+    // The watchdog marks the exit expired when it wakes; a deadline already
+    // past (a tiny one) stops the next handler even before.
+    exiting.expired = exiting.expired || Instant::now() >= deadline.at;
+    !exiting.expired
 }
 
 /// Parks this thread for good: another thread ends the process.
