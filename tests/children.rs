@@ -399,3 +399,52 @@ cases! {
     shell_worker_group_on_sigterm: Way::Sigterm, &["--shell"], flushed 0, survive false;
     shell_worker_on_sigkill: Way::Sigkill, &["--shell"], flushed 0, survive true;
 }
+
+/// `PR_SET_PDEATHSIG` follows the thread that forked the child: a child
+/// spawned tied from a thread that then ends must live on (the spawn ran on
+/// the crate's long-lived thread), and still be stoppable.
+#[test]
+fn spawned_from_a_thread_that_ends() {
+    use atexit::CommandExt as _;
+    let child = std::thread::spawn(|| {
+        std::process::Command::new("sleep")
+            .arg("1000")
+            .spawn_tied()
+            .expect("spawn sleep")
+    })
+    .join()
+    .expect("the spawning thread");
+    // Give a parent-death signal from the ended thread time to arrive.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        child.try_wait().expect("try_wait"),
+        None,
+        "killed with its thread"
+    );
+    let status = child.stop().expect("stop");
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(!child.is_registered());
+}
+
+/// The control: std's own spawn from a thread that ends, with the same
+/// `prctl`, kills the child when the thread ends. This is the pitfall
+/// `spawn_tied` avoids.
+#[test]
+fn the_pitfall_spawn_tied_avoids() {
+    let mut child = std::thread::spawn(|| {
+        let mut command = std::process::Command::new("sleep");
+        command.arg("1000");
+        // SAFETY: `prctl` is async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+                Ok(())
+            });
+        }
+        command.spawn().expect("spawn sleep")
+    })
+    .join()
+    .expect("the spawning thread");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+}
