@@ -570,8 +570,8 @@ pub trait CommandExt: private::SealedCommand {
     ///   it ends, the system closes the job's handle and kills every process
     ///   in it, grandchildren included (children join their parent's job). A
     ///   grandchild started in the instant between the spawn and the
-    ///   assignment is not in it. This code is compiled-checked only, not
-    ///   tested: see the crate docs.
+    ///   assignment is not in it. This code is type-checked for
+    ///   `x86_64-pc-windows-gnu` but not run yet: see the crate docs.
     /// - **Other systems** (macOS, the BSDs): nothing kills the child when
     ///   the parent dies without running handlers; it is orphaned. Only the
     ///   stop at exit applies.
