@@ -33,6 +33,7 @@
 //! | `os._exit(code)` | [`atexit::exit_now(code)`](exit_now) |
 //! | `signal.signal(SIGTERM, ...)` + `sys.exit` (the usual recipe) | [`atexit::catch_signals()`](catch_signals) |
 //! | — | [`exit_reason`], [`set_exit_code`], [`set_timeout`], [`run_on_panic_abort`] |
+//! | — | [`stop_at_exit(child)`](stop_at_exit), [`Command::spawn_tied`](CommandExt::spawn_tied): child processes end with this one |
 //!
 //! # Which exits run the handlers
 //!
@@ -125,6 +126,59 @@
 //! the handler, until the deadline ends the process. [`exit`] and the signal
 //! path flush what `main` printed before the handlers, if stdout's lock is
 //! free, and bound that flush.
+//!
+//! # Child processes
+//!
+//! Spawned children (workers, compilers, dev servers, shells running a
+//! pipeline) should end with the program. [`CommandExt::spawn_tied`] spawns
+//! a command so that they do, and [`stop_at_exit`] ties a child spawned
+//! elsewhere:
+//!
+//! ```
+//! # #[cfg(unix)] {
+//! use atexit::CommandExt as _;
+//! use std::os::unix::process::CommandExt as _;
+//! use std::process::Command;
+//! use std::time::Duration;
+//!
+//! let worker = Command::new("sh")
+//!     .args(["-c", "sleep 1000 & wait"])
+//!     .process_group(0) // its children are stopped with it
+//!     .spawn_tied()?
+//!     .with_grace(Duration::from_secs(5));
+//! // At exit: SIGTERM to its group, up to 5 s to end, then SIGKILL; reaped.
+//! # worker.stop()?;
+//! # }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! A tied child is stopped by an exit handler, in its place in the
+//! newest-first order: SIGTERM (to its process group when it leads one),
+//! the grace ([`ExitChild::DEFAULT_GRACE`], 2 s), SIGKILL, and it is always
+//! reaped, with a bound. [`ExitChild`] owns the child, so a pid is never
+//! signalled after it was reaped; reaping it yourself
+//! ([`ExitChild::wait`], [`ExitChild::try_wait`], [`ExitChild::stop`])
+//! cancels the registration. Children are stopped one after another: the
+//! graces of children that ignore SIGTERM add up, and [`set_timeout`]
+//! bounds the whole exit. When no handler can run, Linux's
+//! `PR_SET_PDEATHSIG` (set by `spawn_tied`) kills the child.
+//!
+//! What happens to a tied child (started in its own process group) and to
+//! the grandchild it started, on Linux, as `tests/children.rs` measures it
+//! with `examples/task_runner.rs` (two workers, each with a `sleep` of its
+//! own; times from the runner's end):
+//!
+//! | how the program ends | the child | its child (the grandchild) |
+//! |---|---|---|
+//! | `main` returns, `std::process::exit`, [`exit`], a panic in `main`, a signal after [`catch_signals`] | SIGTERM, flushes within the grace, ends; reaped by the program before it ends | SIGTERM with its group; gone before the program ends |
+//! | the same, with a child that ignores SIGTERM | SIGKILL after the grace; reaped by the program | gone (SIGTERM or SIGKILL with the group) |
+//! | SIGKILL, [`exit_now`], `abort`, a crash, an uncaught signal | killed by the OS (`PR_SET_PDEATHSIG`) within milliseconds, no flush; reaped by init (or a subreaper) | gone within milliseconds if the child spawned it tied too (the death passes down); a grandchild spawned otherwise (a shell's `sleep &`) is orphaned and keeps running |
+//! | any way, on macOS and the BSDs | as on Linux when handlers run; orphaned otherwise (no parent-death signal) | as on Linux when handlers run; orphaned otherwise |
+//! | any way, on Windows | killed (`TerminateProcess`) at exit, no grace; in a kill-on-close Job Object otherwise | killed with the job when the program ends |
+//!
+//! The Windows rows are written from the Win32 documentation and the code
+//! is type-checked for `x86_64-pc-windows-gnu` (with Debian's Rust and
+//! `-Zbuild-std`), but not run: there is no Windows test run yet.
 //!
 //! # Async handlers
 //!
@@ -280,7 +334,8 @@
 pub use atexit_core::{
     adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks,
     register, register_async, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout,
-    unregister, CatchSignals, ExitReason, Handle, Signal, SignalEnding,
+    stop_at_exit, unregister, CatchSignals, CommandExt, ExitChild, ExitReason, Handle, Process,
+    Signal, SignalEnding,
 };
 
 /// Registers a zero-argument function to run at exit, before `main` starts;

@@ -11,6 +11,7 @@
 mod macros;
 mod api;
 mod callback;
+mod children;
 mod executor;
 mod exit;
 mod handle;
@@ -31,6 +32,7 @@ pub use crate::api::{
     adopt_inherited, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks, register,
     register_async, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout, unregister,
 };
+pub use crate::children::{stop_at_exit, CommandExt, ExitChild, Process};
 pub use crate::handle::Handle;
 pub use crate::reason::{ExitReason, Signal};
 pub use crate::signals::{catch_signals, CatchSignals, SignalEnding};

@@ -1,0 +1,794 @@
+//! Child processes that end with this one: stopped (asked, given a grace,
+//! killed, reaped) by an exit handler, and, where the OS allows, killed by
+//! the OS when this process dies without running handlers.
+//!
+//! This module is a user of the registry like any program: it registers one
+//! handler per child through `api`. Nothing in `exit/`, `hooks` or `os`
+//! knows about it.
+//!
+//! Exactness about pids: a child's pid is only ever signalled while its
+//! `Child` is in a [`Slot`] and not yet reaped, under the slot's lock, so the
+//! pid (and the process group it leads) cannot have been reused. Reaping
+//! happens only through the slot.
+
+mod spawner;
+#[cfg(unix)]
+#[path = "unix.rs"]
+mod sys;
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod sys;
+#[cfg(not(any(unix, windows)))]
+#[path = "other.rs"]
+mod sys;
+
+use crate::handle::Handle;
+use crate::os;
+use std::io;
+use std::process::ExitStatus;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How long a child has to end after SIGKILL before the exit gives up on it
+/// (a process in uninterruptible sleep, say, on a dead NFS server).
+const KILL_BOUND: Duration = Duration::from_secs(1);
+
+/// The longest pause between two looks at a child that is stopping.
+const MAX_PAUSE: Duration = Duration::from_millis(20);
+
+/// Ties `child` to this process's exit: when the program ends, it is asked to
+/// stop, given a grace period, then killed, and always reaped.
+///
+/// At exit (every exit that runs handlers: `main` returning,
+/// `std::process::exit`, [`exit`](crate::exit), a panic in `main`, a signal
+/// caught by [`catch_signals`](crate::catch_signals)), in its place in the
+/// newest-first order like any handler:
+///
+/// 1. If the child has ended already, it is reaped: nothing is signalled.
+/// 2. On Unix it gets SIGTERM; when it leads a process group of its own
+///    (spawned with `std::os::unix::process::CommandExt::process_group(0)`,
+///    or it called `setsid`), the whole group gets it, so its own children
+///    (grandchildren of this process) are asked too.
+/// 3. It has the grace ([`ExitChild::DEFAULT_GRACE`], or
+///    [`ExitChild::with_grace`]) to end. As soon as it has, its group, if it
+///    leads one, gets SIGKILL (members still there after their leader ended
+///    are not waited for: a child that must let its children finish waits for
+///    them, as a shell's `wait` does), and it is reaped.
+/// 4. Past the grace, SIGKILL (to the group, if it leads one), and it has 1 s
+///    more to end and be reaped. A child that still has not ended then (stuck
+///    in the kernel) is reported on stderr and left to the system.
+///
+/// On Windows there is no SIGTERM: the child is killed (`TerminateProcess`)
+/// at once and reaped, with no grace.
+///
+/// Children are stopped one after the other, as handlers run: the graces of
+/// children that ignore SIGTERM add up. [`set_timeout`](crate::set_timeout)
+/// bounds the whole exit, these waits included.
+///
+/// Exits that run no handler (SIGKILL, a crash, [`exit_now`](crate::exit_now))
+/// cannot stop a child this way: spawn it with
+/// [`CommandExt::spawn_tied`] so the OS ends it then, where it can.
+///
+/// Take the pipes you need (`child.stdin.take()`) before handing the child
+/// over. Dropping the returned [`ExitChild`] keeps the registration, as
+/// dropping a [`Handle`] does; [`ExitChild::detach`] cancels it.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// # #[cfg(unix)] {
+/// use std::process::Command;
+///
+/// let child = Command::new("sleep").arg("1000").spawn()?;
+/// let sleeper = atexit::stop_at_exit(child);
+/// // ... at exit: SIGTERM, and `sleep` ends at once.
+/// # sleeper.stop()?;
+/// # }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn stop_at_exit<C: Process>(child: C) -> ExitChild<C> {
+    let shared = Arc::new(Shared {
+        slot: Mutex::new(Slot {
+            pid: child.pid(),
+            child: Some(child),
+            status: None,
+            grace: ExitChild::<C>::DEFAULT_GRACE,
+            asked: None,
+            group: false,
+        }),
+    });
+    let handle = crate::api::register_with_args(stop_child::<C>, (Arc::clone(&shared),));
+    ExitChild { shared, handle }
+}
+
+/// A child process that is stopped at exit: what [`stop_at_exit`] and
+/// [`CommandExt::spawn_tied`] return.
+///
+/// It owns the child: only it reaps the child, so the pid it signals at exit
+/// is never one the system has given to another process since. Reaping it
+/// ([`try_wait`](ExitChild::try_wait), [`wait`](ExitChild::wait),
+/// [`stop`](ExitChild::stop)) cancels the registration, in O(1);
+/// [`detach`](ExitChild::detach) cancels it and gives the child back.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// # #[cfg(unix)] {
+/// use atexit::CommandExt as _;
+/// use std::process::Command;
+///
+/// let child = Command::new("true").spawn_tied()?;
+/// assert!(child.wait()?.success());
+/// assert!(!child.is_registered(), "reaped: nothing left to do at exit");
+/// # }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct ExitChild<C: Process = std::process::Child> {
+    shared: Arc<Shared<C>>,
+    handle: Handle,
+}
+
+impl<C: Process> ExitChild<C> {
+    /// The grace a child has between SIGTERM and SIGKILL unless
+    /// [`with_grace`](ExitChild::with_grace) says otherwise: 2 seconds.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// assert_eq!(atexit::ExitChild::<std::process::Child>::DEFAULT_GRACE.as_secs(), 2);
+    /// ```
+    pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+    /// Sets how long the child has to end after SIGTERM, at exit or on
+    /// [`stop`](ExitChild::stop), before it is killed. `Duration::ZERO` kills
+    /// it at once. Read when the stop begins.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)] {
+    /// use std::time::Duration;
+    ///
+    /// let child = std::process::Command::new("sleep").arg("1000").spawn()?;
+    /// let sleeper = atexit::stop_at_exit(child).with_grace(Duration::from_secs(10));
+    /// # sleeper.stop()?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn with_grace(self, grace: Duration) -> Self {
+        self.shared.lock().grace = grace;
+        self
+    }
+
+    /// The child's process id, as it was when handed over. Once the child
+    /// has been reaped the system may give this number to another process.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)] {
+    /// let child = std::process::Command::new("true").spawn()?;
+    /// let pid = child.id();
+    /// let child = atexit::stop_at_exit(child);
+    /// assert_eq!(child.id(), Some(pid));
+    /// # child.wait()?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn id(&self) -> Option<u32> {
+        self.shared.lock().pid
+    }
+
+    /// Reaps the child if it has ended, without blocking; as
+    /// `Child::try_wait`. Once it returns a status, the registration is
+    /// cancelled and every later call returns the same status.
+    ///
+    /// Members of the child's process group that outlive it are not touched
+    /// (only [`stop`](ExitChild::stop) and the exit end them).
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)] {
+    /// let child = atexit::stop_at_exit(std::process::Command::new("true").spawn()?);
+    /// while child.try_wait()?.is_none() {
+    ///     std::thread::sleep(std::time::Duration::from_millis(10));
+    /// }
+    /// assert!(!child.is_registered());
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The child was [detached](ExitChild::detach), or `try_wait` failed.
+    pub fn try_wait(&self) -> io::Result<Option<ExitStatus>> {
+        let status = {
+            let mut slot = self.shared.lock();
+            match slot.status {
+                Some(status) => Some(status),
+                None => slot.reap_if_ended(false)?,
+            }
+        };
+        if status.is_some() {
+            self.handle.unregister();
+        }
+        Ok(status)
+    }
+
+    /// Stops the child now, as the exit would (SIGTERM to it or its group,
+    /// the grace, SIGKILL, reaped), and cancels the registration; returns
+    /// how it ended. A child that has ended already is only reaped.
+    ///
+    /// It never waits without a bound: at most the grace plus 1 s. Called
+    /// while the exit stops the same child, both wait for the one stop (one
+    /// SIGTERM, one grace).
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)] {
+    /// use std::os::unix::process::ExitStatusExt;
+    ///
+    /// let child = atexit::stop_at_exit(std::process::Command::new("sleep").arg("1000").spawn()?);
+    /// let status = child.stop()?;
+    /// assert_eq!(status.signal(), Some(libc::SIGTERM));
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The child was [detached](ExitChild::detach); reaping it failed; or it
+    /// did not end within 1 s of SIGKILL (`ErrorKind::TimedOut`: it is then
+    /// still registered, and its stop at exit tries once more).
+    pub fn stop(&self) -> io::Result<ExitStatus> {
+        let status = self.shared.stop()?;
+        self.handle.unregister();
+        Ok(status)
+    }
+
+    /// Cancels the registration and gives the child back, as it is; `None`
+    /// when it was reaped already (the status is then what
+    /// [`try_wait`](ExitChild::try_wait) gave).
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)] {
+    /// let child = atexit::stop_at_exit(std::process::Command::new("true").spawn()?);
+    /// let mut child = child.detach().expect("not reaped yet");
+    /// child.wait()?; // the program's business again
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn detach(self) -> Option<C> {
+        let child = {
+            let mut slot = self.shared.lock();
+            slot.pid = None;
+            slot.child.take()
+        };
+        self.handle.unregister();
+        child
+    }
+
+    /// Takes the child's stdin pipe, if it was piped and not taken yet
+    /// (`child.stdin.take()`); `None` once the child is reaped or detached.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)] {
+    /// use atexit::CommandExt as _;
+    /// use std::io::Write;
+    /// use std::process::{Command, Stdio};
+    ///
+    /// let cat = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::null()).spawn_tied()?;
+    /// let mut input = cat.take_stdin().expect("piped");
+    /// input.write_all(b"hello\n")?;
+    /// drop(input); // end of input: `cat` ends
+    /// assert!(cat.wait()?.success());
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn take_stdin(&self) -> Option<C::Stdin> {
+        self.shared.lock().child.as_mut()?.take_stdin()
+    }
+
+    /// Takes the child's stdout pipe; as [`take_stdin`](ExitChild::take_stdin).
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)] {
+    /// use atexit::CommandExt as _;
+    /// use std::io::Read;
+    /// use std::process::{Command, Stdio};
+    ///
+    /// let echo = Command::new("echo").arg("hi").stdout(Stdio::piped()).spawn_tied()?;
+    /// let mut text = String::new();
+    /// echo.take_stdout().expect("piped").read_to_string(&mut text)?;
+    /// assert_eq!(text, "hi\n");
+    /// echo.wait()?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn take_stdout(&self) -> Option<C::Stdout> {
+        self.shared.lock().child.as_mut()?.take_stdout()
+    }
+
+    /// Takes the child's stderr pipe; as [`take_stdin`](ExitChild::take_stdin).
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)] {
+    /// use atexit::CommandExt as _;
+    /// use std::io::Read;
+    /// use std::process::{Command, Stdio};
+    ///
+    /// let child = Command::new("sh").args(["-c", "echo oops >&2"]).stderr(Stdio::piped()).spawn_tied()?;
+    /// let mut text = String::new();
+    /// child.take_stderr().expect("piped").read_to_string(&mut text)?;
+    /// assert_eq!(text, "oops\n");
+    /// child.wait()?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn take_stderr(&self) -> Option<C::Stderr> {
+        self.shared.lock().child.as_mut()?.take_stderr()
+    }
+
+    /// Whether the child is still to be stopped at exit: `false` once it has
+    /// been reaped or detached, or its stop at exit has begun.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)] {
+    /// let child = atexit::stop_at_exit(std::process::Command::new("sleep").arg("1000").spawn()?);
+    /// assert!(child.is_registered());
+    /// child.stop()?;
+    /// assert!(!child.is_registered());
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn is_registered(&self) -> bool {
+        self.handle.is_registered()
+    }
+}
+
+impl ExitChild<std::process::Child> {
+    /// Waits for the child to end and reaps it, as `Child::wait`; the
+    /// registration is then cancelled. Waiting holds no lock: the exit may
+    /// stop the child meanwhile, and this then returns how it ended.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)] {
+    /// use atexit::CommandExt as _;
+    ///
+    /// let child = std::process::Command::new("sh").args(["-c", "exit 3"]).spawn_tied()?;
+    /// assert_eq!(child.wait()?.code(), Some(3));
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The child was [detached](ExitChild::detach), or waiting failed.
+    pub fn wait(&self) -> io::Result<ExitStatus> {
+        let status = self.shared.wait_blocking()?;
+        self.handle.unregister();
+        Ok(status)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl ExitChild<tokio::process::Child> {
+    /// Waits for the child to end and reaps it, as Tokio's `Child::wait`;
+    /// the registration is then cancelled. The wait runs on Tokio's blocking
+    /// pool (`spawn_blocking`), so it must be awaited inside a Tokio runtime.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)]
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use atexit::CommandExt as _;
+    ///
+    /// let child = tokio::process::Command::new("true").spawn_tied()?;
+    /// assert!(child.wait().await?.success());
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The child was [detached](ExitChild::detach), or waiting failed.
+    pub async fn wait(&self) -> io::Result<ExitStatus> {
+        let shared = Arc::clone(&self.shared);
+        let status = tokio::task::spawn_blocking(move || shared.wait_blocking())
+            .await
+            .map_err(io::Error::other)??;
+        self.handle.unregister();
+        Ok(status)
+    }
+}
+
+impl<C: Process> std::fmt::Debug for ExitChild<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let slot = self.shared.lock();
+        f.debug_struct("ExitChild")
+            .field("id", &slot.pid)
+            .field("status", &slot.status)
+            .field("grace", &slot.grace)
+            .finish()
+    }
+}
+
+/// A child process [`stop_at_exit`] can own: `std::process::Child`, and
+/// `tokio::process::Child` with the `tokio` feature. Sealed.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// fn tie<C: atexit::Process>(child: C) -> atexit::ExitChild<C> {
+///     atexit::stop_at_exit(child)
+/// }
+/// ```
+pub trait Process: private::Sealed + Send + 'static {
+    /// Its stdin pipe: `ChildStdin` (std's or Tokio's).
+    type Stdin;
+    /// Its stdout pipe: `ChildStdout`.
+    type Stdout;
+    /// Its stderr pipe: `ChildStderr`.
+    type Stderr;
+}
+
+mod private {
+    use std::io;
+    use std::process::ExitStatus;
+
+    /// What the stop needs of a child. Each call is made under the slot's
+    /// lock, on a child not reaped yet.
+    pub trait Sealed {
+        /// Its pid (`None` once reaped).
+        fn pid(&self) -> Option<u32>;
+        /// `try_wait`: reaps it if it has ended.
+        fn try_reap(&mut self) -> io::Result<Option<ExitStatus>>;
+        /// Kills it (SIGKILL, `TerminateProcess`).
+        fn kill_now(&mut self) -> io::Result<()>;
+        /// Windows: its process handle.
+        #[cfg(windows)]
+        fn raw_handle(&self) -> std::os::windows::io::RawHandle;
+        /// Takes its pipes (`child.stdin.take()`, ...).
+        fn take_stdin(&mut self) -> Option<<Self as super::Process>::Stdin>
+        where
+            Self: super::Process;
+        fn take_stdout(&mut self) -> Option<<Self as super::Process>::Stdout>
+        where
+            Self: super::Process;
+        fn take_stderr(&mut self) -> Option<<Self as super::Process>::Stderr>
+        where
+            Self: super::Process;
+    }
+
+    /// The commands `CommandExt` is for.
+    pub trait SealedCommand {}
+}
+
+impl private::Sealed for std::process::Child {
+    fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.stdin.take()
+    }
+
+    fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.stdout.take()
+    }
+
+    fn take_stderr(&mut self) -> Option<std::process::ChildStderr> {
+        self.stderr.take()
+    }
+
+    fn pid(&self) -> Option<u32> {
+        Some(self.id())
+    }
+
+    fn try_reap(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.try_wait()
+    }
+
+    fn kill_now(&mut self) -> io::Result<()> {
+        self.kill()
+    }
+
+    #[cfg(windows)]
+    fn raw_handle(&self) -> std::os::windows::io::RawHandle {
+        std::os::windows::io::AsRawHandle::as_raw_handle(self)
+    }
+}
+
+impl Process for std::process::Child {
+    type Stdin = std::process::ChildStdin;
+    type Stdout = std::process::ChildStdout;
+    type Stderr = std::process::ChildStderr;
+}
+
+#[cfg(feature = "tokio")]
+impl private::Sealed for tokio::process::Child {
+    fn take_stdin(&mut self) -> Option<tokio::process::ChildStdin> {
+        self.stdin.take()
+    }
+
+    fn take_stdout(&mut self) -> Option<tokio::process::ChildStdout> {
+        self.stdout.take()
+    }
+
+    fn take_stderr(&mut self) -> Option<tokio::process::ChildStderr> {
+        self.stderr.take()
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.id()
+    }
+
+    fn try_reap(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.try_wait()
+    }
+
+    fn kill_now(&mut self) -> io::Result<()> {
+        self.start_kill()
+    }
+
+    #[cfg(windows)]
+    fn raw_handle(&self) -> std::os::windows::io::RawHandle {
+        self.raw_handle().unwrap_or(std::ptr::null_mut())
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Process for tokio::process::Child {
+    type Stdin = tokio::process::ChildStdin;
+    type Stdout = tokio::process::ChildStdout;
+    type Stderr = tokio::process::ChildStderr;
+}
+
+/// Spawning a child tied to this process: `std::process::Command`, and
+/// `tokio::process::Command` with the `tokio` feature. Sealed.
+pub trait CommandExt: private::SealedCommand {
+    /// The child this command spawns.
+    type Child: Process;
+
+    /// Spawns the command so that the child ends with this process: it is
+    /// [stopped at exit](stop_at_exit) (asked, given the grace, killed,
+    /// reaped), and where the OS allows, the OS kills it when this process
+    /// dies without running handlers (SIGKILL, a crash,
+    /// [`exit_now`](crate::exit_now), `std::process::abort`, an uncaught
+    /// signal):
+    ///
+    /// - **Linux, Android**: `PR_SET_PDEATHSIG` with SIGKILL. That signal is
+    ///   tied to the *thread* that forked the child, not the process: a child
+    ///   spawned from a thread that later ends (a worker or blocking-pool
+    ///   thread) would be killed then. So the spawn runs on a thread of this
+    ///   crate's that lives as long as the process (the calling thread
+    ///   waits for it). A parent that died between the fork and the `prctl`
+    ///   is caught by comparing `getppid()`: the child then ends before it
+    ///   runs the program, and the spawn fails. The kernel clears the flag
+    ///   when the child executes a set-user-ID or set-group-ID program, and in
+    ///   the child's own children: a grandchild dies with its parent only if
+    ///   it was spawned this way too (`setpriv --pdeathsig KILL` does it for a
+    ///   shell's).
+    /// - **Windows**: the child is put in a Job Object of this process's, with
+    ///   `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`: when the process ends, however
+    ///   it ends, the system closes the job's handle and kills every process
+    ///   in it, grandchildren included (children join their parent's job). A
+    ///   grandchild started in the instant between the spawn and the
+    ///   assignment is not in it. This code is type-checked for
+    ///   `x86_64-pc-windows-gnu` but not run yet: see the crate docs.
+    /// - **Other systems** (macOS, the BSDs): nothing kills the child when
+    ///   the parent dies without running handlers; it is orphaned. Only the
+    ///   stop at exit applies.
+    ///
+    /// To end the child's own children at exit as well, start it in a
+    /// process group of its own first (`process_group(0)` from
+    /// `std::os::unix::process::CommandExt`).
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(unix)] {
+    /// use atexit::CommandExt as _;
+    /// use std::os::unix::process::CommandExt as _;
+    /// use std::process::Command;
+    ///
+    /// let server = Command::new("sh")
+    ///     .args(["-c", "sleep 1000 & wait"])
+    ///     .process_group(0) // so the `sleep` is ended too
+    ///     .spawn_tied()?;
+    /// // ... at exit: SIGTERM to the group; both end.
+    /// # server.stop()?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As `spawn`; on Windows also when the job cannot be made or joined (the
+    /// child is then killed and reaped before this returns).
+    fn spawn_tied(&mut self) -> io::Result<ExitChild<Self::Child>>;
+}
+
+impl private::SealedCommand for std::process::Command {}
+
+impl CommandExt for std::process::Command {
+    type Child = std::process::Child;
+
+    fn spawn_tied(&mut self) -> io::Result<ExitChild<std::process::Child>> {
+        sys::die_with_parent(self);
+        let command = std::mem::replace(self, std::process::Command::new(""));
+        let (command, spawned) = spawner::on_spawner_thread(command, |command| command.spawn())?;
+        *self = command;
+        let child = sys::after_spawn(spawned?)?;
+        Ok(stop_at_exit(child))
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl private::SealedCommand for tokio::process::Command {}
+
+#[cfg(feature = "tokio")]
+impl CommandExt for tokio::process::Command {
+    type Child = tokio::process::Child;
+
+    fn spawn_tied(&mut self) -> io::Result<ExitChild<tokio::process::Child>> {
+        sys::die_with_parent(self.as_std_mut());
+        // Tokio's spawn needs its runtime's context: take the caller's along.
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let command = std::mem::replace(self, tokio::process::Command::new(""));
+        let (command, spawned) = spawner::on_spawner_thread(command, move |command| {
+            let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
+            command.spawn()
+        })?;
+        *self = command;
+        let child = sys::after_spawn(spawned?)?;
+        Ok(stop_at_exit(child))
+    }
+}
+
+/// The state one registration shares with its [`ExitChild`].
+struct Shared<C> {
+    slot: Mutex<Slot<C>>,
+}
+
+struct Slot<C> {
+    /// The pid, while the child is neither reaped nor detached.
+    pid: Option<u32>,
+    /// `None` once reaped or detached.
+    child: Option<C>,
+    /// How it ended, once reaped.
+    status: Option<ExitStatus>,
+    grace: Duration,
+    /// When it was asked to stop (SIGTERM sent), by whichever stop came first.
+    asked: Option<Instant>,
+    /// It led a process group of its own when asked to stop.
+    group: bool,
+}
+
+impl<C: Process> Slot<C> {
+    /// Reaps the child if it has ended. With `end_group`, when it leads a
+    /// group, the group gets SIGKILL first, while the unreaped leader still
+    /// holds the group's id.
+    fn reap_if_ended(&mut self, end_group: bool) -> io::Result<Option<ExitStatus>> {
+        if let Some(status) = self.status {
+            return Ok(Some(status));
+        }
+        let Some(child) = self.child.as_mut() else {
+            return Err(detached());
+        };
+        if end_group && self.group {
+            let Some(pid) = self.pid else {
+                return Err(detached());
+            };
+            if !sys::has_ended(pid)? {
+                return Ok(None);
+            }
+            sys::kill_group(pid);
+        }
+        let status = child.try_reap()?;
+        if status.is_some() {
+            self.status = status;
+            self.child = None;
+            self.pid = None;
+        }
+        Ok(status)
+    }
+}
+
+impl<C: Process> Shared<C> {
+    fn lock(&self) -> MutexGuard<'_, Slot<C>> {
+        // Nothing panics while holding it; a poisoned lock must not stop the exit.
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The stop protocol; see [`stop_at_exit`]. Never holds the lock while
+    /// it sleeps.
+    fn stop(&self) -> io::Result<ExitStatus> {
+        let grace_ends = {
+            let mut slot = self.lock();
+            if slot.asked.is_none() && slot.status.is_none() {
+                let pid = slot.pid.ok_or_else(detached)?;
+                // Asked while unreaped: the group id is still the child's.
+                slot.group = sys::leads_group(pid);
+            }
+            if let Some(status) = slot.reap_if_ended(true)? {
+                return Ok(status);
+            }
+            if slot.asked.is_none() {
+                let pid = slot.pid.ok_or_else(detached)?;
+                if !sys::ask_to_stop(pid, slot.group) {
+                    // Nothing to ask with (Windows): no grace.
+                    slot.grace = Duration::ZERO;
+                }
+                slot.asked = Some(Instant::now());
+            }
+            slot.asked.and_then(|asked| asked.checked_add(slot.grace))
+        };
+        if let Some(status) = self.poll_until(grace_ends)? {
+            return Ok(status);
+        }
+        {
+            let mut slot = self.lock();
+            if let Some(status) = slot.reap_if_ended(true)? {
+                return Ok(status);
+            }
+            let pid = slot.pid.ok_or_else(detached)?;
+            if slot.group {
+                sys::kill_group(pid);
+            } else if let Some(child) = slot.child.as_mut() {
+                child.kill_now()?;
+            }
+        }
+        if let Some(status) = self.poll_until(Instant::now().checked_add(KILL_BOUND))? {
+            return Ok(status);
+        }
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the child did not end within 1 s of being killed",
+        ))
+    }
+
+    /// Looks at the child, with growing pauses, until it has ended and is
+    /// reaped (its status) or `until` passes (`None`; `until` `None` is never).
+    fn poll_until(&self, until: Option<Instant>) -> io::Result<Option<ExitStatus>> {
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if let Some(status) = self.lock().reap_if_ended(true)? {
+                return Ok(Some(status));
+            }
+            let left = until.map(|until| until.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return Ok(None);
+            }
+            std::thread::sleep(left.map_or(pause, |left| left.min(pause)));
+            pause = (pause * 2).min(MAX_PAUSE);
+        }
+    }
+
+    /// `wait`: blocks until the child has ended (holding no lock), then reaps
+    /// it through the slot.
+    fn wait_blocking(&self) -> io::Result<ExitStatus> {
+        loop {
+            let pid = {
+                let mut slot = self.lock();
+                if let Some(status) = slot.reap_if_ended(false)? {
+                    return Ok(status);
+                }
+                slot.pid.ok_or_else(detached)?
+            };
+            sys::wait_until_ended(pid)?;
+        }
+    }
+}
+
+/// The handler [`stop_at_exit`] registers.
+fn stop_child<C: Process>(shared: Arc<Shared<C>>) {
+    if let Err(error) = shared.stop() {
+        if error.kind() != io::ErrorKind::NotFound {
+            let pid = shared.lock().pid.unwrap_or(0);
+            os::write_stderr(
+                format!("atexit: cannot stop child process {pid}: {error}\n").as_bytes(),
+                Duration::from_millis(100),
+            );
+        }
+    }
+}
+
+fn detached() -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, "the child was detached")
+}

@@ -1,0 +1,29 @@
+//! Systems that are neither Unix nor Windows: no signals, no groups, no
+//! parent-death mechanism. The stop kills the child at once.
+
+use std::io;
+
+pub(super) fn die_with_parent(_: &mut std::process::Command) {}
+
+pub(super) fn after_spawn<C>(child: C) -> io::Result<C> {
+    Ok(child)
+}
+
+pub(super) fn leads_group(_: u32) -> bool {
+    false
+}
+
+pub(super) fn ask_to_stop(_: u32, _: bool) -> bool {
+    false
+}
+
+pub(super) fn kill_group(_: u32) {}
+
+pub(super) fn has_ended(_: u32) -> io::Result<bool> {
+    Ok(true)
+}
+
+pub(super) fn wait_until_ended(_: u32) -> io::Result<()> {
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    Ok(())
+}

@@ -1,0 +1,450 @@
+//! Child processes end with their parent: `examples/task_runner.rs` starts
+//! two workers, each of which starts a `sleep` of its own, and ends in every
+//! way a program ends. Each test checks, with real pids read from `/proc`,
+//! that the workers and their children are gone within 2 s of the runner's
+//! end, who reaped them, that a worker asked by SIGTERM flushed its file
+//! first, and that nothing kept the runner's stderr pipe open.
+//!
+//! This test process makes itself a child subreaper, so the processes the
+//! runner leaves behind come to it rather than to pid 1: it sees them and
+//! reaps them. Each test prints its row of the matrix (`--nocapture`).
+
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use support::{example, TempDir};
+
+/// How long the workers and grandchildren may outlive the runner.
+const GONE_WITHIN: Duration = Duration::from_secs(2);
+/// A hang: the runner is killed and the test fails.
+const HANG: Duration = Duration::from_secs(30);
+
+/// A process seen once, told apart from a later one with its pid by its
+/// start time.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    pid: i32,
+    start: u64,
+}
+
+/// What `/proc` says of a process seen earlier.
+#[derive(Debug, PartialEq)]
+enum Now {
+    Running,
+    /// Ended, not reaped yet, by a parent other than this test.
+    Zombie,
+    /// Ended and reaped (by its parent, or by this test as subreaper).
+    Gone,
+}
+
+fn stat(pid: i32) -> Option<(char, i32, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command is in parentheses and may hold spaces: split after it.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    let ppid = fields.get(1)?.parse().ok()?;
+    let start = fields.get(19)?.parse().ok()?;
+    Some((state, ppid, start))
+}
+
+impl Seen {
+    fn new(pid: i32) -> Self {
+        let (_, _, start) = stat(pid).unwrap_or_else(|| panic!("no process {pid}"));
+        Seen { pid, start }
+    }
+
+    /// Looks at it now. A zombie this test adopted is reaped here, and is
+    /// then gone; `adopted` says whether that happened.
+    fn now(&self, adopted: &mut bool) -> Now {
+        match stat(self.pid) {
+            Some((_, _, start)) if start != self.start => Now::Gone,
+            None => Now::Gone,
+            Some(('Z', ppid, _)) if ppid == std::process::id() as i32 => {
+                // SAFETY: reaps our own (adopted) zombie child.
+                unsafe { libc::waitpid(self.pid, std::ptr::null_mut(), libc::WNOHANG) };
+                *adopted = true;
+                Now::Gone
+            }
+            Some(('Z', _, _)) => Now::Zombie,
+            Some(_) => Now::Running,
+        }
+    }
+}
+
+/// How the runner ends, and what must happen to its children.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Way {
+    Return,
+    ProcessExit,
+    AtexitExit,
+    Panic,
+    Sigterm,
+    Sigkill,
+    ExitNow,
+    Abort,
+}
+
+impl Way {
+    fn arg(self) -> &'static str {
+        match self {
+            Way::Return => "return",
+            Way::ProcessExit => "exit",
+            Way::AtexitExit => "atexit-exit",
+            Way::Panic => "panic",
+            Way::Sigterm => "signal",
+            Way::Sigkill => "kill",
+            Way::ExitNow => "exit-now",
+            Way::Abort => "abort",
+        }
+    }
+
+    /// Whether exit handlers run: the workers are then stopped by SIGTERM
+    /// (and flush) and reaped by the runner; otherwise the OS kills them
+    /// (`PR_SET_PDEATHSIG`) and the subreaper reaps them.
+    fn runs_handlers(self) -> bool {
+        !matches!(self, Way::Sigkill | Way::ExitNow | Way::Abort)
+    }
+
+    fn check_status(self, status: ExitStatus) {
+        let expected = match self {
+            Way::Return => status.code() == Some(0),
+            Way::ProcessExit => status.code() == Some(3),
+            Way::AtexitExit => status.code() == Some(4),
+            Way::Panic => status.code() == Some(101),
+            Way::Sigterm => status.signal() == Some(libc::SIGTERM),
+            Way::Sigkill => status.signal() == Some(libc::SIGKILL),
+            Way::ExitNow => status.code() == Some(5),
+            Way::Abort => status.signal() == Some(libc::SIGABRT),
+        };
+        assert!(expected, "{self:?}: runner ended with {status:?}");
+    }
+}
+
+/// What one run measured.
+struct Outcome {
+    /// Per worker: how long after the runner's end it was gone (zero: before).
+    workers_gone: Vec<Duration>,
+    /// Per grandchild: the same; `None`: still running after 2 s.
+    grandchildren_gone: Vec<Option<Duration>>,
+    /// Whether this test (the subreaper) had to reap a worker.
+    workers_adopted: bool,
+    grandchildren_adopted: bool,
+    /// Workers that wrote their flush file.
+    flushed: usize,
+    /// The runner's stderr reached its end (no descendant holds it).
+    stderr_closed: bool,
+}
+
+fn become_subreaper() {
+    // SAFETY: sets a flag of this process.
+    let done = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    assert_eq!(done, 0, "PR_SET_CHILD_SUBREAPER");
+}
+
+fn run(way: Way, options: &[&str]) -> Outcome {
+    become_subreaper();
+    let dir = TempDir::new(&format!("children-{}", way.arg()));
+    let mut command = support::command(&example("task_runner"));
+    command.arg(way.arg()).arg(dir.path()).args(options);
+    // SAFETY: `setrlimit` is async-signal-safe; no core dump for the abort.
+    unsafe {
+        command.pre_exec(|| {
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::setrlimit(libc::RLIMIT_CORE, &none);
+            Ok(())
+        });
+    }
+    let mut runner = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start task_runner");
+    let lines = lines_of(&mut runner);
+    let mut workers = Vec::new();
+    let mut grandchildren = Vec::new();
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| {
+                let _ = runner.kill();
+                panic!("no `ready` from task_runner")
+            });
+        if line == "ready" {
+            break;
+        }
+        let pids: Vec<i32> = line
+            .split_whitespace()
+            .skip(2)
+            .map(|pid| pid.parse().expect("a pid"))
+            .collect();
+        workers.push(Seen::new(pids[0]));
+        grandchildren.push(Seen::new(pids[1]));
+    }
+    assert_eq!(workers.len(), 2, "two workers");
+    // The tree is up: every worker and grandchild runs.
+    let mut adopted = false;
+    for seen in workers.iter().chain(&grandchildren) {
+        let now = seen.now(&mut adopted);
+        assert_eq!(
+            now,
+            Now::Running,
+            "{seen:?} {:?} {:?} {:?}",
+            stat(seen.pid),
+            workers,
+            grandchildren
+        );
+    }
+    let (stderr_done, stderr_closed) = mpsc::channel();
+    let mut stderr = runner.stderr.take().expect("piped");
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = stderr_done.send(text);
+    });
+    let mut go = runner.stdin.take().expect("piped");
+    match way {
+        Way::Sigterm => signal(&runner, libc::SIGTERM),
+        Way::Sigkill => signal(&runner, libc::SIGKILL),
+        _ => go.write_all(b"go\n").expect("tell the runner to go on"),
+    }
+    let status = wait(&mut runner);
+    let ended = Instant::now();
+    way.check_status(status);
+
+    let mut workers_adopted = false;
+    let workers_gone = workers
+        .iter()
+        .map(|seen| {
+            gone_within(seen, ended, &mut workers_adopted).unwrap_or_else(|| {
+                panic!("{way:?} {options:?}: worker {seen:?} still there after {GONE_WITHIN:?}")
+            })
+        })
+        .collect();
+    let mut grandchildren_adopted = false;
+    let grandchildren_gone = grandchildren
+        .iter()
+        .map(|seen| gone_within(seen, ended, &mut grandchildren_adopted))
+        .collect();
+    let flushed = (0..workers.len())
+        .filter(|i| {
+            std::fs::read_to_string(dir.path().join(format!("worker-{i}.flushed")))
+                .is_ok_and(|text| text == "flushed\n")
+        })
+        .count();
+    let stderr = stderr_closed.recv_timeout(GONE_WITHIN);
+    // Clean up what the documented cases leave running (the `--shell`
+    // `sleep` on SIGKILL), then reap it.
+    for seen in &grandchildren {
+        if seen.now(&mut adopted) == Now::Running {
+            // SAFETY: signals a process we checked is the one we saw.
+            unsafe { libc::kill(seen.pid, libc::SIGKILL) };
+            gone_within(seen, Instant::now(), &mut adopted);
+        }
+    }
+    if let Ok(text) = &stderr {
+        if way != Way::Panic {
+            assert_eq!(text, "", "{way:?}: stderr");
+        }
+    }
+    Outcome {
+        workers_gone,
+        grandchildren_gone,
+        workers_adopted,
+        grandchildren_adopted,
+        flushed,
+        stderr_closed: stderr.is_ok(),
+    }
+}
+
+/// When `seen` was gone, counted from `ended` (zero if it was gone before);
+/// `None` if it is still running after [`GONE_WITHIN`]. A zombie of another
+/// parent counts as not gone: no zombie may be left.
+fn gone_within(seen: &Seen, ended: Instant, adopted: &mut bool) -> Option<Duration> {
+    loop {
+        if seen.now(adopted) == Now::Gone {
+            return Some(ended.elapsed());
+        }
+        if ended.elapsed() > GONE_WITHIN {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("piped");
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
+fn signal(child: &Child, signal: i32) {
+    // SAFETY: signals our own unreaped child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+}
+
+fn wait(child: &mut Child) -> ExitStatus {
+    let limit = Instant::now() + HANG;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("task_runner hung");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The matrix row for one run.
+fn row(way: Way, options: &[&str], outcome: &Outcome) -> String {
+    let max = |times: &[Duration]| times.iter().max().copied().unwrap_or_default();
+    let grandchildren: Vec<Duration> = outcome
+        .grandchildren_gone
+        .iter()
+        .flatten()
+        .copied()
+        .collect();
+    let grandchildren = if grandchildren.len() == outcome.grandchildren_gone.len() {
+        format!(
+            "gone ≤ {:?}, reaped by {}",
+            max(&grandchildren),
+            if outcome.grandchildren_adopted {
+                "the subreaper"
+            } else {
+                "the worker"
+            }
+        )
+    } else {
+        "still running (documented)".to_string()
+    };
+    format!(
+        "| {} {} | workers gone ≤ {:?} after the runner's end, reaped by {} | {} | {}/2 flushed | stderr {} |",
+        way.arg(),
+        options.join(" "),
+        max(&outcome.workers_gone),
+        if outcome.workers_adopted { "the subreaper" } else { "the runner" },
+        grandchildren,
+        outcome.flushed,
+        if outcome.stderr_closed { "closed" } else { "held open" },
+    )
+}
+
+/// Runs `way` with `options` and checks the common outcome: workers gone
+/// (reaped by the runner when handlers ran), the flush files when handlers
+/// ran, and the grandchildren gone unless `grandchildren_survive`.
+fn check(way: Way, options: &[&str], flushed: usize, grandchildren_survive: bool) {
+    let outcome = run(way, options);
+    println!("{}", row(way, options, &outcome));
+    assert_eq!(
+        outcome.workers_adopted,
+        !way.runs_handlers(),
+        "{way:?}: the runner reaps its workers exactly when its handlers run"
+    );
+    assert_eq!(outcome.flushed, flushed, "{way:?} {options:?}: flush files");
+    if grandchildren_survive {
+        assert!(outcome.grandchildren_gone.iter().all(Option::is_none));
+    } else {
+        for gone in &outcome.grandchildren_gone {
+            assert!(gone.is_some(), "{way:?} {options:?}: a grandchild is left");
+        }
+        assert!(outcome.stderr_closed, "{way:?}: stderr held open");
+    }
+}
+
+macro_rules! cases {
+    ($($name:ident: $way:expr, $options:expr, flushed $flushed:expr, survive $survive:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            check($way, $options, $flushed, $survive);
+        }
+    )*};
+}
+
+cases! {
+    return_from_main: Way::Return, &[], flushed 2, survive false;
+    process_exit: Way::ProcessExit, &[], flushed 2, survive false;
+    atexit_exit: Way::AtexitExit, &[], flushed 2, survive false;
+    panic_in_main: Way::Panic, &[], flushed 2, survive false;
+    sigterm_caught: Way::Sigterm, &[], flushed 2, survive false;
+    sigkill: Way::Sigkill, &[], flushed 0, survive false;
+    exit_now: Way::ExitNow, &[], flushed 0, survive false;
+    abort: Way::Abort, &[], flushed 0, survive false;
+    // Workers that ignore SIGTERM are killed after the grace: no flush.
+    stubborn_workers_killed_after_the_grace: Way::ProcessExit, &["--stubborn", "--grace-ms", "300"], flushed 0, survive false;
+    // A shell worker: its `sleep` is in its group, so an exit that runs
+    // handlers ends it; SIGKILL of the runner kills the shell only.
+    shell_worker_group_on_exit: Way::ProcessExit, &["--shell"], flushed 0, survive false;
+    shell_worker_group_on_sigterm: Way::Sigterm, &["--shell"], flushed 0, survive false;
+    shell_worker_on_sigkill: Way::Sigkill, &["--shell"], flushed 0, survive true;
+}
+
+/// `PR_SET_PDEATHSIG` follows the thread that forked the child: a child
+/// spawned tied from a thread that then ends must live on (the spawn ran on
+/// the crate's long-lived thread), and still be stoppable.
+#[test]
+fn spawned_from_a_thread_that_ends() {
+    use atexit::CommandExt as _;
+    let child = std::thread::spawn(|| {
+        std::process::Command::new("sleep")
+            .arg("1000")
+            .spawn_tied()
+            .expect("spawn sleep")
+    })
+    .join()
+    .expect("the spawning thread");
+    // Give a parent-death signal from the ended thread time to arrive.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        child.try_wait().expect("try_wait"),
+        None,
+        "killed with its thread"
+    );
+    let status = child.stop().expect("stop");
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(!child.is_registered());
+}
+
+/// The control: std's own spawn from a thread that ends, with the same
+/// `prctl`, kills the child when the thread ends. This is the pitfall
+/// `spawn_tied` avoids.
+#[test]
+fn the_pitfall_spawn_tied_avoids() {
+    let mut child = std::thread::spawn(|| {
+        let mut command = std::process::Command::new("sleep");
+        command.arg("1000");
+        // SAFETY: `prctl` is async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+                Ok(())
+            });
+        }
+        command.spawn().expect("spawn sleep")
+    })
+    .join()
+    .expect("the spawning thread");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+}
