@@ -6,6 +6,7 @@
 
 #![cfg(unix)]
 
+#[path = "../../../tests/support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};

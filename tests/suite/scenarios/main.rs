@@ -33,9 +33,9 @@
 //! # Running some
 //!
 //! ```text
-//! cargo test --test scenarios -- deadline           # names containing "deadline"
-//! cargo test --test scenarios -- --exact exit_paths::process_exit
-//! cargo test --test scenarios -- --list
+//! cargo test -p atexit-suite --test scenarios -- deadline           # names containing "deadline"
+//! cargo test -p atexit-suite --test scenarios -- --exact exit_paths::process_exit
+//! cargo test -p atexit-suite --test scenarios -- --list
 //! cargo nextest run --test scenarios
 //! ATEXIT_SCENARIO=exit_paths::process_exit target/debug/deps/scenarios-<hash>  # the bare program
 //! ```
@@ -43,7 +43,7 @@
 //! Several filters select the union, as with libtest. Tests run one at a
 //! time unless `--test-threads` (or `RUST_TEST_THREADS`) says otherwise.
 
-#[path = "../support/mod.rs"]
+#[path = "../../support/mod.rs"]
 mod support;
 
 mod scenario;

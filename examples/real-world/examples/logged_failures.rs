@@ -6,9 +6,9 @@
 //! target `atexit`); stderr keeps its line either way.
 //!
 //! ```text
-//! cargo run --example logged_failures --features log,tracing -- panic
-//! cargo run --example logged_failures --features log,tracing -- deadline
-//! cargo run --example logged_failures --features log,tracing -- stuck-in-logger
+//! cargo run -p atexit-real-world --example logged_failures --features log,tracing -- panic
+//! cargo run -p atexit-real-world --example logged_failures --features log,tracing -- deadline
+//! cargo run -p atexit-real-world --example logged_failures --features log,tracing -- stuck-in-logger
 //! ```
 
 use std::sync::Mutex;

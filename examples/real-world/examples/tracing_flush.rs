@@ -13,7 +13,7 @@
 //! exit. (Dropping the guard waits up to a second for the writer thread.)
 //!
 //! ```text
-//! $ cargo run --example tracing_flush -- exit /tmp/logs
+//! $ cargo run -p atexit-real-world --example tracing_flush -- exit /tmp/logs
 //! $ tail -n 1 /tmp/logs/app.log
 //! ... INFO tracing_flush: last line before exit
 //! ```

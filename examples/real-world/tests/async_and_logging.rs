@@ -1,9 +1,10 @@
 //! Async handlers (`examples/async_flush.rs`, on Tokio) and failure reports
 //! through `log` and `tracing` (`examples/logged_failures.rs`), run as
-//! processes. Both need the crate's features: `cargo test --all-features`.
+//! processes. Both need the crate's features: `cargo test -p atexit-real-world --all-features`.
 
 #![cfg(all(unix, feature = "tokio", feature = "log", feature = "tracing"))]
 
+#[path = "../../../tests/support/mod.rs"]
 mod support;
 
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //! standing in for a remote service.
 //!
 //! ```text
-//! cargo run --example async_flush --features tokio -- return|exit|panic|signal|hang
+//! cargo run -p atexit-real-world --example async_flush --features tokio -- return|exit|panic|signal|hang
 //! ```
 
 use std::io::{BufRead, BufReader, Write};

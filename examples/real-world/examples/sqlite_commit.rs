@@ -15,7 +15,7 @@
 //! and so cannot be kept in the handler.
 //!
 //! ```text
-//! $ cargo run --example sqlite_commit -- exit /tmp/events.db commit
+//! $ cargo run -p atexit-real-world --example sqlite_commit -- exit /tmp/events.db commit
 //! inserted 100 rows, not committed yet
 //! committed, database closed
 //! $ sqlite3 /tmp/events.db 'select count(*) from events'

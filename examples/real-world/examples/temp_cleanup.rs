@@ -11,7 +11,7 @@
 //! file), since the handler owns them.
 //!
 //! ```text
-//! $ cargo run --example temp_cleanup -- exit /tmp
+//! $ cargo run -p atexit-real-world --example temp_cleanup -- exit /tmp
 //! scratch dir: /tmp/scratch-Ab3xYz
 //! spool file: /tmp/spool-Qr7sTu.txt
 //! removed /tmp/spool-Qr7sTu.txt

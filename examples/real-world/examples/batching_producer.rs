@@ -23,7 +23,7 @@
 //! per line.
 //!
 //! ```text
-//! $ cargo run --example batching_producer -- exit /tmp/broker.txt
+//! $ cargo run -p atexit-real-world --example batching_producer -- exit /tmp/broker.txt
 //! $ wc -l /tmp/broker.txt      # 1000: the last 40 were sent by the exit handler
 //! ```
 //!

@@ -15,7 +15,7 @@
 //! `ratatui::init` does.
 //!
 //! ```text
-//! $ cargo run --example terminal_restore -- exit
+//! $ cargo run -p atexit-real-world --example terminal_restore -- exit
 //! ```
 //!
 //! The argument says how the program ends once a key is pressed: `return`,
