@@ -262,7 +262,7 @@
 pub use atexit_core::{
     adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks,
     register, register_async, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout,
-    unregister, CatchSignals, ExitReason, Handle, Signal, SignalEnding,
+    unregister, CatchSignals, ExitReason, Guard, Handle, HandlerFn, Signal, SignalEnding,
 };
 
 /// Registers a zero-argument function to run at exit, before `main` starts;

@@ -11,13 +11,12 @@
 //!   [`Weak`](std::sync::Weak) reference, so the registration never keeps the
 //!   producer alive: the exit handler flushes the producers still alive at
 //!   exit and does nothing for the others.
-//! - `close()` flushes and cancels the registration through its
-//!   [`atexit::Handle`], in O(1).
+//! - The producer keeps the registration's [`atexit::Guard`]
+//!   (`Handle::cancel_on_drop`): `close()` and dropping the producer cancel
+//!   the flush at exit, in O(1), so a closed producer leaves no handler.
 //! - Dropping the producer flushes too, as `BufWriter` does: a producer that
-//!   goes out of scope sends its tail there and then. Its registration stays,
-//!   holding a dead `Weak` (a few bytes): at exit it finds nothing and sends
-//!   nothing, so each message is sent exactly once. (A `Drop` that also
-//!   unregisters works as well; `close()` shows how.)
+//!   goes out of scope sends its tail there and then, and its guard removes
+//!   the registration, so each message is sent exactly once.
 //!
 //! A file stands in for the broker: each batch appends its messages to it, one
 //! per line.
@@ -73,7 +72,8 @@ impl Drop for Inner {
 /// A producer that sends messages in batches of [`BATCH_SIZE`].
 struct Producer {
     inner: Arc<Mutex<Inner>>,
-    flush_at_exit: atexit::Handle,
+    /// Cancels the flush at exit when the producer is closed or dropped.
+    _flush_at_exit: atexit::Guard,
 }
 
 /// A panic elsewhere must not lose the messages already buffered.
@@ -102,7 +102,7 @@ impl Producer {
         });
         Ok(Producer {
             inner,
-            flush_at_exit,
+            _flush_at_exit: flush_at_exit.cancel_on_drop(),
         })
     }
 
@@ -115,10 +115,10 @@ impl Producer {
         Ok(())
     }
 
-    /// Sends what is buffered and cancels the flush at exit: a closed producer
-    /// needs no handler. Unlike `Drop`, it reports a failed send.
+    /// Sends what is buffered; dropping `self` then cancels the flush at exit
+    /// (the guard): a closed producer needs no handler. Unlike `Drop`, it
+    /// reports a failed send.
     fn close(self) -> io::Result<()> {
-        self.flush_at_exit.unregister();
         lock(&self.inner).flush()
     }
 }
@@ -182,7 +182,7 @@ fn main() {
             println!("handlers after close: {}", atexit::ncallbacks());
         } else {
             drop(producer);
-            // The registration is still there, but its weak reference is dead.
+            // The guard cancelled the registration with the producer.
             println!("handlers after drop: {}", atexit::ncallbacks());
             let sent = std::fs::read_to_string(&broker).expect("read the broker");
             println!(

@@ -162,7 +162,7 @@ fn batching_producer_close_cancels_the_exit_flush() {
 }
 
 #[test]
-fn batching_producer_dropped_sends_once_and_its_weak_handler_does_nothing() {
+fn batching_producer_dropped_sends_once_and_its_guard_cancels_the_handler() {
     let dir = support::TempDir::new("batching_producer_drop");
     let broker = dir.path().join("broker.txt");
     let finished = support::run(
@@ -172,12 +172,11 @@ fn batching_producer_dropped_sends_once_and_its_weak_handler_does_nothing() {
         LIMIT,
     );
     Ending::Return.assert_ended(&finished, "");
-    // Still registered after the drop, yet nothing is sent twice at exit;
-    // and the drop itself sent the tail, which a handler holding a strong
-    // reference would have prevented (the producer would live until exit).
+    // The guard cancelled the registration with the producer, and the drop
+    // itself sent the tail: nothing is left for the exit, nothing sent twice.
     assert_eq!(
         finished.stdout,
-        "handlers after drop: 1\nmessages at the broker after drop: 1000\n"
+        "handlers after drop: 0\nmessages at the broker after drop: 1000\n"
     );
     assert_all_messages_once(&broker);
 }
