@@ -25,6 +25,7 @@
 //! | `atexit.register(func, *args)` | [`atexit::register!(func, args...)`](register!) |
 //! | `atexit.unregister(func)` | [`atexit::unregister(func)`](unregister), returns how many it removed |
 //! | — | [`Handle::unregister`]: cancel one registration in O(1) |
+//! | — | [`Handle::cancel_on_drop`]: a [`Guard`] that cancels it when dropped |
 //! | — | [`atexit::register_async(f)`](register_async), `#[atexit::handler] async fn`: async handlers |
 //! | `atexit._run_exitfuncs()` | [`atexit::run_exitfuncs()`](run_exitfuncs) |
 //! | `atexit._clear()` | [`atexit::clear()`](clear) |
@@ -32,7 +33,11 @@
 //! | `sys.exit(code)` | [`atexit::exit(code)`](exit) |
 //! | `os._exit(code)` | [`atexit::exit_now(code)`](exit_now) |
 //! | `signal.signal(SIGTERM, ...)` + `sys.exit` (the usual recipe) | [`atexit::catch_signals()`](catch_signals) |
+//! | — | [`atexit::adopt_inherited()`](adopt_inherited): run the parent's handlers in a forked child |
 //! | — | [`exit_reason`], [`set_exit_code`], [`set_timeout`], [`run_on_panic_abort`] |
+//!
+//! Python's names are search aliases: rustdoc's search finds
+//! `_run_exitfuncs`, `_clear`, `_ncallbacks` and `_exit`.
 //!
 //! # Which exits run the handlers
 //!
