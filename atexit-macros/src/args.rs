@@ -163,7 +163,10 @@ mod tests {
         assert_eq!(parse(quote!(priority = 10i32)).unwrap().priority, 10);
         assert_eq!(parse(quote!(priority = -10i32)).unwrap().priority, -10);
         let error = parse(quote!(priority = 300u8)).err().unwrap();
-        assert!(error.to_string().contains("without the suffix `u8`"), "{error}");
+        assert!(
+            error.to_string().contains("without the suffix `u8`"),
+            "{error}"
+        );
         assert!(parse(quote!(priority = 1i64)).is_err());
     }
 
