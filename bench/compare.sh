@@ -35,9 +35,9 @@ done
 cat "$out/glibc.txt"
 
 echo "==> Rust (cargo bench)"
-cargo bench --quiet --bench registry -- --output-format bencher "${criterion_args[@]}" 2>/dev/null \
+cargo bench --quiet -p atexit-suite --bench registry -- --output-format bencher "${criterion_args[@]}" 2>/dev/null \
     | grep '^test ' | tee "$out/rust.txt"
-cargo bench --quiet --bench memory 2>/dev/null | tee "$out/memory.txt"
-cargo bench --quiet --bench startup 2>/dev/null | tee "$out/startup.txt"
+cargo bench --quiet -p atexit-suite --bench memory 2>/dev/null | tee "$out/memory.txt"
+cargo bench --quiet -p atexit-suite --bench startup 2>/dev/null | tee "$out/startup.txt"
 
 python3 bench/table.py "$out"

@@ -1,6 +1,6 @@
-//! A resource that registers its own cleanup when created and cancels it when
-//! closed early, through the `Handle` the registration returned. Either way
-//! "Resource closed." is printed exactly once.
+//! A resource that registers its own cleanup when created, and cancels it
+//! when closed early or dropped, through the registration's
+//! [`atexit::Guard`]. Either way "Resource closed." is printed exactly once.
 //!
 //! ```text
 //! $ cargo run --example resource_manager            # closed at exit
@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 
 struct Resource {
     connection: Arc<Mutex<Option<String>>>,
-    exit_handler: atexit::Handle,
+    /// Cancels the exit handler when the resource is closed or dropped.
+    _close_at_exit: atexit::Guard,
 }
 
 fn close_connection(connection: &Mutex<Option<String>>) {
@@ -32,29 +33,32 @@ impl Resource {
         let connection = Arc::new(Mutex::new(Some("db://example".to_string())));
         println!("Resource opened.");
         let at_exit = Arc::clone(&connection);
-        let exit_handler = atexit::register(move || close_connection(&at_exit));
+        let handle = atexit::register(move || close_connection(&at_exit));
         Resource {
             connection,
-            exit_handler,
+            _close_at_exit: handle.cancel_on_drop(),
         }
     }
 
+    /// Closes the connection now; dropping `self` then cancels the exit
+    /// handler (and drops the reference it holds).
     fn close(self) {
-        // Closed now: the exit handler would have nothing to do, so cancel it
-        // (and drop the reference it holds).
-        self.exit_handler.unregister();
         close_connection(&self.connection);
     }
 }
+
+/// Alive until the program ends: a `static` is never dropped, so its guard
+/// never cancels, and the exit handler closes it.
+static RESOURCE: Mutex<Option<Resource>> = Mutex::new(None);
 
 fn main() {
     let resource = Resource::open();
     println!("Working...");
     if std::env::args().nth(1).as_deref() == Some("close") {
         resource.close();
+        assert_eq!(atexit::ncallbacks(), 0, "the guard cancelled the handler");
         println!("Done.");
     } else {
-        // Leaked on purpose: the exit handler closes it.
-        std::mem::forget(resource);
+        *RESOURCE.lock().unwrap() = Some(resource);
     }
 }

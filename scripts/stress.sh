@@ -3,4 +3,4 @@
 # (200), in an optimized build: bash scripts/stress.sh [runs, default 5000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ATEXIT_STRESS_RUNS="${1:-5000}" cargo test --release --test scenarios -- stress
+ATEXIT_STRESS_RUNS="${1:-5000}" cargo test --release -p atexit-suite --test scenarios -- stress

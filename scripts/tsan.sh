@@ -16,4 +16,4 @@ export RUSTDOCFLAGS="-Zsanitizer=thread"
 export CARGO_TARGET_DIR=target/tsan
 # TSan does not follow fork well; keep the stress loop short.
 export ATEXIT_STRESS_RUNS=20
-cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu --test scenarios -- ${filters[*]}
+cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu -p atexit-suite --test scenarios -- ${filters[*]}

@@ -25,6 +25,7 @@
 //! | `atexit.register(func, *args)` | [`atexit::register!(func, args...)`](register!) |
 //! | `atexit.unregister(func)` | [`atexit::unregister(func)`](unregister), returns how many it removed |
 //! | — | [`Handle::unregister`]: cancel one registration in O(1) |
+//! | — | [`Handle::cancel_on_drop`]: a [`Guard`] that cancels it when dropped |
 //! | — | [`atexit::register_async(f)`](register_async), `#[atexit::handler] async fn`: async handlers |
 //! | `atexit._run_exitfuncs()` | [`atexit::run_exitfuncs()`](run_exitfuncs) |
 //! | `atexit._clear()` | [`atexit::clear()`](clear) |
@@ -32,8 +33,12 @@
 //! | `sys.exit(code)` | [`atexit::exit(code)`](exit) |
 //! | `os._exit(code)` | [`atexit::exit_now(code)`](exit_now) |
 //! | `signal.signal(SIGTERM, ...)` + `sys.exit` (the usual recipe) | [`atexit::catch_signals()`](catch_signals) |
+//! | — | [`atexit::adopt_inherited()`](adopt_inherited): run the parent's handlers in a forked child |
 //! | — | [`exit_reason`], [`set_exit_code`], [`set_timeout`], [`run_on_panic_abort`] |
 //! | — | [`stop_at_exit(child)`](stop_at_exit), [`Command::spawn_tied`](CommandExt::spawn_tied): child processes end with this one |
+//!
+//! Python's names are search aliases: rustdoc's search finds
+//! `_run_exitfuncs`, `_clear`, `_ncallbacks` and `_exit`.
 //!
 //! # Which exits run the handlers
 //!
@@ -334,8 +339,8 @@
 pub use atexit_core::{
     adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks,
     register, register_async, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout,
-    stop_at_exit, unregister, CatchSignals, CommandExt, ExitChild, ExitReason, Handle, Process,
-    Signal, SignalEnding,
+    stop_at_exit, unregister, CatchSignals, CommandExt, ExitChild, ExitReason, Guard, Handle,
+    HandlerFn, Process, Signal, SignalEnding,
 };
 
 /// Registers a zero-argument function to run at exit, before `main` starts;

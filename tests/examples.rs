@@ -112,10 +112,12 @@ fn atexit_signal_parent() {
     // The parent finds the child next to itself, in the examples folder.
     let _ = example("atexit_signal_child");
     let finished = run_example("atexit_signal_parent", &[]);
+    // The child writes straight to the stdout it inherited, first, as in
+    // Python's run of the pair.
     assert_eq!(
         finished.stdout,
-        "PARENT: Pausing before sending signal...\nPARENT: Signaling child\nCHILD: Registered\n\
-         PARENT: child output above; child died by signal 15\n"
+        "CHILD: Registered\nPARENT: Pausing before sending signal...\nPARENT: Signaling child\n\
+         PARENT: child died by signal 15\n"
     );
     assert!(finished.status.success());
 }
@@ -213,4 +215,151 @@ fn quickstart() {
 fn startup_handlers_registers_a_thousand() {
     assert_clean("startup_handlers", &["--count"], "1000\n");
     assert_clean("startup_empty", &["--count"], "0\n");
+}
+
+// --- The seed snippets: the Python programs this crate is modelled on, and
+// their Rust twins (the README's table). Each prints what the original does.
+
+#[test]
+fn seed_exit_message() {
+    assert_clean(
+        "exit_message",
+        &[],
+        "Will sleep for 1 second...\nMessage from exit handler...\n",
+    );
+}
+
+#[test]
+fn seed_decorator_unregister() {
+    assert_clean("decorator_unregister", &[], "Will sleep for 1 second...\n");
+}
+
+#[test]
+fn seed_cleanup_resources() {
+    assert_clean(
+        "cleanup_resources",
+        &[],
+        "Main program is running...\nCleaning up resources...\n",
+    );
+}
+
+#[test]
+fn seed_two_tasks() {
+    assert_clean(
+        "two_tasks",
+        &[],
+        "Working...\nTask 2: Writing log summary\nTask 1: Closing database connection\n",
+    );
+}
+
+#[test]
+fn seed_no_cleanup() {
+    assert_clean("no_cleanup", &[], "No cleanup this time!\n");
+}
+
+#[test]
+fn seed_cleanup_with_argument() {
+    assert_clean(
+        "cleanup_with_argument",
+        &[],
+        "Cleaning up for project_x...\n",
+    );
+}
+
+#[test]
+fn seed_three_closures() {
+    assert_clean("three_closures", &[], "3. Third\n2. Second\n1. First\n");
+}
+
+#[test]
+fn seed_save_config() {
+    let dir = TempDir::new("save_config");
+    let file = dir.path().join("config.json");
+    assert_clean(
+        "save_config",
+        &[file.to_str().unwrap()],
+        &format!("Config saved to {}\n", file.display()),
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        r#"{"theme": "dark", "font_size": 14}"#,
+        "the value changed after the registration is the one saved"
+    );
+}
+
+#[test]
+fn seed_log_exit_time() {
+    let dir = TempDir::new("log_exit_time");
+    let file = dir.path().join("app.log");
+    assert_clean("log_exit_time", &[file.to_str().unwrap()], "");
+    let log = std::fs::read_to_string(&file).unwrap();
+    let time = log
+        .strip_prefix("INFO: Program exited cleanly at ")
+        .and_then(|rest| rest.strip_suffix(" UTC\n"))
+        .unwrap_or_else(|| panic!("one line, the exit's: {log:?}"));
+    // `YYYY-MM-DD hh:mm:ss`, this century.
+    let shape: String = time
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect();
+    assert_eq!(shape, "9999-99-99 99:99:99", "{time}");
+    assert!(time.starts_with("20"), "{time}");
+}
+
+#[test]
+fn seed_delete_file() {
+    let dir = TempDir::new("delete_file");
+    let file = dir.path().join("temp.txt");
+    assert_clean(
+        "delete_file",
+        &[file.to_str().unwrap()],
+        &format!("Deleting {}\n", file.display()),
+    );
+    assert!(!file.exists(), "the handler deleted {}", file.display());
+}
+
+#[test]
+fn seed_python_sector() {
+    assert_clean(
+        "python_sector",
+        &[],
+        "You are now leaving the Python sector.\n",
+    );
+}
+
+// Seed 12, two panicking handlers reported newest first with status 0, is
+// `atexit_exception` above.
+
+#[test]
+fn seed_join_worker_finished() {
+    assert_clean(
+        "join_worker",
+        &["quick"],
+        "main: done\nexit: joined the worker\n",
+    );
+}
+
+#[test]
+fn seed_join_worker_still_running() {
+    let started = std::time::Instant::now();
+    let finished = run_example("join_worker", &["slow"]);
+    assert_eq!(finished.stdout, "main: done\n");
+    assert_eq!(
+        finished.stderr,
+        "warning: the worker is still running after 500 ms; exiting without it\n"
+    );
+    assert!(finished.status.success(), "{:?}", finished.status);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "did not wait for the 10 s worker"
+    );
+}
+
+#[test]
+fn seed_only_as_program() {
+    assert_clean(
+        "only_as_program",
+        &[],
+        "Processed 3 items\nCleaning up temporary data...\n",
+    );
 }

@@ -1,6 +1,6 @@
 //! The functions of Python's `atexit` module, and `exit`/`exit_now`.
 
-use crate::callback::{Bound, CallWith, Callback, Plain};
+use crate::callback::{Bound, CallWith, Callback, HandlerFn, Plain};
 use crate::exit::ending::{self, Context, Ending};
 use crate::exit::{self, ExitRun};
 use crate::handle::Handle;
@@ -151,6 +151,18 @@ fn push(callback: Callback) -> Handle {
 /// A fn item and a fn pointer to the same function are different keys:
 /// unregister in the form you registered.
 ///
+/// What can never match is refused at compile time ([`HandlerFn`]): a value
+/// that is not a function (`unregister(42)`, `unregister("cleanup")`), and a
+/// [`Handle`], whose registration [`Handle::unregister`] cancels.
+///
+/// A closure is accepted, because one can match: a closure that captures
+/// nothing (or only `Copy` values) is `Copy`, and `let f = || ...;
+/// register(f); unregister(f)` removes it. But a closure *written in the
+/// call*, `unregister(|| flush())`, has a type of its own that nothing was
+/// registered with: it always returns 0. Rust gives no stable way to tell a
+/// closure's type from a fn item's in a bound, so this is not a compile
+/// error; pass the function (`unregister(flush)`) or keep the [`Handle`].
+///
 /// Handlers from `#[atexit::handler]` can be unregistered the same way.
 /// Unregistering from inside a running handler removes handlers that have not
 /// run yet. The removed closures are dropped before this returns.
@@ -166,7 +178,7 @@ fn push(callback: Callback) -> Handle {
 /// assert_eq!(atexit::unregister(my_cleanup), 2);
 /// assert_eq!(atexit::unregister(my_cleanup), 0);
 /// ```
-pub fn unregister<F: 'static>(func: F) -> usize {
+pub fn unregister<F: HandlerFn<Args>, Args>(func: F) -> usize {
     let mut state = lock();
     let mut dropped = Vec::new();
     let removed = state.registry.remove_function(
@@ -197,6 +209,7 @@ pub fn unregister<F: 'static>(func: F) -> usize {
 /// atexit::run_exitfuncs();
 /// assert_eq!(atexit::ncallbacks(), 0);
 /// ```
+#[doc(alias = "_run_exitfuncs")]
 pub fn run_exitfuncs() {
     exit::run_now()
 }
@@ -210,6 +223,7 @@ pub fn run_exitfuncs() {
 /// atexit::clear();
 /// assert_eq!(atexit::ncallbacks(), 0);
 /// ```
+#[doc(alias = "_clear")]
 pub fn clear() {
     let mut state = lock();
     let mut dropped = Vec::new();
@@ -229,6 +243,7 @@ pub fn clear() {
 /// handle.unregister();
 /// assert_eq!(atexit::ncallbacks(), before);
 /// ```
+#[doc(alias = "_ncallbacks")]
 pub fn ncallbacks() -> usize {
     lock().registry.own_len()
 }
@@ -311,6 +326,7 @@ pub fn exit(code: i32) -> ! {
 /// println!("Exiting...");
 /// atexit::exit_now(0);
 /// ```
+#[doc(alias = "_exit")]
 pub fn exit_now(code: i32) -> ! {
     os::exit_now(code)
 }

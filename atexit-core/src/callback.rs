@@ -75,6 +75,77 @@ call_with_tuples! {
     (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12)
 }
 
+mod sealed {
+    pub trait Sealed<Args> {}
+}
+
+/// What [`unregister`](crate::unregister) accepts: a function or closure of
+/// 0 to 12 arguments, the forms [`register`](crate::register()),
+/// [`register!`](crate::register!) and
+/// [`register_async`](crate::register_async) take. Sealed: implemented for
+/// every `FnOnce(A1, ..., An) -> R + 'static` and nothing else.
+///
+/// It exists so that `unregister` rejects at compile time what can never
+/// match a registration: a number, a string, a [`Handle`](crate::Handle).
+///
+/// ```compile_fail
+/// # extern crate atexit_core as atexit;
+/// let handle = atexit::register(|| {});
+/// atexit::unregister(handle); // error: `Handle` is not a function
+/// ```
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// fn cleanup(project: &str) {
+///     println!("Cleaning up for {project}...");
+/// }
+/// fn removes<F: atexit::HandlerFn<Args>, Args>(func: F) -> usize {
+///     atexit::unregister(func)
+/// }
+/// atexit::register!(cleanup, "project_x");
+/// assert_eq!(removes(cleanup), 1);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a function: `atexit::unregister` can never match it",
+    label = "not a fn item, fn pointer or closure",
+    note = "`unregister` removes every registration of a function: pass the function itself, \
+            as in `atexit::unregister(cleanup)`",
+    note = "to cancel the one registration a `Handle` names, call `handle.unregister()`"
+)]
+pub trait HandlerFn<Args>: sealed::Sealed<Args> + 'static {}
+
+macro_rules! handler_fn_arities {
+    ($( ($($arg:ident),*) )*) => {$(
+        impl<Func, Ret, $($arg,)*> sealed::Sealed<($($arg,)*)> for Func
+        where
+            Func: FnOnce($($arg),*) -> Ret + 'static,
+        {
+        }
+
+        impl<Func, Ret, $($arg,)*> HandlerFn<($($arg,)*)> for Func
+        where
+            Func: FnOnce($($arg),*) -> Ret + 'static,
+        {
+        }
+    )*};
+}
+
+handler_fn_arities! {
+    ()
+    (A1)
+    (A1, A2)
+    (A1, A2, A3)
+    (A1, A2, A3, A4)
+    (A1, A2, A3, A4, A5)
+    (A1, A2, A3, A4, A5, A6)
+    (A1, A2, A3, A4, A5, A6, A7)
+    (A1, A2, A3, A4, A5, A6, A7, A8)
+    (A1, A2, A3, A4, A5, A6, A7, A8, A9)
+    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10)
+    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11)
+    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12)
+}
+
 impl<F: CallWith<A>, A: Send + 'static> Run for Bound<F, A> {
     fn run(self) {
         self.func.call_with(self.args)

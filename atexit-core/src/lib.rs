@@ -32,8 +32,9 @@ pub use crate::api::{
     adopt_inherited, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks, register,
     register_async, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout, unregister,
 };
+pub use crate::callback::HandlerFn;
 pub use crate::children::{stop_at_exit, CommandExt, ExitChild, Process};
-pub use crate::handle::Handle;
+pub use crate::handle::{Guard, Handle};
 pub use crate::reason::{ExitReason, Signal};
 pub use crate::signals::{catch_signals, CatchSignals, SignalEnding};
 

@@ -15,7 +15,11 @@ use std::fmt;
 /// assert_eq!(Signal::Term.number(), 15);
 /// assert_eq!(Signal::Int.to_string(), "SIGINT");
 /// ```
+///
+/// Non-exhaustive: more signals may be added, so a `match` on it needs a
+/// `_` arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Signal {
     /// SIGINT: Ctrl+C in a terminal.
     Int,

@@ -1,10 +1,12 @@
-//! The arguments of `#[atexit::handler(...)]`.
+//! The arguments of `#[atexit::handler(...)]`, parsed with
+//! `syn::meta::parser`: `priority = <integer>`, `catch_signals`,
+//! `crate = "<path>"`, in any order, each at most once.
 
 use proc_macro2::TokenStream;
+use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
-use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, ExprUnary, Lit, Meta, Path, Token, UnOp};
+use syn::{Expr, ExprLit, ExprUnary, Lit, LitInt, Path, Token, UnOp};
 
 pub(crate) struct Args {
     pub(crate) priority: i32,
@@ -12,64 +14,40 @@ pub(crate) struct Args {
     pub(crate) crate_path: Path,
 }
 
+const EXPECTED: &str =
+    "`#[atexit::handler]` takes `priority = <integer>`, `catch_signals` and `crate = \"<path>\"`";
+
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
     let mut priority = None;
     let mut crate_path = None;
     let mut catch_signals = false;
-    let list = Punctuated::<Meta, Token![,]>::parse_terminated
-        .parse2(tokens)
-        .map_err(|error| {
-            syn::Error::new(
-                error.span(),
-                "expected `priority = <integer>`, `catch_signals` or `crate = \"<path>\"`",
-            )
-        })?;
-    for meta in list {
-        let arg = match meta {
-            Meta::NameValue(arg) => arg,
-            Meta::Path(path) if path.is_ident("catch_signals") => {
-                if catch_signals {
-                    return Err(syn::Error::new_spanned(
-                        path,
-                        "`catch_signals` is given twice",
-                    ));
-                }
-                catch_signals = true;
-                continue;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("priority") {
+            if priority.is_some() {
+                return Err(meta.error("`priority` is given twice"));
             }
-            Meta::Path(path) => return Err(needs_value(&path)),
-            Meta::List(list) => return Err(needs_value(&list)),
-        };
-        let name = arg
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        match name.as_str() {
-            "priority" => {
-                if priority.is_some() {
-                    return Err(syn::Error::new(
-                        arg.path.span(),
-                        "`priority` is given twice",
-                    ));
-                }
-                priority = Some(parse_priority(&arg.value)?);
+            let value: Expr = value_of(&meta, "priority = 10")?.parse()?;
+            priority = Some(parse_priority(&value)?);
+        } else if meta.path.is_ident("catch_signals") {
+            if catch_signals {
+                return Err(meta.error("`catch_signals` is given twice"));
             }
-            "crate" => {
-                if crate_path.is_some() {
-                    return Err(syn::Error::new(arg.path.span(), "`crate` is given twice"));
-                }
-                crate_path = Some(parse_crate_path(&arg.value)?);
+            if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                return Err(meta.error("`catch_signals` takes no value: write `catch_signals`"));
             }
-            _ => {
-                return Err(syn::Error::new(
-                    arg.path.span(),
-                    "unknown argument; `#[atexit::handler]` takes `priority = <integer>`, \
-                     `catch_signals` and `crate = \"<path>\"`",
-                ))
+            catch_signals = true;
+        } else if meta.path.is_ident("crate") {
+            if crate_path.is_some() {
+                return Err(meta.error("`crate` is given twice"));
             }
+            let value: Expr = value_of(&meta, "crate = \"my_atexit\"")?.parse()?;
+            crate_path = Some(parse_crate_path(&value)?);
+        } else {
+            return Err(meta.error(format_args!("unknown argument; {EXPECTED}")));
         }
-    }
+        Ok(())
+    });
+    parser.parse2(tokens)?;
     Ok(Args {
         priority: priority.unwrap_or(0),
         catch_signals,
@@ -77,11 +55,16 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
     })
 }
 
-fn needs_value(tokens: &dyn quote::ToTokens) -> syn::Error {
-    syn::Error::new_spanned(
-        tokens,
-        "expected `name = value`, such as `priority = 10` or `crate = \"my_atexit\"`",
-    )
+/// The stream after `name =`, or an error naming the form expected.
+fn value_of<'a>(
+    meta: &'a ParseNestedMeta<'a>,
+    example: &str,
+) -> syn::Result<&'a syn::parse::ParseBuffer<'a>> {
+    if meta.input.peek(Token![=]) {
+        meta.value()
+    } else {
+        Err(meta.error(format_args!("expected `name = value`, such as `{example}`")))
+    }
 }
 
 fn parse_priority(value: &Expr) -> syn::Result<i32> {
@@ -101,6 +84,7 @@ fn parse_priority(value: &Expr) -> syn::Result<i32> {
         },
         _ => return Err(priority_error(value)),
     };
+    check_suffix(literal)?;
     let digits = format!(
         "{}{}",
         if negative { "-" } else { "" },
@@ -111,6 +95,21 @@ fn parse_priority(value: &Expr) -> syn::Result<i32> {
         .map_err(|_| syn::Error::new(value.span(), "`priority` must fit in an `i32`"))
 }
 
+/// `priority` is an `i32`: `10` and `10i32` are accepted; any other suffix
+/// (`300u8`) would be ignored silently, so it is an error.
+fn check_suffix(literal: &LitInt) -> syn::Result<()> {
+    match literal.suffix() {
+        "" | "i32" => Ok(()),
+        suffix => Err(syn::Error::new(
+            literal.span(),
+            format!(
+                "`priority` is an `i32`: write `priority = {}`, without the suffix `{suffix}`",
+                literal.base10_digits()
+            ),
+        )),
+    }
+}
+
 fn priority_error(value: &Expr) -> syn::Error {
     syn::Error::new(
         value.span(),
@@ -119,20 +118,18 @@ fn priority_error(value: &Expr) -> syn::Error {
 }
 
 fn parse_crate_path(value: &Expr) -> syn::Result<Path> {
+    let error = |span| {
+        syn::Error::new(
+            span,
+            "`crate` takes a path in a string, such as `crate = \"my_atexit\"`",
+        )
+    };
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Str(text),
             ..
-        }) => text.parse::<Path>().map_err(|_| {
-            syn::Error::new(
-                text.span(),
-                "`crate` takes a path in a string, such as `crate = \"my_atexit\"`",
-            )
-        }),
-        _ => Err(syn::Error::new(
-            value.span(),
-            "`crate` takes a path in a string, such as `crate = \"my_atexit\"`",
-        )),
+        }) => text.parse::<Path>().map_err(|_| error(text.span())),
+        _ => Err(error(value.span())),
     }
 }
 
@@ -159,6 +156,27 @@ mod tests {
         assert!(parse(quote!(priority = 2147483648)).is_err());
         assert!(parse(quote!(priority = "high")).is_err());
         assert!(parse(quote!(priority = 1, priority = 2)).is_err());
+    }
+
+    #[test]
+    fn suffixes() {
+        assert_eq!(parse(quote!(priority = 10i32)).unwrap().priority, 10);
+        assert_eq!(parse(quote!(priority = -10i32)).unwrap().priority, -10);
+        let error = parse(quote!(priority = 300u8)).err().unwrap();
+        assert!(
+            error.to_string().contains("without the suffix `u8`"),
+            "{error}"
+        );
+        assert!(parse(quote!(priority = 1i64)).is_err());
+    }
+
+    #[test]
+    fn trailing_comma_and_order() {
+        let args = parse(quote!(crate = "x", catch_signals, priority = 3,)).unwrap();
+        assert!(args.catch_signals);
+        assert_eq!(args.priority, 3);
+        assert!(parse(quote!(1)).is_err());
+        assert!(parse(quote!(priority = 1 catch_signals)).is_err());
     }
 
     #[test]

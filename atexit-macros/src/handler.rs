@@ -111,6 +111,17 @@ fn check(function: &ItemFn) -> syn::Result<()> {
              with no caller to uphold their safety conditions",
         ));
     }
+    if let Some(abi) = &sig.abi {
+        let is_rust = abi.name.as_ref().is_some_and(|name| name.value() == "Rust");
+        if !is_rust {
+            return Err(syn::Error::new_spanned(
+                abi,
+                "#[atexit::handler] functions cannot be `extern`: a panic in an `extern \"C\"` fn \
+                 aborts the process, where a handler's panic is reported and the other handlers \
+                 still run; write a plain `fn`, which may call the `extern` one",
+            ));
+        }
+    }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         let span = match &sig.generics.where_clause {
             Some(clause) if sig.generics.params.is_empty() => clause.to_token_stream(),

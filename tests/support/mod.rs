@@ -60,11 +60,20 @@ pub fn build_in_own_target(name: &str, args: &[&str]) -> PathBuf {
         .arg("--quiet")
         .args(args)
         .env("CARGO_TARGET_DIR", &target)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(workspace_root())
         .status()
         .expect("run cargo");
     assert!(status.success(), "cargo build {args:?} failed");
     target
+}
+
+/// The repository's root (the workspace), whichever package this file is
+/// compiled into: `atexit` itself, `tests/suite` or `examples/real-world`.
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("atexit-core").is_dir())
+        .expect("the workspace root holds atexit-core/")
 }
 
 /// A command with a stable environment: no backtraces in panic messages.

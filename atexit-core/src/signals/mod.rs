@@ -44,7 +44,10 @@ mod imp {
 ///     .install()
 ///     .expect("signal handling");
 /// ```
+///
+/// Non-exhaustive: more endings may be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SignalEnding {
     /// Die by the same signal (default action restored, signal raised
     /// again), so the parent sees a death by that signal (`WIFSIGNALED`):

@@ -1,0 +1,143 @@
+//! Async handlers (`examples/async_flush.rs`, on Tokio) and failure reports
+//! through `log` and `tracing` (`examples/logged_failures.rs`), run as
+//! processes. Both need the crate's features: `cargo test -p atexit-real-world --all-features`.
+
+#![cfg(all(unix, feature = "tokio", feature = "log", feature = "tracing"))]
+
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+use support::{command, example, run, Running};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Both async handlers ran to completion: the imperative one first, then the
+/// `async fn`, which slept on a Tokio timer and talked to the collector over a
+/// Tokio socket.
+const FLUSHED: &str = "session closed\n\
+                       sent 100 records after 50 ms; collector: acknowledged 100 records\n";
+
+fn async_flush(path: &str) -> support::Finished {
+    run(command(&example("async_flush")).arg(path), LIMIT)
+}
+
+#[test]
+fn async_handlers_run_after_tokio_main_returns() {
+    let finished = async_flush("return");
+    assert_eq!(finished.stdout, FLUSHED);
+    assert_eq!(finished.stderr, "");
+    assert_eq!(finished.status.code(), Some(0));
+}
+
+#[test]
+fn async_handlers_run_on_process_exit_inside_the_runtime() {
+    let finished = async_flush("exit");
+    assert_eq!(finished.stdout, FLUSHED);
+    assert_eq!(finished.stderr, "");
+    assert_eq!(finished.status.code(), Some(3));
+}
+
+#[test]
+fn async_handlers_run_after_a_panic_in_main() {
+    let finished = async_flush("panic");
+    assert_eq!(finished.stdout, FLUSHED);
+    assert!(finished.stderr.contains("lost the configuration"));
+    assert_eq!(finished.status.code(), Some(101));
+}
+
+#[test]
+fn async_handlers_run_on_sigterm() {
+    let mut running = Running::start(command(&example("async_flush")).arg("signal"));
+    running.wait_for_line("ready");
+    running.signal(libc::SIGTERM);
+    let (finished, _) = running.finish(LIMIT);
+    assert_eq!(finished.stdout, format!("ready\n{FLUSHED}"));
+    assert_eq!(finished.stderr, "");
+    assert_eq!(finished.signal(), Some(libc::SIGTERM));
+}
+
+#[test]
+fn an_async_handler_that_never_finishes_meets_the_deadline() {
+    let finished = async_flush("hang");
+    assert_eq!(
+        finished.stdout, "",
+        "the stuck handler is newest; the rest are skipped"
+    );
+    assert_eq!(
+        finished.stderr,
+        "atexit: exit deadline of 300ms passed: exit handler \
+         `core::future::pending::pending<()>` is still running; the remaining handlers \
+         are skipped and the process ends with status 4\n"
+    );
+    assert_eq!(finished.status.code(), Some(4));
+}
+
+/// What the program logs before it exits: the loggers' thread-local buffers
+/// exist, and are destroyed on the exiting thread before the handlers run.
+const STARTED: &str = concat!(
+    "[log] INFO logged_failures: service started\n",
+    " INFO logged_failures: service started\n",
+);
+
+fn logged_failures(path: &str) -> support::Finished {
+    run(command(&example("logged_failures")).arg(path), LIMIT)
+}
+
+#[test]
+fn a_panicking_handler_is_reported_to_log_and_tracing_and_stderr() {
+    let finished = logged_failures("panic");
+    let report = "exit handler `logged_failures::remove_cache` panicked: \
+                  the cache directory is gone; the other handlers still run";
+    assert_eq!(
+        finished.stdout,
+        format!(
+            "{STARTED}[log] ERROR atexit: {report}\n\
+             ERROR atexit: {report} handler=\"logged_failures::remove_cache\"\n\
+             closing the database\n"
+        )
+    );
+    assert!(
+        finished.stderr.ends_with(&format!("atexit: {report}\n")),
+        "stderr keeps its report: {}",
+        finished.stderr
+    );
+    assert_eq!(finished.status.code(), Some(2));
+}
+
+#[test]
+fn an_expired_deadline_is_reported_to_log_and_tracing_and_stderr() {
+    let finished = logged_failures("deadline");
+    let report = "exit deadline of 200ms passed: exit handler `logged_failures::upload_metrics` \
+                  is still running; the remaining handlers are skipped and the process ends \
+                  with status 2";
+    assert_eq!(
+        finished.stdout,
+        format!(
+            "{STARTED}[log] ERROR atexit: {report}\n\
+             ERROR atexit: {report} handler=\"logged_failures::upload_metrics\"\n"
+        )
+    );
+    assert_eq!(finished.stderr, format!("atexit: {report}\n"));
+    assert_eq!(finished.status.code(), Some(2));
+}
+
+#[test]
+fn a_logger_blocked_by_the_stuck_handler_does_not_stop_the_deadline() {
+    let finished = logged_failures("stuck-in-logger");
+    assert_eq!(finished.stdout, STARTED, "the report could not be logged");
+    assert_eq!(
+        finished.stderr,
+        "atexit: exit deadline of 200ms passed: exit handler `logged_failures::rotate_logs` \
+         is still running; the remaining handlers are skipped and the process ends with status 2\n"
+    );
+    assert_eq!(finished.status.code(), Some(2));
+}
+
+#[test]
+fn nothing_is_logged_when_nothing_fails() {
+    let finished = logged_failures("none");
+    assert_eq!(finished.stdout, format!("{STARTED}closing the database\n"));
+    assert_eq!(finished.stderr, "");
+    assert_eq!(finished.status.code(), Some(2));
+}

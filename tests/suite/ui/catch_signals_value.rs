@@ -1,0 +1,4 @@
+#[atexit::handler(catch_signals = true)]
+fn flush() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[atexit::handler]
+extern "C" fn flush() {}
+
+fn main() {}

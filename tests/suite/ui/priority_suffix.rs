@@ -1,0 +1,4 @@
+#[atexit::handler(priority = 300u8)]
+fn flush() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+fn main() {
+    let handle = atexit::register(|| println!("cleanup"));
+    atexit::unregister(handle);
+}

@@ -1,0 +1,3 @@
+fn main() {
+    atexit::unregister(42u8);
+}

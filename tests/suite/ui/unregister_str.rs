@@ -1,0 +1,6 @@
+fn cleanup() {}
+
+fn main() {
+    atexit::register(cleanup);
+    atexit::unregister("cleanup");
+}
