@@ -63,7 +63,18 @@ const MAX_PAUSE: Duration = Duration::from_millis(20);
 ///
 /// Children are stopped one after the other, as handlers run: the graces of
 /// children that ignore SIGTERM add up. [`set_timeout`](crate::set_timeout)
-/// bounds the whole exit, these waits included.
+/// bounds the whole exit, these waits included: when the deadline passes in
+/// the middle of a child's grace, the process ends there, and the children
+/// not stopped yet are left to the parent-death signal of
+/// [`CommandExt::spawn_tied`] (which reaches the child, not its group).
+///
+/// The child must be reaped only through the `ExitChild`. A program that
+/// reaps children itself (a `waitpid(-1)` loop on SIGCHLD, or SIGCHLD
+/// ignored, which makes the kernel reap them) takes the pid away: on Linux
+/// the crate sees that through a pidfd it opened when the child was tied,
+/// and then leaves the child alone (its pid may be another process's by
+/// now); `wait` returns an error of kind `NotFound`. Elsewhere it cannot tell:
+/// do not tie children such a program reaps.
 ///
 /// Exits that run no handler (SIGKILL, a crash, [`exit_now`](crate::exit_now))
 /// cannot stop a child this way: spawn it with
@@ -89,6 +100,7 @@ pub fn stop_at_exit<C: Process>(child: C) -> ExitChild<C> {
     let shared = Arc::new(Shared {
         slot: Mutex::new(Slot {
             pid: child.pid(),
+            hold: sys::hold(child.pid()),
             child: Some(child),
             status: None,
             grace: ExitChild::<C>::DEFAULT_GRACE,
@@ -138,7 +150,9 @@ impl<C: Process> ExitChild<C> {
 
     /// Sets how long the child has to end after SIGTERM, at exit or on
     /// [`stop`](ExitChild::stop), before it is killed. `Duration::ZERO` kills
-    /// it at once. Read when the stop begins.
+    /// it at once; a grace too long to add to the current time
+    /// (`Duration::MAX`) is no limit but the exit's deadline
+    /// ([`set_timeout`](crate::set_timeout)). Read when the stop begins.
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -243,7 +257,9 @@ impl<C: Process> ExitChild<C> {
 
     /// Cancels the registration and gives the child back, as it is; `None`
     /// when it was reaped already (the status is then what
-    /// [`try_wait`](ExitChild::try_wait) gave).
+    /// [`try_wait`](ExitChild::try_wait) gave). What the OS was told at the
+    /// spawn stays: a child of [`CommandExt::spawn_tied`] still dies with
+    /// this process (Linux's parent-death signal, the Windows job).
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -597,10 +613,16 @@ pub trait CommandExt: private::SealedCommand {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     ///
+    /// The command keeps what `spawn_tied` adds to it (on Linux a pre-exec
+    /// step that sets the parent-death signal): spawn it again with
+    /// `spawn_tied`, not `spawn`, or the new child dies with whichever thread
+    /// spawned it.
+    ///
     /// # Errors
     ///
     /// As `spawn`; on Windows also when the job cannot be made or joined (the
-    /// child is then killed and reaped before this returns).
+    /// child is then killed and reaped before this returns). A Tokio command
+    /// outside a Tokio runtime fails before anything is spawned.
     fn spawn_tied(&mut self) -> io::Result<ExitChild<Self::Child>>;
 }
 
@@ -629,10 +651,14 @@ impl CommandExt for tokio::process::Command {
     fn spawn_tied(&mut self) -> io::Result<ExitChild<tokio::process::Child>> {
         sys::die_with_parent(self.as_std_mut());
         // Tokio's spawn needs its runtime's context: take the caller's along.
-        let runtime = tokio::runtime::Handle::try_current().ok();
+        // Without one, Tokio would start the process and then panic, leaving
+        // a running child that nobody owns: refuse before spawning.
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            io::Error::other("spawn_tied of a tokio::process::Command needs a Tokio runtime")
+        })?;
         let command = std::mem::replace(self, tokio::process::Command::new(""));
         let (command, spawned) = spawner::on_spawner_thread(command, move |command| {
-            let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
+            let _entered = runtime.enter();
             command.spawn()
         })?;
         *self = command;
@@ -649,6 +675,8 @@ struct Shared<C> {
 struct Slot<C> {
     /// The pid, while the child is neither reaped nor detached.
     pid: Option<u32>,
+    /// What tells whether something else reaped it (a pidfd on Linux).
+    hold: sys::Hold,
     /// `None` once reaped or detached.
     child: Option<C>,
     /// How it ended, once reaped.
@@ -668,6 +696,7 @@ impl<C: Process> Slot<C> {
         if let Some(status) = self.status {
             return Ok(Some(status));
         }
+        self.ensure_ours()?;
         let Some(child) = self.child.as_mut() else {
             return Err(detached());
         };
@@ -680,13 +709,39 @@ impl<C: Process> Slot<C> {
             }
             sys::kill_group(pid);
         }
-        let status = child.try_reap()?;
+        let status = match child.try_reap() {
+            // Reaped by something else after all (SIGCHLD ignored, say).
+            Err(error) if is_no_child(&error) => {
+                self.forget();
+                return Err(reaped_elsewhere());
+            }
+            other => other?,
+        };
         if status.is_some() {
             self.status = status;
             self.child = None;
             self.pid = None;
         }
         Ok(status)
+    }
+}
+
+impl<C: Process> Slot<C> {
+    /// Fails when something other than the `ExitChild` reaped the child (a
+    /// `waitpid(-1)` loop of the program's, SIGCHLD ignored): its pid may be
+    /// another process's by now, so the child is forgotten, never signalled.
+    fn ensure_ours(&mut self) -> io::Result<()> {
+        if self.child.is_some() && sys::reaped_elsewhere(&self.hold) {
+            self.forget();
+            return Err(reaped_elsewhere());
+        }
+        Ok(())
+    }
+
+    fn forget(&mut self) {
+        self.child = None;
+        self.pid = None;
+        self.hold = sys::hold(None);
     }
 }
 
@@ -701,6 +756,9 @@ impl<C: Process> Shared<C> {
     fn stop(&self) -> io::Result<ExitStatus> {
         let grace_ends = {
             let mut slot = self.lock();
+            if slot.status.is_none() {
+                slot.ensure_ours()?;
+            }
             if slot.asked.is_none() && slot.status.is_none() {
                 let pid = slot.pid.ok_or_else(detached)?;
                 // Asked while unreaped: the group id is still the child's.
@@ -711,7 +769,7 @@ impl<C: Process> Shared<C> {
             }
             if slot.asked.is_none() {
                 let pid = slot.pid.ok_or_else(detached)?;
-                if !sys::ask_to_stop(pid, slot.group) {
+                if !sys::ask_to_stop(pid, slot.group, &slot.hold) {
                     // Nothing to ask with (Windows): no grace.
                     slot.grace = Duration::ZERO;
                 }
@@ -791,4 +849,44 @@ fn stop_child<C: Process>(shared: Arc<Shared<C>>) {
 
 fn detached() -> io::Error {
     io::Error::new(io::ErrorKind::NotFound, "the child was detached")
+}
+
+/// Not reported at exit: the program reaped the child itself.
+fn reaped_elsewhere() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        "the child was reaped by something other than its ExitChild",
+    )
+}
+
+fn is_no_child(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    return error.raw_os_error() == Some(libc::ECHILD);
+    #[cfg(not(unix))]
+    {
+        let _ = error;
+        false
+    }
+}
+
+#[cfg(all(test, unix, feature = "tokio"))]
+mod tests {
+    use super::CommandExt as _;
+
+    /// Outside a runtime Tokio would start the process and then panic,
+    /// leaving a child nobody owns: the spawn is refused first.
+    #[test]
+    fn a_tokio_command_outside_a_runtime_is_refused_before_the_spawn() {
+        let marker = std::env::temp_dir().join(format!("atexit-tokio-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        let mut command = tokio::process::Command::new("touch");
+        command.arg(&marker);
+        let error = command.spawn_tied().unwrap_err();
+        assert!(
+            error.to_string().contains("needs a Tokio runtime"),
+            "{error}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!marker.exists(), "nothing was spawned");
+    }
 }

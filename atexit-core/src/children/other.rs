@@ -9,11 +9,21 @@ pub(super) fn after_spawn<C>(child: C) -> io::Result<C> {
     Ok(child)
 }
 
+/// Nothing is held besides the child itself.
+pub(super) type Hold = ();
+
+pub(super) fn hold(_: Option<u32>) -> Hold {}
+
+/// A child here is only reaped through its `ExitChild`.
+pub(super) fn reaped_elsewhere(_: &Hold) -> bool {
+    false
+}
+
 pub(super) fn leads_group(_: u32) -> bool {
     false
 }
 
-pub(super) fn ask_to_stop(_: u32, _: bool) -> bool {
+pub(super) fn ask_to_stop(_: u32, _: bool, _: &Hold) -> bool {
     false
 }
 

@@ -1,6 +1,9 @@
 //! The Unix calls of `children`. Every pid given here belongs to a child the
 //! caller owns and has not reaped, so neither it nor the group it leads can
-//! have been reused.
+//! have been reused: unless something else in the program reaped it (a
+//! `waitpid(-1)` loop, SIGCHLD ignored). On Linux a pidfd, opened when the
+//! child is tied, tells that case apart ([`reaped_elsewhere`]), and signals
+//! to the child itself go through it.
 
 use std::io;
 use std::os::unix::process::CommandExt as _;
@@ -10,15 +13,78 @@ fn pid_t(pid: u32) -> libc::pid_t {
     libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX)
 }
 
+/// What this process holds of a tied child besides its pid: on Linux a pidfd
+/// (none where the kernel is older than 5.3, or off Linux).
+pub(super) type Hold = Option<std::os::fd::OwnedFd>;
+
+/// Takes hold of the child `pid`, just spawned or handed over.
+pub(super) fn hold(pid: Option<u32>) -> Hold {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::fd::FromRawFd;
+        let pid = pid_t(pid?);
+        // SAFETY: `pidfd_open` takes a pid and flags and returns a new
+        // descriptor (or -1), which we own from here on.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        let fd = libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+        // SAFETY: a descriptor the kernel just gave us, owned by nobody else.
+        Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
+/// Whether the child was reaped by something other than its `ExitChild`:
+/// its pid may name another process by now, so nothing may be sent to it.
+pub(super) fn reaped_elsewhere(hold: &Hold) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Some(fd) = hold {
+        use std::os::fd::AsRawFd;
+        // SAFETY: signal 0 through our pidfd only checks that the process
+        // (running, or a zombie not yet reaped) still exists.
+        let checked = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.as_raw_fd(),
+                0,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        return checked != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    }
+    let _ = hold;
+    false
+}
+
 /// Whether the child leads a process group of its own.
 pub(super) fn leads_group(pid: u32) -> bool {
     // SAFETY: `getpgid` only reads; the pid is our unreaped child.
     unsafe { libc::getpgid(pid_t(pid)) == pid_t(pid) }
 }
 
-/// SIGTERM to the child, or to the group it leads. Returns true: on Unix a
-/// child can always be asked.
-pub(super) fn ask_to_stop(pid: u32, group: bool) -> bool {
+/// SIGTERM to the child (through its pidfd where there is one), or to the
+/// group it leads. Returns true: on Unix a child can always be asked.
+pub(super) fn ask_to_stop(pid: u32, group: bool, hold: &Hold) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let (Some(fd), false) = (hold, group) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: SIGTERM through our own pidfd reaches exactly that process.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.as_raw_fd(),
+                libc::SIGTERM,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        return true;
+    }
+    let _ = hold;
     let target = if group { -pid_t(pid) } else { pid_t(pid) };
     // SAFETY: signals our unreaped child or the group it leads (see above).
     unsafe { libc::kill(target, libc::SIGTERM) };

@@ -111,12 +111,22 @@ pub(super) fn after_spawn<C: super::Process>(mut child: C) -> io::Result<C> {
 }
 
 /// Windows has no process groups of this kind.
+/// Nothing is held besides the child itself.
+pub(super) type Hold = ();
+
+pub(super) fn hold(_: Option<u32>) -> Hold {}
+
+/// A child here is only reaped through its `ExitChild`.
+pub(super) fn reaped_elsewhere(_: &Hold) -> bool {
+    false
+}
+
 pub(super) fn leads_group(_: u32) -> bool {
     false
 }
 
 /// There is no SIGTERM to ask with: false, so the stop kills at once.
-pub(super) fn ask_to_stop(_: u32, _: bool) -> bool {
+pub(super) fn ask_to_stop(_: u32, _: bool, _: &Hold) -> bool {
     false
 }
 

@@ -100,6 +100,27 @@ pub fn all() -> Vec<Scenario> {
         .code(4)
         .faster_than(std::time::Duration::from_secs(2))
         .hang_after(std::time::Duration::from_secs(10)),
+        // A tied child the program reaps itself (SIGCHLD ignored: the kernel
+        // reaps it; or a `waitpid(-1)` loop) may have its pid given to
+        // another process: the crate notices (a pidfd on Linux), signals
+        // nothing and says nothing. It used to report "No child processes"
+        // at every exit, and to signal whatever process had the pid by then.
+        Scenario::new("a_tied_child_reaped_by_the_program_is_left_alone", || {
+            use atexit::CommandExt as _;
+            // SAFETY: sets SIGCHLD's disposition: ended children are reaped
+            // by the kernel at once.
+            unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
+            let child = std::process::Command::new("true").spawn_tied().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            assert!(child.is_registered());
+            let mut other = std::process::Command::new("true").spawn_tied().unwrap();
+            // SAFETY: reaps any child of ours, as a SIGCHLD loop does.
+            unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            // SAFETY: as above.
+            while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
+            let _ = &mut other;
+        }),
         Scenario::new("handler_panics_while_panicking", || {
             struct PanicsOnDrop;
             impl Drop for PanicsOnDrop {
