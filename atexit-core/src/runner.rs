@@ -44,6 +44,10 @@ struct Context {
 }
 
 thread_local! {
+    // It is `const`: clippy 1.96 says otherwise when std is built from
+    // source (`-Zbuild-std`, scripts/targets.sh), where `thread_local!`
+    // no longer counts as a foreign macro.
+    #[allow(unknown_lints, clippy::missing_const_for_thread_local)]
     static CONTEXT: Context = const {
         Context {
             own: Cell::new(0),

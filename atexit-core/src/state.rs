@@ -203,6 +203,7 @@ impl State {
     }
 
     /// In a forked child, after `fork`: nobody waits here.
+    #[cfg(unix)]
     pub(crate) fn forget_waiters(&mut self) {
         self.waiters = 0;
     }

@@ -243,6 +243,12 @@ impl Running {
         }
     }
 
+    /// The process's id (on Windows, also its process group's, when it was
+    /// started with `CREATE_NEW_PROCESS_GROUP`).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends `signal` to the process.
     #[cfg(unix)]
     pub fn signal(&self, signal: i32) {

@@ -6,7 +6,6 @@
 //! to the child itself go through it.
 
 use std::io;
-use std::os::unix::process::CommandExt as _;
 
 fn pid_t(pid: u32) -> libc::pid_t {
     // Pids from `Child::id` came from a `pid_t`.
@@ -142,6 +141,7 @@ fn waitid(pid: u32, flags: libc::c_int) -> io::Result<bool> {
 /// The parent-death signal, where the OS has one.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(super) fn die_with_parent(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt as _;
     // The spawner thread spawns every tied child, so the parent is this
     // process as it is now.
     let parent = pid_t(std::process::id());

@@ -253,6 +253,8 @@ impl Registry {
     }
 
     /// In a forked child: everything registered so far belongs to the parent.
+    /// (No `fork` on Windows; the unit tests exercise it everywhere.)
+    #[cfg(any(unix, test))]
     pub(crate) fn fork_child(&mut self) {
         self.epoch = self.epoch.wrapping_add(1);
         self.inherited = self.len;

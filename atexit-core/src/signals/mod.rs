@@ -143,7 +143,9 @@ impl CatchSignals {
     }
 
     /// Whether the program named `signal` (with `only` or `signal`), rather
-    /// than taking it from the default set.
+    /// than taking it from the default set. Only Unix has signals that can
+    /// be ignored at start (the case it decides).
+    #[cfg(unix)]
     pub(crate) fn is_named(&self, signal: Signal) -> bool {
         self.named.contains(&signal)
     }
