@@ -154,17 +154,7 @@ fn run(way: Way, options: &[&str]) -> Outcome {
     let dir = TempDir::new(&format!("children-{}", way.arg()));
     let mut command = support::command(&example("task_runner"));
     command.arg(way.arg()).arg(dir.path()).args(options);
-    // SAFETY: `setrlimit` is async-signal-safe; no core dump for the abort.
-    unsafe {
-        command.pre_exec(|| {
-            let none = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            libc::setrlimit(libc::RLIMIT_CORE, &none);
-            Ok(())
-        });
-    }
+    support::no_core_dumps(&mut command);
     let mut runner = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

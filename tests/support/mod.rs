@@ -163,6 +163,24 @@ impl Drop for TempDir {
     }
 }
 
+/// Core dumps off in the child `command` starts (SIGQUIT's and abort's
+/// default actions would write one).
+#[cfg(unix)]
+pub fn no_core_dumps(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: `setrlimit` is async-signal-safe and touches only the child.
+    unsafe {
+        command.pre_exec(|| {
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::setrlimit(libc::RLIMIT_CORE, &none);
+            Ok(())
+        });
+    }
+}
+
 /// A process under test that is sent signals while it runs.
 pub struct Running {
     child: Child,
@@ -177,20 +195,7 @@ impl Running {
     /// default action would write one).
     pub fn start(command: &mut Command) -> Self {
         #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: `setrlimit` is async-signal-safe and touches only the child.
-            unsafe {
-                command.pre_exec(|| {
-                    let none = libc::rlimit {
-                        rlim_cur: 0,
-                        rlim_max: 0,
-                    };
-                    libc::setrlimit(libc::RLIMIT_CORE, &none);
-                    Ok(())
-                });
-            }
-        }
+        no_core_dumps(command);
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -172,18 +172,10 @@ fn program(fault: Fault, way: Way) {
     match fault {
         Fault::StdoutLockHeld => {
             print!("in stdout's buffer when the exit starts");
-            crate::signals::hold_stdout_for_good();
+            crate::scenario::hold_stdout_for_good();
         }
         Fault::StderrLockHeld => {
-            let (locked, is_locked) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let _stderr = std::io::stderr().lock();
-                locked.send(()).unwrap();
-                loop {
-                    std::thread::park();
-                }
-            });
-            is_locked.recv().unwrap();
+            crate::scenario::hold_stderr_for_good();
         }
         Fault::StderrFullPipe => fill_pipe(2),
         Fault::StdoutFullPipe => fill_pipe(1),

@@ -57,15 +57,7 @@ pub fn all() -> Vec<Scenario> {
         // handler's panic report blocked on it and the other handlers never
         // ran. (std's own panic message does not take the lock.)
         Scenario::new("a_held_stderr_lock_does_not_stop_the_report", || {
-            let (locked, is_locked) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let _stderr = std::io::stderr().lock();
-                locked.send(()).unwrap();
-                loop {
-                    std::thread::park();
-                }
-            });
-            is_locked.recv().unwrap();
+            crate::scenario::hold_stderr_for_good();
             atexit::register(say("older handler still runs"));
             atexit::register(|| panic!("handler failure"));
         })
@@ -79,7 +71,7 @@ pub fn all() -> Vec<Scenario> {
         // process through a flush of stdout, which used to wait for a lock
         // another thread held for good.
         Scenario::new("set_exit_code_with_stdout_held_by_another_thread", || {
-            crate::signals::hold_stdout_for_good();
+            crate::scenario::hold_stdout_for_good();
             atexit::register(|| atexit::set_exit_code(5));
         })
         .code(5)

@@ -506,6 +506,30 @@ pub fn fill_pipe(fd: i32) {
     }
 }
 
+/// Holds Rust's stdout lock on a thread of its own, for good: a writer
+/// thread, or a thread blocked writing to a full pipe. Returns once it holds it.
+pub fn hold_stdout_for_good() {
+    hold_for_good(|| Box::new(std::io::stdout().lock()));
+}
+
+/// Holds Rust's stderr lock on a thread of its own, for good: a logger
+/// thread. Returns once it holds it.
+pub fn hold_stderr_for_good() {
+    hold_for_good(|| Box::new(std::io::stderr().lock()));
+}
+
+fn hold_for_good(lock: fn() -> Box<dyn std::any::Any>) {
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _held = lock();
+        locked.send(()).unwrap();
+        loop {
+            std::thread::park();
+        }
+    });
+    is_locked.recv().unwrap();
+}
+
 /// A handler that prints `line`.
 pub fn say(line: &'static str) -> impl FnOnce() + Send + 'static {
     move || println!("{line}")

@@ -110,7 +110,7 @@ pub fn all() -> Vec<Scenario> {
         Scenario::new("a_held_stdout_lock_does_not_stop_the_ending", || {
             atexit::catch_signals().unwrap();
             atexit::register(|| eprintln!("handler ran"));
-            hold_stdout_for_good();
+            crate::scenario::hold_stdout_for_good();
             kill_self_after(100, libc::SIGTERM);
             std::thread::sleep(Duration::from_secs(30));
         })
@@ -180,20 +180,6 @@ pub fn all() -> Vec<Scenario> {
         cell(libc::SIGTERM, SignalCase::ExitCode, SignalEnding::Reraise),
     ]);
     all
-}
-
-/// Holds Rust's stdout lock on a thread of its own, for good: a writer
-/// thread, or a thread blocked writing to a full pipe.
-pub fn hold_stdout_for_good() {
-    let (locked, is_locked) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _stdout = std::io::stdout().lock();
-        locked.send(()).unwrap();
-        loop {
-            std::thread::park();
-        }
-    });
-    is_locked.recv().unwrap();
 }
 
 const CLOSED_STDIO: &str = "closed_standard_streams_and_signals_caught_at_load";
