@@ -339,8 +339,9 @@
 pub use atexit_core::{
     adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks,
     register, register_async, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout,
-    stop_at_exit, unregister, CatchSignals, CommandExt, ExitChild, ExitReason, Guard, Handle,
-    HandlerFn, Process, Signal, SignalEnding,
+    shutdown_request, signals_replaced, stop_at_exit, unregister, CatchSignals, CommandExt,
+    ExitChild, ExitReason, Guard, Handle, HandlerFn, Process, ShutdownRequest, Signal,
+    SignalEnding,
 };
 
 /// Registers a zero-argument function to run at exit, before `main` starts;

@@ -294,6 +294,7 @@ pub fn exit(code: i32) -> ! {
     };
     hooks::install();
     ending::flush_stdout();
+    crate::signals::report_replaced();
     match exit::run_at_exit(plan) {
         ExitRun::Ran => ending::end(exit::current_ending(), Context::Outside),
         ExitRun::FromHandler => std::panic::resume_unwind(Box::new(ExitFromHandler(code))),

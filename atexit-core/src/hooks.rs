@@ -58,6 +58,7 @@ fn on_c_exit(status: Option<i32>) {
     // Nothing may unwind into libc: handlers run under `catch_unwind` already,
     // and this catches the crate's own failures too.
     let _ = std::panic::catch_unwind(|| {
+        crate::signals::report_replaced();
         let runtime_ending = status.map_or(Ending::Unknown, Ending::Code);
         let ending = match exit::run_at_exit(c_exit_plan(status)) {
             ExitRun::Ran => exit::current_ending(),
@@ -225,6 +226,7 @@ mod fork {
         let state = &mut *guard;
         state.registry.fork_child();
         state.forget_waiters();
+        crate::shutdown::forget_in_forked_child(&mut state.shutdown);
         // The deadline setting stays: the child's own exit gets it too.
         if by_runner {
             // Forked from inside a handler: the child's copy of that run goes

@@ -23,6 +23,7 @@ mod registry;
 mod registry_model;
 mod report;
 mod runner;
+mod shutdown;
 mod signals;
 mod slab;
 mod state;
@@ -36,7 +37,8 @@ pub use crate::callback::HandlerFn;
 pub use crate::children::{stop_at_exit, CommandExt, ExitChild, Process};
 pub use crate::handle::{Guard, Handle};
 pub use crate::reason::{ExitReason, Signal};
-pub use crate::signals::{catch_signals, CatchSignals, SignalEnding};
+pub use crate::shutdown::{shutdown_request, ShutdownRequest};
+pub use crate::signals::{catch_signals, signals_replaced, CatchSignals, SignalEnding};
 
 /// Not public API: what the `atexit` macros expand to.
 #[doc(hidden)]

@@ -13,6 +13,7 @@ use crate::registry::Registry;
 use crate::runner::ThreadKey;
 use crate::static_handler::StaticHandler;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 /// How the process ends once the exit handlers are done.
@@ -134,9 +135,21 @@ impl Phase {
     }
 }
 
+/// A shutdown asked for by a signal in request mode, and who waits for it.
+pub(crate) struct ShutdownState {
+    /// The signal that asked, and how the process is to end because of it.
+    pub(crate) requested: Option<(Signal, Ending)>,
+    /// The wakers of `ShutdownRequest` futures waiting, by slot; a future
+    /// keeps its slot until it is dropped.
+    pub(crate) wakers: Vec<Option<Waker>>,
+    /// Slots free for reuse.
+    pub(crate) free: Vec<usize>,
+}
+
 pub(crate) struct State {
     pub(crate) registry: Registry,
     pub(crate) phase: Phase,
+    pub(crate) shutdown: ShutdownState,
     /// The deadline `set_timeout` asked for, read when an exit starts.
     pub(crate) timeout: Option<Duration>,
     statics: Taken,
@@ -148,12 +161,18 @@ pub(crate) struct State {
 static STATE: Mutex<State> = Mutex::new(State {
     registry: Registry::new(),
     phase: Phase::Open { run: None },
+    shutdown: ShutdownState {
+        requested: None,
+        wakers: Vec::new(),
+        free: Vec::new(),
+    },
     timeout: None,
     statics: Taken::new(),
     waiters: 0,
 });
 
-/// Signalled whenever the phase, a runner or a busy thread changes.
+/// Signalled whenever the phase, a runner, a busy thread or the shutdown
+/// request changes.
 static CHANGED: Condvar = Condvar::new();
 
 /// Locks the state, taking in the `#[atexit::handler]` functions whose

@@ -46,10 +46,22 @@
 pub(crate) mod deadline;
 pub(crate) mod ending;
 
+use crate::reason::{ExitReason, Signal};
 use crate::report;
 use crate::runner::{self, ThreadKey};
-use crate::state::{self, Closed, Deadline, ExitPlan, Exiting, Phase, Run, State};
+use crate::state::{self, Closed, Deadline, Ending, ExitPlan, Exiting, Phase, Run, State};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+/// An exit has started in this process (or in the parent it was forked
+/// from, during that exit): read by the signal handler, which can take no
+/// lock, to tell a signal that forces the end from one that asks for it.
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether an exit has started; async-signal-safe.
+pub(crate) fn has_started() -> bool {
+    STARTED.load(Ordering::SeqCst)
+}
 
 /// How a request to run the exit handlers went.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -105,6 +117,8 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
         let mut state = state::lock();
         match state.phase {
             Phase::Open { run } => {
+                STARTED.store(true, Ordering::SeqCst);
+                let plan = after_a_shutdown_request(plan, state.shutdown.requested);
                 // The deadline covers the wait below too. One too far in the
                 // future to name is no deadline.
                 let deadline = state.timeout.and_then(|timeout| {
@@ -163,6 +177,25 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
     }
     drain_to_the_end(me);
     ExitRun::Ran
+}
+
+/// The plan of an exit that follows a shutdown request: the program drained
+/// and returned (or exited), and the exit says why it stopped. Its reason is
+/// the signal; a status 0 (or one the platform does not tell) becomes the
+/// signal's ending, so a supervisor sees the process end by it. A failure
+/// status is the program's word and stays, and so do a panic's and an
+/// abort's plans.
+fn after_a_shutdown_request(plan: ExitPlan, request: Option<(Signal, Ending)>) -> ExitPlan {
+    match (plan.reason, request) {
+        (ExitReason::Exit(status), Some((signal, ending))) => ExitPlan {
+            reason: ExitReason::Signal(signal),
+            ending: match status {
+                Some(0) | None => ending,
+                Some(_) => plan.ending,
+            },
+        },
+        _ => plan,
+    }
 }
 
 /// Runs the handlers still waiting in an exit this thread is running, from

@@ -5,13 +5,24 @@
 //! The real signal handler only does async-signal-safe work: it wakes a
 //! watcher thread, which runs the handlers as any exit does. A second signal
 //! while they run ends the process at once.
+//!
+//! In request mode the watcher does not start the exit on the first signal:
+//! it records a shutdown request (`shutdown`), which wakes the program's
+//! waiters, and starts the grace's timer. The exit then starts when the
+//! program returns from `main` (or exits), when the grace passes, or when a
+//! second signal comes, whichever is first; a signal once the exit has
+//! started ends the process at once. The signal handler tells those apart by
+//! two atomics: the signals received, and `exit::has_started`.
 
 use crate::exit::ending::{self, Context, Ending};
 use crate::exit::{self, ExitRun};
 use crate::os;
 use crate::reason::{ExitReason, Signal};
+use crate::shutdown;
 use crate::state::ExitPlan;
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 #[cfg(unix)]
 mod unix;
@@ -80,6 +91,8 @@ pub struct CatchSignals {
     /// even when ignored at start.
     named: Vec<Signal>,
     ending: SignalEnding,
+    /// Request mode, with its grace: the first signal asks for a shutdown.
+    grace: Option<Duration>,
 }
 
 impl Default for CatchSignals {
@@ -101,6 +114,7 @@ impl CatchSignals {
             signals: Signal::DEFAULT.to_vec(),
             named: Vec::new(),
             ending: SignalEnding::Reraise,
+            grace: None,
         }
     }
 
@@ -164,6 +178,68 @@ impl CatchSignals {
         self
     }
 
+    /// Request mode, for services that shut down on their own: the first
+    /// caught signal does not end the process, it asks for a shutdown, which
+    /// the program awaits or checks with [`shutdown_request`](crate::shutdown_request).
+    /// The program drains (stops taking work, finishes what it has) and
+    /// returns from `main`; then the exit handlers run, and the process
+    /// still ends by that signal (or with `128 + number`, with
+    /// [`SignalEnding::ExitCode`]), so that its supervisor sees why it
+    /// stopped.
+    ///
+    /// - `grace` bounds the drain: when it passes before the exit starts,
+    ///   the handlers run anyway (on the signal watcher thread, while `main`
+    ///   is still draining), a line on stderr says so, and the process ends
+    ///   by the signal. The handlers themselves are bounded by
+    ///   [`set_timeout`](crate::set_timeout), as in every exit. `Duration::ZERO`
+    ///   runs the handlers at once (the waiters are still woken); a
+    ///   `Duration` too long to add to the current time, such as
+    ///   `Duration::MAX`, is no bound.
+    /// - A second signal before the exit starts ends the drain at once: the
+    ///   handlers run now. A signal once the exit has started (the handlers
+    ///   run) ends the process at once, as without request mode.
+    /// - After the request, an exit with status 0 (returning from `main`,
+    ///   `std::process::exit(0)`, [`exit(0)`](crate::exit)) ends by the
+    ///   signal; [`exit_reason`](crate::exit_reason) says
+    ///   `ExitReason::Signal` for any exit but a panic. A non-zero status is
+    ///   the program's own word (a drain that failed) and is kept;
+    ///   [`set_exit_code`](crate::set_exit_code) wins over both.
+    ///
+    /// ```no_run
+    /// # extern crate atexit_core as atexit;
+    /// use std::time::Duration;
+    ///
+    /// // systemd's TimeoutStopSec=30: 20 s to drain, 5 s for the handlers.
+    /// atexit::set_timeout(Some(Duration::from_secs(5)));
+    /// atexit::CatchSignals::new()
+    ///     .request_shutdown(Duration::from_secs(20))
+    ///     .install()?;
+    /// atexit::register(|| println!("stats flushed"));
+    /// let signal = atexit::shutdown_request().wait();
+    /// println!("{signal}: draining");
+    /// // ... finish the work in hand, then return: the process dies by `signal`.
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn request_shutdown(mut self, grace: Duration) -> Self {
+        self.grace = Some(grace);
+        self
+    }
+
+    /// The grace of request mode, if [`request_shutdown`](CatchSignals::request_shutdown)
+    /// was asked for.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use std::time::Duration;
+    /// let catch = atexit::CatchSignals::new();
+    /// assert_eq!(catch.shutdown_grace(), None);
+    /// let catch = catch.request_shutdown(Duration::from_secs(20));
+    /// assert_eq!(catch.shutdown_grace(), Some(Duration::from_secs(20)));
+    /// ```
+    pub fn shutdown_grace(&self) -> Option<Duration> {
+        self.grace
+    }
+
     /// The signals it catches.
     ///
     /// ```
@@ -189,15 +265,23 @@ impl CatchSignals {
     }
 
     /// Installs the signal handling. Installing again is harmless: it adds
-    /// signals not caught yet and sets the ending for all of them.
+    /// signals not caught yet and sets the ending and the mode (request
+    /// mode or not, and its grace) for all of them; a shutdown already
+    /// requested stays requested.
     ///
     /// A signal taken from the default set ([`CatchSignals::new`]) that is
     /// ignored when this runs (as `nohup` does for SIGHUP, and shells for
     /// SIGINT and SIGQUIT in background jobs) stays ignored; one the program
     /// named with [`CatchSignals::signal`] or [`CatchSignals::only`] is
-    /// caught anyway: naming it is asking for it. Handlers installed earlier through `signal-hook` or `sigaction`
-    /// are kept and called first, when the signal arrives (chained); a
-    /// handler installed later with plain `sigaction` replaces this crate's.
+    /// caught anyway: naming it is asking for it.
+    ///
+    /// Handlers installed earlier, through `signal-hook`, `tokio::signal` or
+    /// a plain `sigaction` (`ctrlc`), are kept and called first when the
+    /// signal arrives (chained); ones installed later through `signal-hook`
+    /// or `tokio::signal` are called too. A handler installed later with a
+    /// plain `sigaction` (`ctrlc::set_handler`) replaces this crate's:
+    /// [`signals_replaced`] tells, and an exit reports it on stderr. See the
+    /// crate docs' "Services" section for who wins.
     ///
     /// # Errors
     ///
@@ -212,7 +296,14 @@ impl CatchSignals {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn install(&self) -> io::Result<()> {
-        imp::install(self)
+        imp::install(self)?;
+        let grace = self.grace.map_or(0, |grace| {
+            // Nanoseconds, 0 for an instant, `u64::MAX` for no bound.
+            u64::try_from(grace.as_nanos()).map_or(u64::MAX, |nanos| nanos.min(u64::MAX - 1))
+        });
+        GRACE_NANOS.store(grace, Ordering::SeqCst);
+        REQUEST_MODE.store(self.grace.is_some(), Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -242,6 +333,46 @@ pub fn catch_signals() -> io::Result<()> {
     CatchSignals::new().install()
 }
 
+/// The signals installed by [`catch_signals`] or [`CatchSignals::install`]
+/// whose handler is no longer this crate's: a handler installed later with
+/// a plain `sigaction` (as `ctrlc::set_handler` does, or `signal(2)`)
+/// replaced it, and those signals no longer run the exit handlers or ask
+/// for a shutdown. Empty when all are intact (handlers added later through
+/// `signal-hook` or `tokio::signal` share this crate's and keep it).
+///
+/// An exit (from `main`, `std::process::exit` or [`exit`](crate::exit))
+/// reports them on stderr too, once. On Windows, where console handlers are
+/// added and never replaced, it is always empty.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// atexit::catch_signals()?;
+/// assert!(atexit::signals_replaced().is_empty());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn signals_replaced() -> Vec<Signal> {
+    imp::replaced()
+}
+
+/// Reports [`signals_replaced`] on stderr, once per process: called when an
+/// exit starts, which those signals can no longer start.
+pub(crate) fn report_replaced() {
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    let replaced = signals_replaced();
+    if replaced.is_empty() || REPORTED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<String> = replaced.iter().map(Signal::to_string).collect();
+    let report = format!(
+        "atexit: {} no longer {} the exit handlers: a handler installed after \
+         catch_signals() with a plain sigaction (ctrlc::set_handler does) replaced \
+         this crate's\n",
+        names.join(", "),
+        if replaced.len() == 1 { "runs" } else { "run" },
+    );
+    os::write_stderr(report.as_bytes(), Duration::from_secs(1));
+}
+
 /// `#[atexit::handler(catch_signals)]`: installs the default signal handling
 /// from a load-time constructor.
 pub(crate) fn catch_signals_at_load() {
@@ -253,13 +384,90 @@ pub(crate) fn catch_signals_at_load() {
     }
 }
 
-/// What the watcher thread does with a caught signal: run the exit handlers
-/// like any exit, then end the process as configured.
-fn on_signal(signal: Signal, ending: SignalEnding) {
-    let ending = match ending {
+/// Request mode is on: the first signal asks for a shutdown.
+static REQUEST_MODE: AtomicBool = AtomicBool::new(false);
+/// Request mode's grace, in nanoseconds; `u64::MAX` for no bound.
+static GRACE_NANOS: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Whether the signal handler should wake the watcher for a signal that is
+/// not the first: in request mode, until the exit starts, a second signal
+/// ends the drain (the watcher runs the handlers); otherwise it forces the
+/// end. Async-signal-safe: two atomic loads.
+fn later_signal_wakes_the_watcher() -> bool {
+    REQUEST_MODE.load(Ordering::SeqCst) && !exit::has_started()
+}
+
+/// What the watcher thread does with a caught signal.
+fn on_caught(signal: Signal, ending: SignalEnding) {
+    if !REQUEST_MODE.load(Ordering::SeqCst) {
+        return on_signal(signal, ending);
+    }
+    if shutdown::request(signal, ending_of(signal, ending)) {
+        if !exit::has_started() {
+            start_grace(signal, ending);
+        }
+        // Else the exit under way ends the process.
+    } else if !exit::has_started() {
+        let first = shutdown::requested_signal().unwrap_or(signal);
+        let report = format!(
+            "atexit: {signal} again during the shutdown asked for by {first}: the exit \
+             handlers run now\n"
+        );
+        os::write_stderr(report.as_bytes(), Duration::from_secs(1));
+        on_signal(first, ending);
+    }
+}
+
+/// Makes the exit start when request mode's grace passes, if the program
+/// has not started it by then.
+fn start_grace(signal: Signal, ending: SignalEnding) {
+    let grace = match GRACE_NANOS.load(Ordering::SeqCst) {
+        u64::MAX => return, // no bound
+        nanos => Duration::from_nanos(nanos),
+    };
+    if grace.is_zero() {
+        return on_signal(signal, ending);
+    }
+    let spawned = std::thread::Builder::new()
+        .name("atexit-grace".into())
+        .spawn(move || {
+            std::thread::sleep(grace);
+            end_the_drain(signal, ending, grace)
+        });
+    if spawned.is_err() {
+        os::write_stderr(
+            b"atexit: cannot start the shutdown grace's thread; the drain has no bound\n",
+            Duration::from_secs(1),
+        );
+    }
+}
+
+/// The grace passed: unless the exit has started, run the handlers now,
+/// while the program is still draining, and end by the signal.
+fn end_the_drain(signal: Signal, ending: SignalEnding, grace: Duration) {
+    if exit::has_started() {
+        return; // the program's exit (bounded by the deadline) ends it
+    }
+    let report = format!(
+        "atexit: the shutdown grace of {grace:?} after {signal} passed before the program \
+         exited: the exit handlers run now\n"
+    );
+    os::write_stderr(report.as_bytes(), Duration::from_secs(1));
+    on_signal(signal, ending);
+}
+
+/// How a caught `signal` ends the process.
+fn ending_of(signal: Signal, ending: SignalEnding) -> Ending {
+    match ending {
         SignalEnding::Reraise => Ending::Signal(signal),
         SignalEnding::ExitCode => Ending::Code(128 + signal.number()),
-    };
+    }
+}
+
+/// Runs the exit handlers like any exit, then ends the process as
+/// configured.
+fn on_signal(signal: Signal, ending: SignalEnding) {
+    let ending = ending_of(signal, ending);
     let plan = ExitPlan {
         reason: ExitReason::Signal(signal),
         ending,

@@ -2,7 +2,7 @@
 //! to earlier ones); the handler writes the signal number to a pipe; a
 //! watcher thread reads it and runs the exit.
 
-use super::{on_signal, CatchSignals, SignalEnding};
+use super::{later_signal_wakes_the_watcher, on_caught, CatchSignals, SignalEnding};
 use crate::reason::Signal;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -18,8 +18,10 @@ static RECEIVED: AtomicUsize = AtomicUsize::new(0);
 /// `SignalEnding::ExitCode` rather than `Reraise`.
 static EXIT_CODE_ENDING: AtomicBool = AtomicBool::new(false);
 
-/// The signals with a handler installed, by number.
-static INSTALLED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// The signals with a handler installed, by number, each with the address
+/// of the handler the system had for it right after: signal-hook-registry's,
+/// which stays while nobody replaces it.
+static INSTALLED: Mutex<Vec<(i32, usize)>> = Mutex::new(Vec::new());
 
 pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
     let mut installed = INSTALLED
@@ -37,7 +39,7 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
     }
     for &signal in config.signals() {
         let number = signal.number();
-        if installed.contains(&number) {
+        if installed.iter().any(|&(installed, _)| installed == number) {
             continue;
         }
         if !config.is_named(signal) && is_ignored(number)? {
@@ -47,12 +49,30 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
         // `getpid`, `write`, and signal-hook's async-signal-safe
         // `emulate_default_handler`; it never panics.
         unsafe { signal_hook_registry::register(number, move || on_raw_signal(number)) }?;
-        installed.push(number);
+        installed.push((number, current_handler(number)?));
     }
     Ok(())
 }
 
+/// The signals whose handler is no longer the one installed.
+pub(super) fn replaced() -> Vec<Signal> {
+    let installed = INSTALLED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    installed
+        .iter()
+        .filter(|&&(number, ours)| current_handler(number).is_ok_and(|now| now != ours))
+        .filter_map(|&(number, _)| Signal::from_number(number))
+        .collect()
+}
+
 fn is_ignored(number: i32) -> io::Result<bool> {
+    Ok(current_handler(number)? == libc::SIG_IGN)
+}
+
+/// The address of the handler the system has for signal `number` (or
+/// `SIG_DFL`, `SIG_IGN`).
+fn current_handler(number: i32) -> io::Result<usize> {
     // SAFETY: `sigaction` with a null new action only reads the current one
     // into a zeroed struct we own.
     unsafe {
@@ -60,7 +80,7 @@ fn is_ignored(number: i32) -> io::Result<bool> {
         if libc::sigaction(number, std::ptr::null(), &mut current) != 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(current.sa_sigaction == libc::SIG_IGN)
+        Ok(current.sa_sigaction)
     }
 }
 
@@ -88,7 +108,9 @@ fn on_raw_signal(number: i32) {
         // fails with `BrokenPipe`; it is no request to force the end.
         return;
     }
-    if this_process && first {
+    // The first signal goes to the watcher; so does a later one in request
+    // mode before the exit starts (it ends the drain).
+    if this_process && (first || later_signal_wakes_the_watcher()) {
         let byte = number as u8;
         // SAFETY: `write` is async-signal-safe; one byte from our stack.
         let written = unsafe {
@@ -102,8 +124,9 @@ fn on_raw_signal(number: i32) {
             return;
         }
     }
-    // A second signal, a forked child without a watcher, or no way to wake
-    // it: end the process now, as the signal's default action would.
+    // A second signal (once the exit started, in request mode), a forked
+    // child without a watcher, or no way to wake it: end the process now,
+    // as the signal's default action would.
     let _ = signal_hook::low_level::emulate_default_handler(number);
 }
 
@@ -120,7 +143,7 @@ fn watch(read: OwnedFd) {
                 } else {
                     SignalEnding::Reraise
                 };
-                on_signal(signal, ending);
+                on_caught(signal, ending);
             }
         } else if got < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
             continue;

@@ -5,7 +5,8 @@
 //! 5 s after the event), so the handlers must finish inside it. The logoff
 //! event is left alone: only services get it, and they are not ending.
 
-use super::{on_signal, CatchSignals, SignalEnding};
+use super::{later_signal_wakes_the_watcher, on_caught, CatchSignals, SignalEnding};
+use crate::exit;
 use crate::reason::Signal;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -62,7 +63,8 @@ unsafe extern "system" fn routine(event: u32) -> Bool {
     if CAUGHT.load(Ordering::SeqCst) & (1 << signal.number()) == 0 {
         return 0; // not ours: the next routine, or the default, handles it
     }
-    if RECEIVED.fetch_add(1, Ordering::SeqCst) > 0 {
+    let first = RECEIVED.fetch_add(1, Ordering::SeqCst) == 0;
+    if !first && !later_signal_wakes_the_watcher() {
         return 0; // a second event: the default action ends the process
     }
     let ending = if EXIT_CODE_ENDING.load(Ordering::SeqCst) {
@@ -70,8 +72,20 @@ unsafe extern "system" fn routine(event: u32) -> Bool {
     } else {
         SignalEnding::Reraise
     };
-    // Runs the handlers on this thread and ends the process; a panic cannot
-    // escape (handlers run under `catch_unwind`, and this is caught too).
-    let _ = std::panic::catch_unwind(move || on_signal(signal, ending));
+    // Runs the handlers on this thread and ends the process, or (request
+    // mode) asks for a shutdown and returns; a panic cannot escape (handlers
+    // run under `catch_unwind`, and this is caught too).
+    let _ = std::panic::catch_unwind(move || on_caught(signal, ending));
+    if signal == Signal::Hup {
+        // Close and shutdown: Windows ends the process when this returns.
+        // In request mode the program drains meanwhile; the grace, or its
+        // exit, ends the process first.
+        exit::park_forever();
+    }
     1
+}
+
+/// Console handlers are added, never replaced: none to report.
+pub(super) fn replaced() -> Vec<Signal> {
+    Vec::new()
 }

@@ -1,0 +1,267 @@
+//! The shutdown request of a service: in request mode
+//! ([`CatchSignals::request_shutdown`](crate::CatchSignals::request_shutdown))
+//! the first caught signal does not end the process. It is recorded here,
+//! and wakes whoever waits for it: futures, blocking waits, and checks.
+//!
+//! The request lives in the process-wide state, behind its lock, with the
+//! wakers of the futures that wait; the signal watcher thread (an ordinary
+//! thread, never the signal handler) records it. A copy of the signal in an
+//! atomic makes the non-blocking check free of the lock, for worker loops
+//! that check once per item.
+//!
+//! The exit that follows reads the request too (`exit::run_at_exit`): an exit
+//! with status 0 after it ends by the signal instead.
+
+use crate::reason::Signal;
+use crate::state::{self, Ending, ShutdownState};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// The number of the signal that asked for the shutdown; 0 before.
+static REQUESTED: AtomicI32 = AtomicI32::new(0);
+
+/// Waits for a shutdown request: a caught signal, when the signals were
+/// installed in request mode with
+/// [`CatchSignals::request_shutdown`](crate::CatchSignals::request_shutdown).
+///
+/// It is three things at once:
+///
+/// - a **future** (`Output = Signal`) that any executor can await (Tokio,
+///   smol, `futures::executor`, this crate's own): it needs no runtime, and
+///   each clone is a cheap, independent waiter, so every task can await one;
+/// - a **blocking wait**, [`wait`](ShutdownRequest::wait) and
+///   [`wait_timeout`](ShutdownRequest::wait_timeout), for thread-based
+///   programs;
+/// - a **non-blocking check**, [`signal`](ShutdownRequest::signal) and
+///   [`is_requested`](ShutdownRequest::is_requested): one atomic load, for a
+///   worker that checks between items.
+///
+/// The request is made once per process and never withdrawn; every waiter,
+/// whenever it starts waiting, sees it. Without request mode installed no
+/// signal makes one (a caught signal ends the process instead, and an
+/// uncaught one kills it), so a wait lasts for ever.
+///
+/// ```no_run
+/// # extern crate atexit_core as atexit;
+/// use std::time::Duration;
+///
+/// atexit::CatchSignals::new()
+///     .request_shutdown(Duration::from_secs(20))
+///     .install()?;
+/// let shutdown = atexit::shutdown_request();
+/// while !shutdown.is_requested() {
+///     // take the next item and finish it
+/// #   break;
+/// }
+/// // Return from `main`: the exit handlers run, then the process dies by the signal.
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// Awaited in a Tokio server (see `examples/real-world/examples/tcp_server.rs`):
+///
+/// ```no_run
+/// # extern crate atexit_core as atexit;
+/// # async fn accept() {}
+/// # async fn serve() {
+/// let shutdown = atexit::shutdown_request();
+/// loop {
+///     let accepted = accept();
+///     // tokio::select! { _ = shutdown.clone() => break, conn = accepted => ... }
+/// #   break;
+/// }
+/// let signal = shutdown.await; // stopped accepting: drain, then return
+/// println!("shutting down on {signal}");
+/// # }
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a ShutdownRequest does nothing unless awaited, waited for or checked"]
+pub struct ShutdownRequest {
+    /// This future's slot for its waker, once it has been polled.
+    slot: Option<usize>,
+}
+
+/// A [`ShutdownRequest`] to await, wait for or check; the same as
+/// `ShutdownRequest::default()`.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// let shutdown = atexit::shutdown_request();
+/// assert_eq!(shutdown.signal(), None, "no signal has asked yet");
+/// ```
+pub fn shutdown_request() -> ShutdownRequest {
+    ShutdownRequest::default()
+}
+
+impl ShutdownRequest {
+    /// The signal that asked for the shutdown, if one has; never blocks.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// assert_eq!(atexit::shutdown_request().signal(), None);
+    /// ```
+    pub fn signal(&self) -> Option<Signal> {
+        Signal::from_number(REQUESTED.load(Ordering::Acquire))
+    }
+
+    /// Whether a shutdown has been asked for; never blocks.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// assert!(!atexit::shutdown_request().is_requested());
+    /// ```
+    pub fn is_requested(&self) -> bool {
+        self.signal().is_some()
+    }
+
+    /// Blocks this thread until a shutdown is asked for, and returns the
+    /// signal that asked. Returns at once if one was asked for already.
+    ///
+    /// ```no_run
+    /// # extern crate atexit_core as atexit;
+    /// let signal = atexit::shutdown_request().wait();
+    /// eprintln!("{signal}: finishing the current item");
+    /// ```
+    pub fn wait(&self) -> Signal {
+        loop {
+            if let Some(signal) = self.wait_timeout(Duration::MAX) {
+                return signal;
+            }
+        }
+    }
+
+    /// As [`wait`](ShutdownRequest::wait), for at most `timeout`: `None`
+    /// when it passed without a request. Any `Duration` is fine:
+    /// `Duration::ZERO` only checks, and one too long to add to the current
+    /// time waits for ever.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use std::time::Duration;
+    /// let shutdown = atexit::shutdown_request();
+    /// assert_eq!(shutdown.wait_timeout(Duration::from_millis(1)), None);
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<Signal> {
+        let until = Instant::now().checked_add(timeout);
+        let mut state = state::lock_as_is();
+        loop {
+            if let Some((signal, _)) = state.shutdown.requested {
+                return Some(signal);
+            }
+            let left = match until {
+                Some(until) => match until.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return None,
+                },
+                None => None, // for ever
+            };
+            state = state::wait(state, left);
+        }
+    }
+}
+
+impl Clone for ShutdownRequest {
+    /// A new, independent waiter: clones are cheap, and each task may await
+    /// its own.
+    fn clone(&self) -> Self {
+        ShutdownRequest { slot: None }
+    }
+}
+
+impl Future for ShutdownRequest {
+    type Output = Signal;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Signal> {
+        if let Some(signal) = self.signal() {
+            return Poll::Ready(signal);
+        }
+        let mut state = state::lock_as_is();
+        let shutdown = &mut state.shutdown;
+        // Checked again under the lock the request is made under: a request
+        // made since the load above has found no waker of ours to wake.
+        if let Some((signal, _)) = shutdown.requested {
+            return Poll::Ready(signal);
+        }
+        match self.slot {
+            Some(slot) => match &mut shutdown.wakers[slot] {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                entry => *entry = Some(cx.waker().clone()),
+            },
+            None => self.slot = Some(take_slot(shutdown, cx.waker().clone())),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for ShutdownRequest {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            let mut state = state::lock_as_is();
+            state.shutdown.wakers[slot] = None;
+            state.shutdown.free.push(slot);
+        }
+    }
+}
+
+fn take_slot(shutdown: &mut ShutdownState, waker: std::task::Waker) -> usize {
+    match shutdown.free.pop() {
+        Some(slot) => {
+            shutdown.wakers[slot] = Some(waker);
+            slot
+        }
+        None => {
+            shutdown.wakers.push(Some(waker));
+            shutdown.wakers.len() - 1
+        }
+    }
+}
+
+/// Records the request of `signal`, which ends the process with `ending`
+/// once the program exits, and wakes every waiter. Only the first request
+/// counts: false for a later one.
+pub(crate) fn request(signal: Signal, ending: Ending) -> bool {
+    let wakers: Vec<_> = {
+        let mut state = state::lock_as_is();
+        if state.shutdown.requested.is_some() {
+            return false;
+        }
+        state.shutdown.requested = Some((signal, ending));
+        REQUESTED.store(signal.number(), Ordering::Release);
+        state.notify();
+        // The slots stay taken by their futures; only the wakers go.
+        state
+            .shutdown
+            .wakers
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect()
+    };
+    // Wakers are executor code: called outside the lock, which they may
+    // need (a woken task polls again at once on some executors).
+    for waker in wakers {
+        waker.wake();
+    }
+    true
+}
+
+/// The signal that asked for the shutdown, if any.
+pub(crate) fn requested_signal() -> Option<Signal> {
+    Signal::from_number(REQUESTED.load(Ordering::Acquire))
+}
+
+/// In a forked child: the request was its parent's, made for the parent's
+/// drain. The wakers belong to executors whose threads did not survive
+/// `fork` (waking or dropping one could take a lock a dead thread holds), so
+/// they are forgotten, not dropped; their slots stay taken, since a future
+/// of the forking thread may still free its own, and polling again
+/// registers a new waker. Called with the state lock held across the fork.
+#[cfg(unix)]
+pub(crate) fn forget_in_forked_child(shutdown: &mut ShutdownState) {
+    for waker in &mut shutdown.wakers {
+        std::mem::forget(waker.take());
+    }
+    shutdown.requested = None;
+    REQUESTED.store(0, Ordering::Release);
+}
