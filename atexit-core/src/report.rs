@@ -35,9 +35,10 @@ fn report_panic(name: &'static str, payload: Box<dyn Any + Send>) {
              with its own status"
         )
     } else {
+        let message = message(&*payload);
         format!(
-            "exit handler `{name}` panicked: {}; the other handlers still run",
-            message(&*payload)
+            "exit handler `{name}` panicked: {message}; the other handlers still run{}",
+            runtime_hint(message)
         )
     };
     // Not through Rust's stderr, whose lock another thread may hold for
@@ -98,6 +99,27 @@ fn log_now(handler: Option<&str>, text: &str) {
     });
 }
 
+/// Tokio's words for an object used outside the runtime it was made on,
+/// once that runtime is gone (dropped at the end of `#[tokio::main]`) or
+/// with no runtime at all.
+const RUNTIME_GONE: [&str; 2] = [
+    "Tokio 1.x context was found, but it is being shutdown",
+    "there is no reactor running",
+];
+
+/// What to add to the report of a panic that says an object outlived its
+/// runtime: the rule that async handlers run on a runtime of their own.
+fn runtime_hint(message: &str) -> &'static str {
+    if RUNTIME_GONE.iter().any(|words| message.contains(words)) {
+        " (async handlers run on a runtime of their own: an object made on the \
+         program's runtime, such as a connection or a timer, stops working once that \
+         runtime is dropped, as at the end of `#[tokio::main]`; make it inside the \
+         handler, or close it before `main` returns)"
+    } else {
+        ""
+    }
+}
+
 /// The text of a panic payload, as the default panic hook shows it.
 pub(crate) fn message(payload: &(dyn Any + Send)) -> &str {
     if let Some(text) = payload.downcast_ref::<&'static str>() {
@@ -112,6 +134,18 @@ pub(crate) fn message(payload: &(dyn Any + Send)) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runtime_hints() {
+        let gone = "called `Result::unwrap()` on an `Err` value: Custom { kind: Other, error: \
+                    \"A Tokio 1.x context was found, but it is being shutdown.\" }";
+        assert!(runtime_hint(gone).contains("runtime of their own"));
+        assert!(runtime_hint(
+            "there is no reactor running, must be called from the context of a Tokio 1.x runtime"
+        )
+        .contains("runtime of their own"));
+        assert_eq!(runtime_hint("disk full"), "");
+    }
 
     #[test]
     fn messages() {

@@ -265,3 +265,50 @@ pub(crate) fn forget_in_forked_child(shutdown: &mut ShutdownState) {
     shutdown.requested = None;
     REQUESTED.store(0, Ordering::Release);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    struct Count(std::sync::atomic::AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn slots_in_use() -> usize {
+        let state = state::lock_as_is();
+        state.shutdown.wakers.len() - state.shutdown.free.len()
+    }
+
+    // No request is made here: it would be the whole test binary's.
+    #[test]
+    fn a_waiter_holds_one_slot_until_dropped_and_clones_start_fresh() {
+        let count = Arc::new(Count(0.into()));
+        let waker = Waker::from(count.clone());
+        let mut context = Context::from_waker(&waker);
+        let before = slots_in_use();
+
+        let mut first = shutdown_request();
+        assert!(Pin::new(&mut first).poll(&mut context).is_pending());
+        assert!(Pin::new(&mut first).poll(&mut context).is_pending());
+        assert_eq!(slots_in_use(), before + 1, "polled again, same slot");
+
+        let mut second = first.clone();
+        assert_eq!(second.slot, None, "a clone is a waiter of its own");
+        assert!(Pin::new(&mut second).poll(&mut context).is_pending());
+        assert_eq!(slots_in_use(), before + 2);
+
+        drop(first);
+        assert_eq!(slots_in_use(), before + 1);
+        let mut third = shutdown_request();
+        assert!(Pin::new(&mut third).poll(&mut context).is_pending());
+        assert_eq!(slots_in_use(), before + 2, "the freed slot is reused");
+        drop((second, third));
+        assert_eq!(slots_in_use(), before);
+        assert_eq!(count.0.load(Ordering::SeqCst), 0, "nobody was woken");
+    }
+}

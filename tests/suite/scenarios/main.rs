@@ -9,7 +9,7 @@
 //! # Adding a scenario
 //!
 //! Add one entry to the `all()` list of its topic's file (`order.rs`,
-//! `exit_paths.rs`, `signals.rs`, `deadline.rs`, `fork.rs`, `threads.rs`,
+//! `exit_paths.rs`, `signals.rs`, `services.rs`, `deadline.rs`, `fork.rs`, `threads.rs`,
 //! `async_handlers.rs`, `faults.rs`, `data_loss.rs`, `fault_matrix.rs`): the
 //! program as a
 //! closure, then its expectation.
@@ -60,6 +60,8 @@ mod faults;
 mod fork;
 mod order;
 #[cfg(unix)]
+mod services;
+#[cfg(unix)]
 mod signals;
 mod threads;
 
@@ -74,6 +76,8 @@ fn all() -> Vec<Scenario> {
         ("exit_paths", exit_paths::all()),
         #[cfg(unix)]
         ("signals", signals::all()),
+        #[cfg(unix)]
+        ("services", services::all()),
         ("deadline", deadline::all()),
         #[cfg(unix)]
         ("fork", fork::all()),

@@ -1,0 +1,273 @@
+//! Services: request mode ([`CatchSignals::request_shutdown`]). The first
+//! signal asks for a shutdown and wakes the waiters; the program drains and
+//! exits; the handlers run; the process still ends by the signal. The grace
+//! and a second signal bound the drain; a signal during the handlers forces
+//! the end.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use atexit::{CatchSignals, Signal, SignalEnding};
+
+use crate::scenario::{kill_self_after, Drive, Scenario, Step};
+
+/// Installs request mode for SIGTERM and SIGINT (named: caught even when the
+/// test harness started the process with SIGINT ignored).
+fn request_mode(grace: Duration) -> CatchSignals {
+    CatchSignals::new()
+        .only([Signal::Term, Signal::Int])
+        .request_shutdown(grace)
+}
+
+/// An exit handler that prints why the process exits.
+fn report_reason() {
+    atexit::register(|| println!("handler: {:?}", atexit::exit_reason()));
+}
+
+/// Waits for the request (sent by this process after 50 ms), then drains for
+/// 200 ms, saying so.
+fn requested_then_drained() {
+    kill_self_after(50, libc::SIGTERM);
+    let signal = atexit::shutdown_request().wait();
+    println!("requested by {signal}");
+    std::thread::sleep(Duration::from_millis(200));
+    println!("drained");
+}
+
+const DRAINED: &str = "requested by SIGTERM\ndrained\n";
+
+/// A minimal executor: polls `future` on this thread, parking in between.
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+pub fn all() -> Vec<Scenario> {
+    vec![
+        Scenario::new("main_drains_returns_and_dies_by_the_signal", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            report_reason();
+            requested_then_drained();
+        })
+        .stdout(format!("{DRAINED}handler: Some(Signal(Term))\n"))
+        .killed_by(libc::SIGTERM),
+        Scenario::new("exit_code_ending_after_the_drain", || {
+            request_mode(Duration::from_secs(20))
+                .ending(SignalEnding::ExitCode)
+                .install()
+                .unwrap();
+            report_reason();
+            requested_then_drained();
+        })
+        .stdout(format!("{DRAINED}handler: Some(Signal(Term))\n"))
+        .code(128 + libc::SIGTERM),
+        Scenario::new("atexit_exit_0_after_the_drain", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            report_reason();
+            requested_then_drained();
+            atexit::exit(0);
+        })
+        .stdout(format!("{DRAINED}handler: Some(Signal(Term))\n"))
+        .killed_by(libc::SIGTERM),
+        Scenario::new("a_failure_status_after_the_drain_is_kept", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            report_reason();
+            requested_then_drained();
+            std::process::exit(3);
+        })
+        .stdout(format!("{DRAINED}handler: Some(Signal(Term))\n"))
+        .code(3),
+        Scenario::new("set_exit_code_wins_after_the_drain", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            atexit::register(|| atexit::set_exit_code(42));
+            requested_then_drained();
+        })
+        .stdout(DRAINED)
+        .code(42),
+        Scenario::new("a_panic_in_main_after_the_request_stays_a_panic", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            report_reason();
+            requested_then_drained();
+            panic!("drain failed");
+        })
+        .stdout(format!("{DRAINED}handler: Some(Panic)\n"))
+        .stderr_has(&["drain failed"])
+        .code(101),
+        Scenario::new("the_future_wakes_every_waiter", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            let request = atexit::shutdown_request();
+            let waiters: Vec<_> = (0..50)
+                .map(|_| {
+                    let request = request.clone();
+                    std::thread::spawn(move || block_on(request))
+                })
+                .collect();
+            // Some polled already, some not yet: both must end.
+            kill_self_after(20, libc::SIGTERM);
+            let woken = waiters
+                .into_iter()
+                .map(|waiter| waiter.join().unwrap())
+                .filter(|&signal| signal == Signal::Term)
+                .count();
+            println!("{woken} woken");
+            // Ready again at once, however often it is awaited.
+            println!("{}", block_on(request));
+        })
+        .stdout("50 woken\nSIGTERM\n")
+        .killed_by(libc::SIGTERM),
+        Scenario::new("no_request_no_wait", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            let request = atexit::shutdown_request();
+            println!(
+                "{:?} {:?}",
+                request.signal(),
+                request.wait_timeout(Duration::from_millis(20))
+            );
+            println!("{:?}", request.wait_timeout(Duration::ZERO));
+        })
+        .stdout("None None\nNone\n"),
+        Scenario::new("the_grace_ends_a_drain_that_never_finishes", || {
+            request_mode(Duration::from_millis(300)).install().unwrap();
+            report_reason();
+            kill_self_after(50, libc::SIGTERM);
+            atexit::shutdown_request().wait();
+            println!("draining for ever");
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .stdout("draining for ever\nhandler: Some(Signal(Term))\n")
+        .stderr_has(&["atexit: the shutdown grace of 300ms after SIGTERM passed"])
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
+        Scenario::new("a_zero_grace_runs_the_handlers_at_once", || {
+            request_mode(Duration::ZERO).install().unwrap();
+            atexit::register(|| println!("handler"));
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .stdout("handler\n")
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
+        Scenario::new("no_grace_bound_waits_for_main", || {
+            request_mode(Duration::MAX).install().unwrap();
+            report_reason();
+            kill_self_after(50, libc::SIGTERM);
+            atexit::shutdown_request().wait();
+            std::thread::sleep(Duration::from_millis(500));
+            println!("drained");
+        })
+        .stdout("drained\nhandler: Some(Signal(Term))\n")
+        .killed_by(libc::SIGTERM),
+        Scenario::new("a_second_signal_ends_the_drain", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            report_reason();
+            println!("ready");
+            let signal = atexit::shutdown_request().wait();
+            println!("draining after {signal}");
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .drive(Drive::Steps(vec![
+            Step::WaitFor("ready"),
+            Step::Signal(libc::SIGTERM),
+            Step::WaitFor("draining after SIGTERM"),
+            Step::Signal(libc::SIGINT),
+        ]))
+        .stdout("ready\ndraining after SIGTERM\nhandler: Some(Signal(Term))\n")
+        .stderr_has(&["atexit: SIGINT again during the shutdown asked for by SIGTERM"])
+        // Ends by the signal that asked, which `exit_reason` named.
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20))
+        .faster_than(Duration::from_secs(15)),
+        Scenario::new("a_signal_during_the_handlers_forces_the_end", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            atexit::register(|| println!("never: the forced end skips it"));
+            atexit::register(|| {
+                println!("slow handler starts");
+                std::thread::sleep(Duration::from_secs(60));
+            });
+            kill_self_after(50, libc::SIGTERM);
+            atexit::shutdown_request().wait();
+        })
+        .drive(Drive::Steps(vec![
+            Step::WaitFor("slow handler starts"),
+            Step::Signal(libc::SIGINT),
+        ]))
+        .stdout("slow handler starts\n")
+        .killed_by(libc::SIGINT)
+        .hang_after(Duration::from_secs(20))
+        .faster_than(Duration::from_secs(15)),
+        Scenario::new("a_first_signal_during_a_normal_exit_lets_it_finish", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            atexit::register(|| {
+                println!("slow handler starts");
+                // SAFETY: signalling our own process.
+                unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+                std::thread::sleep(Duration::from_millis(300));
+                println!("slow handler ends");
+            });
+        })
+        .stdout("slow handler starts\nslow handler ends\n"),
+        Scenario::new("without_request_mode_a_signal_ends_the_process", || {
+            atexit::CatchSignals::new()
+                .only([Signal::Term])
+                .install()
+                .unwrap();
+            atexit::register(|| println!("handler"));
+            kill_self_after(50, libc::SIGTERM);
+            let requested = atexit::shutdown_request().wait_timeout(Duration::from_secs(30));
+            println!("never: {requested:?}");
+        })
+        .stdout("handler\n")
+        .killed_by(libc::SIGTERM),
+        Scenario::new("a_forked_child_forgets_the_request", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            report_reason();
+            kill_self_after(0, libc::SIGTERM);
+            atexit::shutdown_request().wait();
+            // SAFETY: the child only prints and exits through atexit.
+            match unsafe { libc::fork() } {
+                0 => {
+                    atexit::register(|| println!("child handler"));
+                    println!("child sees {:?}", atexit::shutdown_request().signal());
+                    atexit::exit(0);
+                }
+                child => {
+                    let mut status = 0;
+                    // SAFETY: waiting for our own child.
+                    unsafe { libc::waitpid(child, &mut status, 0) };
+                    println!("child exited {}", libc::WEXITSTATUS(status));
+                }
+            }
+        })
+        .stdout("child sees None\nchild handler\nchild exited 0\nhandler: Some(Signal(Term))\n")
+        .killed_by(libc::SIGTERM),
+        Scenario::new("a_later_plain_sigaction_is_reported", || {
+            atexit::CatchSignals::new()
+                .only([Signal::Term, Signal::Int])
+                .install()
+                .unwrap();
+            println!("{:?}", atexit::signals_replaced());
+            extern "C" fn other(_: libc::c_int) {}
+            // SAFETY: installs a handler that does nothing, as ctrlc would.
+            unsafe { libc::signal(libc::SIGINT, other as *const () as libc::sighandler_t) };
+            println!("{:?}", atexit::signals_replaced());
+        })
+        .stdout("[]\n[Int]\n")
+        .stderr_has(&["atexit: SIGINT no longer runs the exit handlers"]),
+    ]
+}
