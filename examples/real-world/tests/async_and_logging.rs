@@ -1,4 +1,5 @@
-//! Async handlers (`examples/async_flush.rs`, on Tokio) and failure reports
+//! Async handlers (`examples/async_flush.rs`, on Tokio; the runtime rule,
+//! `examples/runtime_rule.rs`) and failure reports
 //! through `log` and `tracing` (`examples/logged_failures.rs`), run as
 //! processes. Both need the crate's features: `cargo test -p atexit-real-world --all-features`.
 
@@ -140,4 +141,46 @@ fn nothing_is_logged_when_nothing_fails() {
     assert_eq!(finished.stdout, format!("{STARTED}closing the database\n"));
     assert_eq!(finished.stderr, "");
     assert_eq!(finished.status.code(), Some(2));
+}
+
+/// The runtime rule, on the return path: `#[tokio::main]` has dropped its
+/// runtime, so the handler that reuses `main`'s connection fails, and its
+/// report says why; the one that connects anew works.
+#[test]
+fn an_object_of_mains_runtime_fails_after_main_returns_and_the_report_says_why() {
+    let finished = run(command(&example("runtime_rule")).arg("return"), LIMIT);
+    assert_eq!(
+        finished.stdout,
+        "collector got: bye over a connection the handler made\n"
+    );
+    assert!(
+        finished.stderr.contains("it is being shutdown")
+            && finished
+                .stderr
+                .contains("async handlers run on a runtime of their own"),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(finished.status.code(), Some(0));
+}
+
+/// The same handlers on the forced path (request mode, a second signal ends
+/// the drain): `main`'s runtime is still alive, so the reused connection
+/// works there. The difference the rule in the docs warns about.
+#[test]
+fn an_object_of_mains_runtime_works_while_main_still_drains() {
+    let mut running = Running::start(command(&example("runtime_rule")).arg("forced"));
+    running.wait_for_line("ready");
+    running.signal(libc::SIGTERM);
+    running.wait_for_line("draining");
+    running.signal(libc::SIGTERM);
+    let (finished, _) = running.finish(LIMIT);
+    assert_eq!(
+        finished.stdout,
+        "ready\ndraining\n\
+         collector got: bye over a connection the handler made\n\
+         collector got: bye over the connection main made\n"
+    );
+    assert!(finished.stderr.contains("again during the shutdown"));
+    assert_eq!(finished.signal(), Some(libc::SIGTERM));
 }
