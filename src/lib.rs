@@ -53,6 +53,7 @@
 //! | `std::process::abort` | no: nothing runs after an abort |
 //! | a panic under `panic = "abort"` | no, unless [`run_on_panic_abort`] was called |
 //! | SIGINT, SIGTERM, SIGHUP, SIGQUIT | after [`catch_signals`] (then the process dies by the same signal); without it no: the default action ends the process at once |
+//! | the same in request mode ([`CatchSignals::request_shutdown`]) | when the program exits after draining, when the grace passes, or on a second signal; the process then dies by the first signal (see "Services") |
 //! | SIGPIPE | when added with [`CatchSignals::signal`] (Rust ignores it by default) |
 //! | SIGKILL, a crash (SIGSEGV), power loss | no: no code can run |
 //!
@@ -79,6 +80,93 @@
 //! [`set_timeout`] bounds the whole exit run: past it, the stuck handler is
 //! named on stderr, the rest are skipped, and the process ends as it was
 //! going to (with its status, or by its signal).
+//!
+//! # Services
+//!
+//! A service has its own graceful shutdown: on SIGTERM it stops accepting,
+//! finishes the requests in flight and returns from `main`. A signal that
+//! runs the exit handlers and ends the process at once would cut that short,
+//! so services use **request mode**: the first signal only asks for a
+//! shutdown, the program drains, and the handlers run when it exits.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! fn main() -> std::io::Result<()> {
+//!     // Kubernetes waits 30 s before SIGKILL: 20 s to drain, 5 s for the handlers.
+//!     atexit::set_timeout(Some(Duration::from_secs(5)));
+//!     atexit::CatchSignals::new()
+//!         .request_shutdown(Duration::from_secs(20))
+//!         .install()?;
+//!     atexit::register(|| println!("stats flushed"));
+//!
+//!     let shutdown = atexit::shutdown_request();
+//!     while !shutdown.is_requested() {
+//!         // take the next item and finish it
+//! #       break;
+//!     }
+//!     Ok(()) // the handlers run now; then the process dies by the signal
+//! }
+//! ```
+//!
+//! [`shutdown_request`] gives a [`ShutdownRequest`]: a future that any
+//! executor can await (in a Tokio server's `select!` next to `accept`, in
+//! place of `tokio::signal::ctrl_c()`), a blocking
+//! [`wait`](ShutdownRequest::wait), and a one-load check
+//! [`is_requested`](ShutdownRequest::is_requested) for worker loops.
+//! `examples/real-world/examples/tcp_server.rs` (Tokio) and
+//! `examples/thread_pool.rs` (std threads) are complete services, each run
+//! as a process by a test.
+//!
+//! What happens, from the first signal:
+//!
+//! | when | what happens | how the process ends |
+//! |---|---|---|
+//! | the first signal | the request is recorded and every waiter woken; nothing else | — |
+//! | the program exits with status 0 (`main` returns, `std::process::exit(0)`, [`exit(0)`](exit)) | the handlers run, newest first; [`exit_reason`] is `Signal(..)` | by the first signal (`128 + n` with [`SignalEnding::ExitCode`]) |
+//! | the program exits with another status, or panics | the handlers run | with that status (101 for the panic): the program's own word wins, and [`set_exit_code`] over all |
+//! | the grace passes first | stderr says so; the handlers run on the signal watcher thread while `main` is still draining | by the first signal |
+//! | a second signal, before the exit started | stderr says so; the handlers run now | by the first signal |
+//! | a signal while the handlers run | nothing more runs | at once, by that signal |
+//!
+//! **Bounds.** The grace bounds the drain, [`set_timeout`] the handlers, and
+//! the crate's end watchdog the last second (flushing, the C runtime's exit),
+//! so from the signal the process is gone within *grace + timeout + 1 s*.
+//! Pick them from what the supervisor waits before SIGKILL: systemd's
+//! `TimeoutStopSec` (90 s by default), Kubernetes'
+//! `terminationGracePeriodSeconds` (30 s, counted from the `preStop` hook's
+//! start), `docker stop`'s `--time` (10 s). `Duration::MAX` as the grace
+//! waits for the program for ever (a second signal still ends it);
+//! `Duration::ZERO` runs the handlers at once, as without request mode, but
+//! still wakes the waiters.
+//!
+//! **Other signal users.** A signal has one handler in the kernel; who gets
+//! it depends on how each library installs its own:
+//!
+//! | the other library | installed before [`catch_signals`] | installed after |
+//! |---|---|---|
+//! | `tokio::signal` (`ctrl_c()`, `signal(..)`) | both run: tokio registers through `signal-hook-registry`, as this crate does | both run |
+//! | `signal-hook` (`flag`, `iterator`, `low_level`) | both run (same registry) | both run |
+//! | `ctrlc::set_handler` (a plain `sigaction`) | both run: ours chains to it, and it runs first | **ours is replaced**: SIGINT (and SIGTERM, SIGHUP with its `termination` feature) no longer run the handlers or ask for a shutdown; [`signals_replaced`] lists them and the exit reports it on stderr |
+//! | `ctrlc::try_set_handler` | as `set_handler` | it fails with `MultipleHandlers`, ours stays |
+//!
+//! Without request mode, a signal runs the handlers and ends the process
+//! within milliseconds, whatever the other library's handler started: a
+//! Tokio server's drain after `ctrl_c()` is cut short. With it, the other
+//! handlers run too and the process waits for the program. So in a service
+//! use request mode *instead of* the other library: one source for the
+//! shutdown, with the grace and the second signal (Tokio alone swallows a
+//! second Ctrl+C). A `ctrlc` handler that calls `std::process::exit(0)` (a
+//! common recipe) races with this crate's watcher for the ending: use
+//! [`ShutdownRequest`] there. On Windows, console handlers are added, never
+//! replaced, and the one added last runs first.
+//!
+//! **Async handlers** run on a runtime of their own (see "Async handlers"),
+//! in request mode as everywhere: after `main` returns, objects made on the
+//! program's runtime no longer work in them. A forced end (grace, second
+//! signal) runs them while `main`'s runtime is still alive, where such an
+//! object may happen to work, so test the path the service normally takes:
+//! return from `main`.
 //!
 //! # The exit never hangs
 //!
@@ -210,6 +298,18 @@
 //! each async handler gets a fresh current-thread Tokio runtime, so
 //! `tokio::time`, `tokio::net` and `tokio::fs` work in it (see
 //! `examples/async_flush.rs`).
+//!
+//! **The runtime rule.** An object made on the program's runtime (a
+//! connection, a timer, a channel of its driver) belongs to that runtime,
+//! and `#[tokio::main]` drops it when `main` returns: an async handler that
+//! reuses one then fails ("A Tokio 1.x context was found, but it is being
+//! shutdown"), and the report of its panic names this rule. On a signal
+//! without request mode, and on a forced end in request mode, the handlers
+//! run while `main`'s runtime is still alive, so the same handler may work
+//! there: a program tested with `kill` alone can ship a broken normal exit.
+//! Make such objects inside the handler (or close them before `main`
+//! returns). `examples/real-world/examples/runtime_rule.rs` shows both paths,
+//! and its test pins them.
 //!
 //! # Cargo features
 //!
