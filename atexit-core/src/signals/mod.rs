@@ -296,14 +296,15 @@ impl CatchSignals {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn install(&self) -> io::Result<()> {
-        imp::install(self)?;
+        // The mode first: a signal that comes as soon as the handler is in
+        // must find it.
         let grace = self.grace.map_or(0, |grace| {
             // Nanoseconds, 0 for an instant, `u64::MAX` for no bound.
             u64::try_from(grace.as_nanos()).map_or(u64::MAX, |nanos| nanos.min(u64::MAX - 1))
         });
         GRACE_NANOS.store(grace, Ordering::SeqCst);
         REQUEST_MODE.store(self.grace.is_some(), Ordering::SeqCst);
-        Ok(())
+        imp::install(self)
     }
 }
 

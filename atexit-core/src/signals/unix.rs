@@ -18,10 +18,13 @@ static RECEIVED: AtomicUsize = AtomicUsize::new(0);
 /// `SignalEnding::ExitCode` rather than `Reraise`.
 static EXIT_CODE_ENDING: AtomicBool = AtomicBool::new(false);
 
-/// The signals with a handler installed, by number, each with the address
-/// of the handler the system had for it right after: signal-hook-registry's,
-/// which stays while nobody replaces it.
-static INSTALLED: Mutex<Vec<(i32, usize)>> = Mutex::new(Vec::new());
+/// The signals with a handler installed, by number; held while installing.
+static INSTALLED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// For each signal number with a handler installed, the address of the
+/// handler the system had for it right after (signal-hook-registry's, which
+/// stays while nobody replaces it); 0 for the others. Atomics, so that the
+/// check at exit takes no lock a thread (or a thread lost to `fork`) holds.
+static OURS: [AtomicUsize; 32] = [const { AtomicUsize::new(0) }; 32];
 
 pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
     let mut installed = INSTALLED
@@ -39,7 +42,7 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
     }
     for &signal in config.signals() {
         let number = signal.number();
-        if installed.iter().any(|&(installed, _)| installed == number) {
+        if installed.contains(&number) {
             continue;
         }
         if !config.is_named(signal) && is_ignored(number)? {
@@ -49,20 +52,23 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
         // `getpid`, `write`, and signal-hook's async-signal-safe
         // `emulate_default_handler`; it never panics.
         unsafe { signal_hook_registry::register(number, move || on_raw_signal(number)) }?;
-        installed.push((number, current_handler(number)?));
+        installed.push(number);
+        if let (Some(slot), Ok(handler)) = (OURS.get(number as usize), current_handler(number)) {
+            slot.store(handler, Ordering::SeqCst);
+        }
     }
     Ok(())
 }
 
 /// The signals whose handler is no longer the one installed.
 pub(super) fn replaced() -> Vec<Signal> {
-    let installed = INSTALLED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    installed
-        .iter()
-        .filter(|&&(number, ours)| current_handler(number).is_ok_and(|now| now != ours))
-        .filter_map(|&(number, _)| Signal::from_number(number))
+    (0..OURS.len())
+        .filter_map(|number| {
+            let ours = OURS[number].load(Ordering::SeqCst);
+            let number = number as i32;
+            let replaced = ours != 0 && current_handler(number).is_ok_and(|now| now != ours);
+            replaced.then(|| Signal::from_number(number)).flatten()
+        })
         .collect()
 }
 
