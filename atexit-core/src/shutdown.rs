@@ -3,25 +3,28 @@
 //! the first caught signal does not end the process. It is recorded here,
 //! and wakes whoever waits for it: futures, blocking waits, and checks.
 //!
-//! The request lives in the process-wide state, behind its lock, with the
-//! wakers of the futures that wait; the signal watcher thread (an ordinary
-//! thread, never the signal handler) records it. A copy of the signal in an
-//! atomic makes the non-blocking check free of the lock, for worker loops
-//! that check once per item.
-//!
-//! The exit that follows reads the request too (`exit::run_at_exit`): an exit
-//! with status 0 after it ends by the signal instead.
+//! The request is made in two steps. The signal handler notes the signal in
+//! an atomic ([`note`]: all it may do there), so that an exit starting at
+//! any moment after the signal sees the request: the exit reads it
+//! ([`requested_ending`], from `exit::run_at_exit`), and one with status 0
+//! ends by the signal instead. The signal watcher thread then records it in
+//! the process-wide state, behind its lock, where the wakers of the futures
+//! that wait are kept, and wakes them ([`request`]). The non-blocking check
+//! reads the atomic, free of the lock, for worker loops that check once per
+//! item.
 
 use crate::reason::Signal;
 use crate::state::{self, Ending, ShutdownState};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// The number of the signal that asked for the shutdown; 0 before.
 static REQUESTED: AtomicI32 = AtomicI32::new(0);
+/// The signals end the process with `128 + n` rather than by the signal.
+static BY_EXIT_CODE: AtomicBool = AtomicBool::new(false);
 
 /// Waits for a shutdown request: a caught signal, when the signals were
 /// installed in request mode with
@@ -147,7 +150,7 @@ impl ShutdownRequest {
         let until = Instant::now().checked_add(timeout);
         let mut state = state::lock_as_is();
         loop {
-            if let Some((signal, _)) = state.shutdown.requested {
+            if let Some(signal) = state.shutdown.requested.or(self.signal()) {
                 return Some(signal);
             }
             let left = match until {
@@ -181,7 +184,7 @@ impl Future for ShutdownRequest {
         let shutdown = &mut state.shutdown;
         // Checked again under the lock the request is made under: a request
         // made since the load above has found no waker of ours to wake.
-        if let Some((signal, _)) = shutdown.requested {
+        if let Some(signal) = shutdown.requested {
             return Poll::Ready(signal);
         }
         match self.slot {
@@ -218,17 +221,41 @@ fn take_slot(shutdown: &mut ShutdownState, waker: std::task::Waker) -> usize {
     }
 }
 
-/// Records the request of `signal`, which ends the process with `ending`
-/// once the program exits, and wakes every waiter. Only the first request
-/// counts: false for a later one.
-pub(crate) fn request(signal: Signal, ending: Ending) -> bool {
+/// Notes that `number` asked for a shutdown, unless a signal did already:
+/// the first step of a request, in the signal handler. Async-signal-safe.
+pub(crate) fn note(number: i32) {
+    let _ = REQUESTED.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst);
+}
+
+/// How caught signals end the process: with `128 + n` rather than by the
+/// signal. Set when the signals are installed.
+pub(crate) fn set_ending_by_exit_code(by_exit_code: bool) {
+    BY_EXIT_CODE.store(by_exit_code, Ordering::SeqCst);
+}
+
+/// The signal that asked for the shutdown, if any, with how the process is
+/// to end because of it.
+pub(crate) fn requested_ending() -> Option<(Signal, Ending)> {
+    let signal = Signal::from_number(REQUESTED.load(Ordering::SeqCst))?;
+    let ending = if BY_EXIT_CODE.load(Ordering::SeqCst) {
+        Ending::Code(128 + signal.number())
+    } else {
+        Ending::Signal(signal)
+    };
+    Some((signal, ending))
+}
+
+/// Records the request (noted by the signal handler, or made now by
+/// `signal`) and wakes every waiter: the second step, on the watcher
+/// thread. Only the first call counts: false for a later one.
+pub(crate) fn request(signal: Signal) -> bool {
+    note(signal.number());
     let wakers: Vec<_> = {
         let mut state = state::lock_as_is();
         if state.shutdown.requested.is_some() {
             return false;
         }
-        state.shutdown.requested = Some((signal, ending));
-        REQUESTED.store(signal.number(), Ordering::Release);
+        state.shutdown.requested = Some(requested_signal().unwrap_or(signal));
         state.notify();
         // The slots stay taken by their futures; only the wakers go.
         state

@@ -137,8 +137,8 @@ impl Phase {
 
 /// A shutdown asked for by a signal in request mode, and who waits for it.
 pub(crate) struct ShutdownState {
-    /// The signal that asked, and how the process is to end because of it.
-    pub(crate) requested: Option<(Signal, Ending)>,
+    /// The signal that asked, once the waiters have been woken for it.
+    pub(crate) requested: Option<Signal>,
     /// The wakers of `ShutdownRequest` futures waiting, by slot; a future
     /// keeps its slot until it is dropped.
     pub(crate) wakers: Vec<Option<Waker>>,

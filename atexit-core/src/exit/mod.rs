@@ -120,7 +120,7 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
         match state.phase {
             Phase::Open { run } => {
                 STARTED.store(true, Ordering::SeqCst);
-                let plan = after_a_shutdown_request(plan, state.shutdown.requested);
+                let plan = after_a_shutdown_request(plan, crate::shutdown::requested_ending());
                 // The deadline covers the wait below too. One too far in the
                 // future to name is no deadline.
                 let deadline = state.timeout.and_then(|timeout| {

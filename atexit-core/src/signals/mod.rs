@@ -303,6 +303,7 @@ impl CatchSignals {
             u64::try_from(grace.as_nanos()).map_or(u64::MAX, |nanos| nanos.min(u64::MAX - 1))
         });
         GRACE_NANOS.store(grace, Ordering::SeqCst);
+        shutdown::set_ending_by_exit_code(self.ending == SignalEnding::ExitCode);
         REQUEST_MODE.store(self.grace.is_some(), Ordering::SeqCst);
         imp::install(self)
     }
@@ -398,12 +399,22 @@ fn later_signal_wakes_the_watcher() -> bool {
     REQUEST_MODE.load(Ordering::SeqCst) && !exit::has_started()
 }
 
+/// In the signal handler, for the first signal: in request mode, note the
+/// request at once, so that an exit that starts before the watcher thread
+/// wakes (a `ctrlc` handler's `exit(0)`, `main` returning) ends by the
+/// signal too. Async-signal-safe: atomics only.
+fn note_first_signal(number: i32) {
+    if REQUEST_MODE.load(Ordering::SeqCst) {
+        shutdown::note(number);
+    }
+}
+
 /// What the watcher thread does with a caught signal.
 fn on_caught(signal: Signal, ending: SignalEnding) {
     if !REQUEST_MODE.load(Ordering::SeqCst) {
         return on_signal(signal, ending);
     }
-    if shutdown::request(signal, ending_of(signal, ending)) {
+    if shutdown::request(signal) {
         if !exit::has_started() {
             start_grace(signal, ending);
         }

@@ -2,7 +2,7 @@
 //! to earlier ones); the handler writes the signal number to a pipe; a
 //! watcher thread reads it and runs the exit.
 
-use super::{later_signal_wakes_the_watcher, on_caught, CatchSignals, SignalEnding};
+use super::{later_signal_wakes_the_watcher, note_first_signal, on_caught, CatchSignals, SignalEnding};
 use crate::reason::Signal;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -113,6 +113,9 @@ fn on_raw_signal(number: i32) {
         // A handler writing to the broken pipe raises it again: that write
         // fails with `BrokenPipe`; it is no request to force the end.
         return;
+    }
+    if this_process && first {
+        note_first_signal(number);
     }
     // The first signal goes to the watcher; so does a later one in request
     // mode before the exit starts (it ends the drain).
