@@ -1,0 +1,216 @@
+//! Who wins when another library handles SIGINT and SIGTERM too: `tokio::signal`,
+//! `ctrlc` (printing, or the common recipe that calls `std::process::exit(0)`),
+//! `signal-hook`; installed before or after atexit's handlers, with atexit in
+//! its default mode or in request mode. `tests/signal_neighbours.rs` runs
+//! every combination and measures it (SIGINT and SIGTERM alike):
+//!
+//! | library, order | default mode | request mode |
+//! |---|---|---|
+//! | tokio, before or after | both run¹; dies by the signal | both run; dies by the signal |
+//! | signal-hook, before or after | both run¹; dies by the signal | both run; dies by the signal |
+//! | ctrlc, before | both run¹; dies by the signal | both run; dies by the signal |
+//! | ctrlc, after | ctrlc's runs, atexit's handlers do not: the signal no longer ends the process (they run when `main` returns); exits 0; `signals_replaced` = [SIGINT, SIGTERM, SIGHUP]; reported at exit | ctrlc's runs; no shutdown request comes; otherwise the same |
+//! | ctrlc-exit, before | a race: ~90% ctrlc's `exit(0)` runs atexit's handlers, exits 0; ~10% dies by the signal | a race: ~60% exits 0, ~40% dies by the signal |
+//! | ctrlc-exit, after | ctrlc's `exit(0)` runs atexit's handlers; exits 0; `signals_replaced` = [SIGINT, SIGTERM, SIGHUP]; reported at exit | the same |
+//!
+//! ¹ In default mode atexit ends the process as soon as its handlers ran:
+//! the other library's task or thread had not run yet in 2 to 15% of runs.
+//! In request mode `main` waits for it (up to 1 s here) before returning.
+//!
+//! - tokio: use request mode and await [`atexit::shutdown_request`] instead
+//!   of `tokio::signal::ctrl_c()`; either order works (both go through
+//!   signal-hook-registry), but only request mode waits for the task.
+//! - signal-hook: the same: request mode instead of a flag or an iterator
+//!   for SIGINT/SIGTERM; either order works.
+//! - ctrlc: use request mode instead. If it stays, call `ctrlc::set_handler`
+//!   before atexit's install (atexit chains to it); after, it replaces
+//!   atexit's handler (`ctrlc::try_set_handler` refuses to).
+//! - ctrlc calling `exit(0)`: drop it, `catch_signals()` does what it was
+//!   for and ends by the signal; with it the exit status is 0 (after) or a
+//!   race (before).
+//!
+//! ```text
+//! cargo run -p atexit-real-world --example signal_neighbours -- \
+//!     tokio|ctrlc|ctrlc-exit|signal-hook before|after default|request
+//! ```
+//!
+//! then, once it prints `ready`, send it SIGINT (Ctrl+C) or SIGTERM.
+
+#[cfg(not(unix))]
+fn main() {
+    eprintln!("signal_neighbours: Unix only (ctrlc and signal-hook use sigaction there)");
+    std::process::exit(2);
+}
+
+#[cfg(unix)]
+fn main() {
+    unix::main();
+}
+
+#[cfg(unix)]
+mod unix {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    /// How long `main` waits in default mode, or for a shutdown request: a
+    /// signal that does not end the process shows as `main` returning.
+    const LONG: Duration = Duration::from_secs(3);
+
+    /// The other library's handler has run (request mode waits a little for
+    /// it before returning, as a program that joins its tasks would).
+    static NEIGHBOUR_RAN: AtomicBool = AtomicBool::new(false);
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Library {
+        Tokio,
+        Ctrlc,
+        CtrlcExit,
+        SignalHook,
+    }
+
+    fn usage() -> ! {
+        eprintln!(
+            "usage: signal_neighbours tokio|ctrlc|ctrlc-exit|signal-hook before|after default|request"
+        );
+        std::process::exit(2);
+    }
+
+    pub fn main() {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let [library, order, mode] = &args[..] else {
+            usage()
+        };
+        let library = match library.as_str() {
+            "tokio" => Library::Tokio,
+            "ctrlc" => Library::Ctrlc,
+            "ctrlc-exit" => Library::CtrlcExit,
+            "signal-hook" => Library::SignalHook,
+            _ => usage(),
+        };
+        let before = match order.as_str() {
+            "before" => true,
+            "after" => false,
+            _ => usage(),
+        };
+        let request = match mode.as_str() {
+            "default" => false,
+            "request" => true,
+            _ => usage(),
+        };
+
+        atexit::register(|| {
+            println!(
+                "atexit: exit handler ran ({:?})",
+                atexit::exit_reason().expect("an exit is under way")
+            );
+        });
+        let runtime = (library == Library::Tokio)
+            .then(|| tokio::runtime::Runtime::new().expect("a Tokio runtime"));
+        if before {
+            install_neighbour(library, runtime.as_ref());
+        }
+        let mut catch = atexit::CatchSignals::new();
+        if request {
+            catch = catch.request_shutdown(Duration::from_secs(5));
+        }
+        catch.install().expect("atexit's signal handling");
+        if !before {
+            install_neighbour(library, runtime.as_ref());
+        }
+        let replaced: Vec<String> = atexit::signals_replaced()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        println!("signals_replaced = [{}]", replaced.join(", "));
+        println!("ready");
+
+        if !request {
+            std::thread::sleep(LONG);
+            println!("main: slept {LONG:?}; no signal ended the process");
+        } else {
+            let shutdown = atexit::shutdown_request();
+            let signal = match &runtime {
+                // The request is a plain future: Tokio awaits it.
+                Some(runtime) => {
+                    runtime.block_on(async { tokio::time::timeout(LONG, shutdown).await.ok() })
+                }
+                None => shutdown.wait_timeout(LONG),
+            };
+            match signal {
+                Some(signal) => {
+                    println!("main: shutdown requested by {signal}");
+                    // The drain: here, give the other library's handler its turn.
+                    let start = Instant::now();
+                    while !NEIGHBOUR_RAN.load(Ordering::SeqCst)
+                        && start.elapsed() < Duration::from_secs(1)
+                    {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }
+                None => println!("main: no shutdown request within {LONG:?}"),
+            }
+        }
+        println!("main: returns");
+    }
+
+    fn neighbour_ran(line: &str) {
+        println!("{line}");
+        NEIGHBOUR_RAN.store(true, Ordering::SeqCst);
+    }
+
+    /// Installs the other library's handlers for SIGINT and SIGTERM, each
+    /// printing a line when it runs.
+    fn install_neighbour(library: Library, runtime: Option<&tokio::runtime::Runtime>) {
+        match library {
+            Library::Tokio => {
+                let runtime = runtime.expect("tokio runs on a runtime");
+                let (registered, is_registered) = std::sync::mpsc::channel();
+                runtime.spawn(async move {
+                    use std::future::Future;
+                    use std::task::Poll;
+                    use tokio::signal::unix::{signal, SignalKind};
+                    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM stream");
+                    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+                    // `ctrl_c()` installs its handler when first polled:
+                    // poll it once now, so that "before" is before.
+                    std::future::poll_fn(|cx| {
+                        let _ = ctrl_c.as_mut().poll(cx);
+                        Poll::Ready(())
+                    })
+                    .await;
+                    registered.send(()).expect("main waits");
+                    let name = tokio::select! {
+                        _ = ctrl_c => "SIGINT",
+                        _ = terminate.recv() => "SIGTERM",
+                    };
+                    neighbour_ran(&format!("tokio: {name} arrived"));
+                });
+                is_registered.recv().expect("tokio's handlers installed");
+            }
+            // `termination`: SIGTERM and SIGHUP too. Its handler runs on a
+            // thread of its own.
+            Library::Ctrlc => ctrlc::set_handler(|| neighbour_ran("ctrlc: handler ran"))
+                .expect("ctrlc::set_handler"),
+            Library::CtrlcExit => ctrlc::set_handler(|| {
+                neighbour_ran("ctrlc: handler ran, calling exit(0)");
+                std::process::exit(0);
+            })
+            .expect("ctrlc::set_handler"),
+            Library::SignalHook => {
+                use signal_hook::consts::{SIGINT, SIGTERM};
+                let mut signals =
+                    signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).expect("signal-hook");
+                std::thread::spawn(move || {
+                    for signal in signals.forever() {
+                        let name = if signal == SIGINT {
+                            "SIGINT"
+                        } else {
+                            "SIGTERM"
+                        };
+                        neighbour_ran(&format!("signal-hook: {name} arrived"));
+                    }
+                });
+            }
+        }
+    }
+}
