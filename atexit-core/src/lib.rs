@@ -22,6 +22,7 @@ mod registry;
 #[cfg(test)]
 mod registry_model;
 mod report;
+mod request;
 mod runner;
 mod shutdown;
 mod signals;

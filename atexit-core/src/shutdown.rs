@@ -3,28 +3,23 @@
 //! the first caught signal does not end the process. It is recorded here,
 //! and wakes whoever waits for it: futures, blocking waits, and checks.
 //!
-//! The request is made in two steps. The signal handler notes the signal in
-//! an atomic ([`note`]: all it may do there), so that an exit starting at
-//! any moment after the signal sees the request: the exit reads it
-//! ([`requested_ending`], from `exit::run_at_exit`), and one with status 0
-//! ends by the signal instead. The signal watcher thread then records it in
-//! the process-wide state, behind its lock, where the wakers of the futures
+//! The request is made in two steps. The signal handler notes the signal
+//! (`request::note`: an atomic, all it may touch there), so that an exit at
+//! any moment after the signal sees the request: the exit's reason and
+//! ending read it (`state::ExitPlan`), and one with status 0 ends by the
+//! signal instead. The signal watcher thread then records it in the
+//! process-wide state, behind its lock, where the wakers of the futures
 //! that wait are kept, and wakes them ([`request`]). The non-blocking check
 //! reads the atomic, free of the lock, for worker loops that check once per
 //! item.
 
 use crate::reason::Signal;
-use crate::state::{self, Ending, ShutdownState};
+use crate::request;
+use crate::state::{self, ShutdownState};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-
-/// The number of the signal that asked for the shutdown; 0 before.
-static REQUESTED: AtomicI32 = AtomicI32::new(0);
-/// The signals end the process with `128 + n` rather than by the signal.
-static BY_EXIT_CODE: AtomicBool = AtomicBool::new(false);
 
 /// Waits for a shutdown request: a caught signal, when the signals were
 /// installed in request mode with
@@ -45,7 +40,12 @@ static BY_EXIT_CODE: AtomicBool = AtomicBool::new(false);
 /// The request is made once per process and never withdrawn; every waiter,
 /// whenever it starts waiting, sees it. Without request mode installed no
 /// signal makes one (a caught signal ends the process instead, and an
-/// uncaught one kills it), so a wait lasts for ever.
+/// uncaught one kills it), so a wait lasts for ever. Do not wait in an exit
+/// handler either: the exit would wait for a signal (or for the deadline).
+///
+/// The request is noted by the signal handler itself, so a check or an exit
+/// right after the signal sees it; waiters are woken by the signal watcher
+/// thread a moment later.
 ///
 /// ```no_run
 /// # extern crate atexit_core as atexit;
@@ -106,7 +106,7 @@ impl ShutdownRequest {
     /// assert_eq!(atexit::shutdown_request().signal(), None);
     /// ```
     pub fn signal(&self) -> Option<Signal> {
-        Signal::from_number(REQUESTED.load(Ordering::Acquire))
+        request::signal()
     }
 
     /// Whether a shutdown has been asked for; never blocks.
@@ -221,41 +221,17 @@ fn take_slot(shutdown: &mut ShutdownState, waker: std::task::Waker) -> usize {
     }
 }
 
-/// Notes that `number` asked for a shutdown, unless a signal did already:
-/// the first step of a request, in the signal handler. Async-signal-safe.
-pub(crate) fn note(number: i32) {
-    let _ = REQUESTED.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst);
-}
-
-/// How caught signals end the process: with `128 + n` rather than by the
-/// signal. Set when the signals are installed.
-pub(crate) fn set_ending_by_exit_code(by_exit_code: bool) {
-    BY_EXIT_CODE.store(by_exit_code, Ordering::SeqCst);
-}
-
-/// The signal that asked for the shutdown, if any, with how the process is
-/// to end because of it.
-pub(crate) fn requested_ending() -> Option<(Signal, Ending)> {
-    let signal = Signal::from_number(REQUESTED.load(Ordering::SeqCst))?;
-    let ending = if BY_EXIT_CODE.load(Ordering::SeqCst) {
-        Ending::Code(128 + signal.number())
-    } else {
-        Ending::Signal(signal)
-    };
-    Some((signal, ending))
-}
-
 /// Records the request (noted by the signal handler, or made now by
 /// `signal`) and wakes every waiter: the second step, on the watcher
 /// thread. Only the first call counts: false for a later one.
 pub(crate) fn request(signal: Signal) -> bool {
-    note(signal.number());
+    request::note(signal.number());
     let wakers: Vec<_> = {
         let mut state = state::lock_as_is();
         if state.shutdown.requested.is_some() {
             return false;
         }
-        state.shutdown.requested = Some(requested_signal().unwrap_or(signal));
+        state.shutdown.requested = Some(request::signal().unwrap_or(signal));
         state.notify();
         // The slots stay taken by their futures; only the wakers go.
         state
@@ -273,11 +249,6 @@ pub(crate) fn request(signal: Signal) -> bool {
     true
 }
 
-/// The signal that asked for the shutdown, if any.
-pub(crate) fn requested_signal() -> Option<Signal> {
-    Signal::from_number(REQUESTED.load(Ordering::Acquire))
-}
-
 /// In a forked child: the request was its parent's, made for the parent's
 /// drain. The wakers belong to executors whose threads did not survive
 /// `fork` (waking or dropping one could take a lock a dead thread holds), so
@@ -290,12 +261,13 @@ pub(crate) fn forget_in_forked_child(shutdown: &mut ShutdownState) {
         std::mem::forget(waker.take());
     }
     shutdown.requested = None;
-    REQUESTED.store(0, Ordering::Release);
+    request::forget();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::Ordering;
     use std::sync::Arc;
     use std::task::{Wake, Waker};
 

@@ -10,6 +10,7 @@
 use crate::callback::Callback;
 use crate::reason::{ExitReason, Signal};
 use crate::registry::Registry;
+use crate::request;
 use crate::runner::ThreadKey;
 use crate::static_handler::StaticHandler;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -34,6 +35,34 @@ pub(crate) enum Ending {
 pub(crate) struct ExitPlan {
     pub(crate) reason: ExitReason,
     pub(crate) ending: Ending,
+}
+
+impl ExitPlan {
+    /// The plan as a shutdown request (request mode) makes it, whenever the
+    /// request comes: before the exit, or while its handlers run. The
+    /// program drained and exited, and the exit says why it stopped: its
+    /// reason is the signal, and a status 0 (or one the platform does not
+    /// tell) becomes the signal's ending, so that a supervisor sees the
+    /// process end by it. A failure status is the program's word and stays,
+    /// and so do a panic's and an abort's plans.
+    ///
+    /// Read when asked, not fixed when the exit starts: the signal handler
+    /// notes the request, and another handler chained before it (`ctrlc`'s)
+    /// may start an exit on another thread first.
+    fn after_a_shutdown_request(self) -> ExitPlan {
+        let (ExitReason::Exit(status), Some(signal)) = (self.reason, request::signal()) else {
+            return self;
+        };
+        let ending = match status {
+            Some(0) | None if request::by_exit_code() => Ending::Code(128 + signal.number()),
+            Some(0) | None => Ending::Signal(signal),
+            Some(_) => self.ending,
+        };
+        ExitPlan {
+            reason: ExitReason::Signal(signal),
+            ending,
+        }
+    }
 }
 
 /// A run of the handlers in progress, explicit or at exit.
@@ -118,8 +147,8 @@ impl Phase {
     pub(crate) fn reason(&self) -> Option<ExitReason> {
         match self {
             Phase::Open { .. } => None,
-            Phase::Exiting(exiting) => Some(exiting.plan.reason),
-            Phase::Closed(closed) => Some(closed.plan.reason),
+            Phase::Exiting(exiting) => Some(exiting.plan.after_a_shutdown_request().reason),
+            Phase::Closed(closed) => Some(closed.plan.after_a_shutdown_request().reason),
         }
     }
 
@@ -131,7 +160,7 @@ impl Phase {
             Phase::Exiting(exiting) => (exiting.plan, exiting.chosen),
             Phase::Closed(closed) => (closed.plan, closed.chosen),
         };
-        Some(chosen.map_or(plan.ending, Ending::Code))
+        Some(chosen.map_or(plan.after_a_shutdown_request().ending, Ending::Code))
     }
 }
 

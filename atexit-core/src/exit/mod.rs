@@ -30,7 +30,7 @@
 //! | `main` returns, `std::process::exit(n)`, panic in `main` (101) | the exiting thread, from the C runtime's exit | `n`, unless a handler chose a status (`set_exit_code`); a status chosen on another thread's exit wins |
 //! | `atexit::exit(n)` | the calling thread | `n`, or the chosen status |
 //! | a caught signal | the signal watcher thread | death by the signal (or `128 + n`), or the chosen status |
-//! | any of the exits above after a shutdown request (request mode) | as above | status 0 becomes death by the requesting signal (or `128 + n`); another status, a panic and a chosen status stay (`after_a_shutdown_request`) |
+//! | any of the exits above after a shutdown request (request mode) | as above | status 0 becomes death by the requesting signal (or `128 + n`); another status, a panic and a chosen status stay (`ExitPlan::after_a_shutdown_request`, read whenever the request comes) |
 //! | request mode's grace passes, or a second signal comes, before any exit | the grace's thread or the signal watcher thread | death by the requesting signal (or `128 + n`), or the chosen status |
 //! | a panic under `panic = "abort"` with `run_on_panic_abort` | the panicking thread | abort |
 //! | `atexit::exit(n)` in a child forked by a handler (or the handler returning there) | the child's thread | `n` (or the exit's own ending), unless the child chose a status (`std::process::exit` there aborts: std's exit guard is copied by `fork`) |
@@ -48,10 +48,9 @@
 pub(crate) mod deadline;
 pub(crate) mod ending;
 
-use crate::reason::{ExitReason, Signal};
 use crate::report;
 use crate::runner::{self, ThreadKey};
-use crate::state::{self, Closed, Deadline, Ending, ExitPlan, Exiting, Phase, Run, State};
+use crate::state::{self, Closed, Deadline, ExitPlan, Exiting, Phase, Run, State};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -120,7 +119,6 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
         match state.phase {
             Phase::Open { run } => {
                 STARTED.store(true, Ordering::SeqCst);
-                let plan = after_a_shutdown_request(plan, crate::shutdown::requested_ending());
                 // The deadline covers the wait below too. One too far in the
                 // future to name is no deadline.
                 let deadline = state.timeout.and_then(|timeout| {
@@ -179,25 +177,6 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
     }
     drain_to_the_end(me);
     ExitRun::Ran
-}
-
-/// The plan of an exit that follows a shutdown request: the program drained
-/// and returned (or exited), and the exit says why it stopped. Its reason is
-/// the signal; a status 0 (or one the platform does not tell) becomes the
-/// signal's ending, so a supervisor sees the process end by it. A failure
-/// status is the program's word and stays, and so do a panic's and an
-/// abort's plans.
-fn after_a_shutdown_request(plan: ExitPlan, request: Option<(Signal, Ending)>) -> ExitPlan {
-    match (plan.reason, request) {
-        (ExitReason::Exit(status), Some((signal, ending))) => ExitPlan {
-            reason: ExitReason::Signal(signal),
-            ending: match status {
-                Some(0) | None => ending,
-                Some(_) => plan.ending,
-            },
-        },
-        _ => plan,
-    }
 }
 
 /// Runs the handlers still waiting in an exit this thread is running, from

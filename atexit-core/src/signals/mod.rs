@@ -18,6 +18,7 @@ use crate::exit::ending::{self, Context, Ending};
 use crate::exit::{self, ExitRun};
 use crate::os;
 use crate::reason::{ExitReason, Signal};
+use crate::request;
 use crate::shutdown;
 use crate::state::ExitPlan;
 use std::io;
@@ -196,8 +197,10 @@ impl CatchSignals {
     ///   `Duration` too long to add to the current time, such as
     ///   `Duration::MAX`, is no bound.
     /// - A second signal before the exit starts ends the drain at once: the
-    ///   handlers run now. A signal once the exit has started (the handlers
-    ///   run) ends the process at once, as without request mode.
+    ///   handlers run now. A second signal while the handlers run ends the
+    ///   process at once, as without request mode. (A first signal that
+    ///   comes while the handlers of an exit that started without one run
+    ///   is the request: those handlers go on, and the exit ends by it.)
     /// - After the request, an exit with status 0 (returning from `main`,
     ///   `std::process::exit(0)`, [`exit(0)`](crate::exit)) ends by the
     ///   signal; [`exit_reason`](crate::exit_reason) says
@@ -266,8 +269,10 @@ impl CatchSignals {
 
     /// Installs the signal handling. Installing again is harmless: it adds
     /// signals not caught yet and sets the ending and the mode (request
-    /// mode or not, and its grace) for all of them; a shutdown already
-    /// requested stays requested.
+    /// mode or not, and its grace) for all of them. A shutdown already
+    /// requested stays requested, with the grace that was in force when its
+    /// signal came, and the next signal still ends its drain. A failed
+    /// install leaves the mode as it was.
     ///
     /// A signal taken from the default set ([`CatchSignals::new`]) that is
     /// ignored when this runs (as `nohup` does for SIGHUP, and shells for
@@ -297,15 +302,22 @@ impl CatchSignals {
     /// ```
     pub fn install(&self) -> io::Result<()> {
         // The mode first: a signal that comes as soon as the handler is in
-        // must find it.
-        let grace = self.grace.map_or(0, |grace| {
+        // must find it. A failed install puts the old one back.
+        let old_grace = GRACE_NANOS.load(Ordering::SeqCst);
+        if let Some(grace) = self.grace {
             // Nanoseconds, 0 for an instant, `u64::MAX` for no bound.
-            u64::try_from(grace.as_nanos()).map_or(u64::MAX, |nanos| nanos.min(u64::MAX - 1))
-        });
-        GRACE_NANOS.store(grace, Ordering::SeqCst);
-        shutdown::set_ending_by_exit_code(self.ending == SignalEnding::ExitCode);
-        REQUEST_MODE.store(self.grace.is_some(), Ordering::SeqCst);
-        imp::install(self)
+            let nanos = u64::try_from(grace.as_nanos()).map_or(u64::MAX, |n| n.min(u64::MAX - 1));
+            GRACE_NANOS.store(nanos, Ordering::SeqCst);
+        }
+        let old_mode = REQUEST_MODE.swap(self.grace.is_some(), Ordering::SeqCst);
+        let old_ending = request::set_by_exit_code(self.ending == SignalEnding::ExitCode);
+        let installed = imp::install(self);
+        if installed.is_err() {
+            GRACE_NANOS.store(old_grace, Ordering::SeqCst);
+            REQUEST_MODE.store(old_mode, Ordering::SeqCst);
+            request::set_by_exit_code(old_ending);
+        }
+        installed
     }
 }
 
@@ -339,7 +351,7 @@ pub fn catch_signals() -> io::Result<()> {
 /// whose handler is no longer this crate's: a handler installed later with
 /// a plain `sigaction` (as `ctrlc::set_handler` does, or `signal(2)`)
 /// replaced it, and those signals no longer run the exit handlers or ask
-/// for a shutdown. Empty when all are intact (handlers added later through
+/// for a shutdown; by signal number. Empty when all are intact (handlers added later through
 /// `signal-hook` or `tokio::signal` share this crate's and keep it).
 ///
 /// An exit (from `main`, `std::process::exit` or [`exit`](crate::exit))
@@ -392,11 +404,12 @@ static REQUEST_MODE: AtomicBool = AtomicBool::new(false);
 static GRACE_NANOS: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// Whether the signal handler should wake the watcher for a signal that is
-/// not the first: in request mode, until the exit starts, a second signal
-/// ends the drain (the watcher runs the handlers); otherwise it forces the
-/// end. Async-signal-safe: two atomic loads.
+/// not the first: in request mode, or once a request was made (the program
+/// may have installed without request mode since), until the exit starts, a
+/// second signal ends the drain (the watcher runs the handlers); otherwise
+/// it forces the end. Async-signal-safe: atomic loads.
 fn later_signal_wakes_the_watcher() -> bool {
-    REQUEST_MODE.load(Ordering::SeqCst) && !exit::has_started()
+    (REQUEST_MODE.load(Ordering::SeqCst) || request::signal().is_some()) && !exit::has_started()
 }
 
 /// In the signal handler, for the first signal: in request mode, note the
@@ -405,35 +418,42 @@ fn later_signal_wakes_the_watcher() -> bool {
 /// signal too. Async-signal-safe: atomics only.
 fn note_first_signal(number: i32) {
     if REQUEST_MODE.load(Ordering::SeqCst) {
-        shutdown::note(number);
+        request::note(number);
     }
 }
 
 /// What the watcher thread does with a caught signal.
 fn on_caught(signal: Signal, ending: SignalEnding) {
-    if !REQUEST_MODE.load(Ordering::SeqCst) {
-        return on_signal(signal, ending);
-    }
-    if shutdown::request(signal) {
+    // The grace in force when the signal came: the program, woken by the
+    // request, may install again before the timer starts.
+    let grace = GRACE_NANOS.load(Ordering::SeqCst);
+    if REQUEST_MODE.load(Ordering::SeqCst) && shutdown::request(signal) {
         if !exit::has_started() {
-            start_grace(signal, ending);
+            start_grace(signal, ending, grace);
         }
         // Else the exit under way ends the process.
-    } else if !exit::has_started() {
-        let first = shutdown::requested_signal().unwrap_or(signal);
-        let report = format!(
-            "atexit: {signal} again during the shutdown asked for by {first}: the exit \
-             handlers run now\n"
-        );
-        os::write_stderr(report.as_bytes(), Duration::from_secs(1));
-        on_signal(first, ending);
+        return;
+    }
+    match request::signal() {
+        // A request was made: this signal ends the drain.
+        Some(first) => {
+            if !exit::has_started() {
+                let report = format!(
+                    "atexit: {signal} again during the shutdown asked for by {first}: the \
+                     exit handlers run now\n"
+                );
+                os::write_stderr(report.as_bytes(), Duration::from_secs(1));
+                on_signal(first, ending);
+            }
+        }
+        None => on_signal(signal, ending),
     }
 }
 
 /// Makes the exit start when request mode's grace passes, if the program
 /// has not started it by then.
-fn start_grace(signal: Signal, ending: SignalEnding) {
-    let grace = match GRACE_NANOS.load(Ordering::SeqCst) {
+fn start_grace(signal: Signal, ending: SignalEnding, grace_nanos: u64) {
+    let grace = match grace_nanos {
         u64::MAX => return, // no bound
         nanos => Duration::from_nanos(nanos),
     };

@@ -2,7 +2,9 @@
 //! to earlier ones); the handler writes the signal number to a pipe; a
 //! watcher thread reads it and runs the exit.
 
-use super::{later_signal_wakes_the_watcher, note_first_signal, on_caught, CatchSignals, SignalEnding};
+use super::{
+    later_signal_wakes_the_watcher, note_first_signal, on_caught, CatchSignals, SignalEnding,
+};
 use crate::reason::Signal;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

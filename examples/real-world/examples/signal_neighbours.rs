@@ -9,9 +9,9 @@
 //! | tokio, before or after | both run¹; dies by the signal | both run; dies by the signal |
 //! | signal-hook, before or after | both run¹; dies by the signal | both run; dies by the signal |
 //! | ctrlc, before | both run¹; dies by the signal | both run; dies by the signal |
-//! | ctrlc, after | ctrlc's runs, atexit's handlers do not: the signal no longer ends the process (they run when `main` returns); exits 0; `signals_replaced` = [SIGINT, SIGTERM, SIGHUP]; reported at exit | ctrlc's runs; no shutdown request comes; otherwise the same |
+//! | ctrlc, after | ctrlc's runs, atexit's handlers do not: the signal no longer ends the process (they run when `main` returns); exits 0; `signals_replaced` = [SIGHUP, SIGINT, SIGTERM]; reported at exit | ctrlc's runs; no shutdown request comes; otherwise the same |
 //! | ctrlc-exit, before | a race: ~90% ctrlc's `exit(0)` runs atexit's handlers, exits 0; ~10% dies by the signal | a race: ~60% exits 0, ~40% dies by the signal |
-//! | ctrlc-exit, after | ctrlc's `exit(0)` runs atexit's handlers; exits 0; `signals_replaced` = [SIGINT, SIGTERM, SIGHUP]; reported at exit | the same |
+//! | ctrlc-exit, after | ctrlc's `exit(0)` runs atexit's handlers; exits 0; `signals_replaced` = [SIGHUP, SIGINT, SIGTERM]; reported at exit | the same |
 //!
 //! ¹ In default mode atexit ends the process as soon as its handlers ran:
 //! the other library's task or thread had not run yet in 2 to 15% of runs.

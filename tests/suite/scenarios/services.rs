@@ -211,17 +211,28 @@ pub fn all() -> Vec<Scenario> {
         .killed_by(libc::SIGINT)
         .hang_after(Duration::from_secs(20))
         .faster_than(Duration::from_secs(15)),
-        Scenario::new("a_first_signal_during_a_normal_exit_lets_it_finish", || {
-            request_mode(Duration::from_secs(60)).install().unwrap();
-            atexit::register(|| {
-                println!("slow handler starts");
-                // SAFETY: signalling our own process.
-                unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
-                std::thread::sleep(Duration::from_millis(300));
-                println!("slow handler ends");
-            });
-        })
-        .stdout("slow handler starts\nslow handler ends\n"),
+        // `main` returned before any signal; the first one comes while the
+        // handlers run: they go on (it is no second signal), and the exit
+        // now says why it ends.
+        Scenario::new(
+            "a_first_signal_during_a_normal_exit_lets_it_finish_by_it",
+            || {
+                request_mode(Duration::from_secs(60)).install().unwrap();
+                atexit::register(|| println!("handler: {:?}", atexit::exit_reason()));
+                atexit::register(|| {
+                    println!("slow handler starts: {:?}", atexit::exit_reason());
+                    // SAFETY: signalling our own process.
+                    unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+                    std::thread::sleep(Duration::from_millis(300));
+                    println!("slow handler ends");
+                });
+            },
+        )
+        .stdout(
+            "slow handler starts: Some(Exit(Some(0)))\nslow handler ends\n\
+             handler: Some(Signal(Term))\n",
+        )
+        .killed_by(libc::SIGTERM),
         Scenario::new("without_request_mode_a_signal_ends_the_process", || {
             atexit::CatchSignals::new()
                 .only([Signal::Term])
@@ -256,6 +267,51 @@ pub fn all() -> Vec<Scenario> {
         })
         .stdout("child sees None\nchild handler\nchild exited 0\nhandler: Some(Signal(Term))\n")
         .killed_by(libc::SIGTERM),
+        // Another thread exits with status 0 once the signal handler has
+        // noted the request, whether or not the watcher thread has woken
+        // yet (a `ctrlc` handler's `exit(0)`, a runtime's own signal
+        // stream): the exit ends by the signal.
+        Scenario::new("an_exit_0_after_the_signal_ends_by_it", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            report_reason();
+            std::thread::spawn(|| {
+                while !atexit::shutdown_request().is_requested() {
+                    std::hint::spin_loop();
+                }
+                std::process::exit(0);
+            });
+            kill_self_after(10, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(30));
+        })
+        .stdout("handler: Some(Signal(Term))\n")
+        .killed_by(libc::SIGTERM)
+        .drive(Drive::Repeat(10)),
+        Scenario::new(
+            "a_plain_install_after_the_request_keeps_the_second_signal",
+            || {
+                request_mode(Duration::from_secs(60)).install().unwrap();
+                report_reason();
+                println!("ready");
+                atexit::shutdown_request().wait();
+                // A library's own `catch_signals()`, during the drain.
+                atexit::CatchSignals::new()
+                    .only([Signal::Term, Signal::Int])
+                    .install()
+                    .unwrap();
+                println!("draining");
+                std::thread::sleep(Duration::from_secs(60));
+            },
+        )
+        .drive(Drive::Steps(vec![
+            Step::WaitFor("ready"),
+            Step::Signal(libc::SIGTERM),
+            Step::WaitFor("draining"),
+            Step::Signal(libc::SIGTERM),
+        ]))
+        .stdout("ready\ndraining\nhandler: Some(Signal(Term))\n")
+        .stderr_has(&["atexit: SIGTERM again during the shutdown"])
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
         Scenario::new("a_later_plain_sigaction_is_reported", || {
             atexit::CatchSignals::new()
                 .only([Signal::Term, Signal::Int])
