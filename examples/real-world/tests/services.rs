@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Mutex;
@@ -60,9 +60,12 @@ impl Ended {
 impl Server {
     /// Starts the example with `args` and waits for its port.
     fn start(args: &[&str], stats: &Path) -> Result<Server, String> {
-        let mut child = command(&example("tcp_server"))
-            .args(args)
-            .arg(stats)
+        Server::spawn(command(&example("tcp_server")).args(args).arg(stats))
+    }
+
+    /// As [`Server::start`], for a command already prepared.
+    fn spawn(command: &mut Command) -> Result<Server, String> {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -568,4 +571,46 @@ fn the_grace_ends_a_drain_that_never_finishes() {
     );
     assert_stats_of_stuck_server(&stats, &ended);
     assert_eq!(stuck.join().unwrap(), Ok(Outcome::Dropped));
+}
+
+// --- a signal ignored at start -------------------------------------------
+
+/// Shells start background jobs with SIGINT ignored; the example names
+/// SIGINT (`CatchSignals::only`), so it is caught anyway: Ctrl+C, or `kill
+/// -INT`, still drains and ends the server by SIGINT.
+#[test]
+fn sigint_ignored_at_start_still_asks_for_the_shutdown() {
+    use std::os::unix::process::CommandExt;
+
+    let dir = TempDir::new("tcp_server_sigint");
+    let stats = dir.path().join("stats.txt");
+    let mut command = command(&example("tcp_server"));
+    command.arg(&stats);
+    // SAFETY: `signal` is async-signal-safe and touches only the child.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let server = Server::spawn(&mut command).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(request(server.address(), 1), Ok(Outcome::Answered));
+    server.signal(libc::SIGINT);
+    let ended = server.finish(LIMIT).unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(
+        ended.status.signal(),
+        Some(libc::SIGINT),
+        "{}",
+        ended.describe()
+    );
+    assert!(
+        ended.stdout.contains("SIGINT: stopped accepting")
+            && ended.stdout.contains("\ndrained, returning from main\n"),
+        "{}",
+        ended.describe()
+    );
+    assert_eq!(ended.stderr, "", "{}", ended.describe());
+    let counts = read_stats(&stats).unwrap_or_else(|e| panic!("{e}; {}", ended.describe()));
+    assert_eq!(counts, (1, 1), "accepted, answered; {}", ended.describe());
 }
