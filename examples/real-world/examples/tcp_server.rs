@@ -182,8 +182,12 @@ async fn main() -> std::io::Result<()> {
                     connections.spawn(serve(stream));
                 }
                 // A connection that failed before it was accepted (reset by
-                // its client, or out of descriptors): the server goes on.
-                Err(error) => eprintln!("accept failed: {error}"),
+                // its client), or no descriptor left: the server goes on,
+                // after a pause, since the latter fails again at once.
+                Err(error) => {
+                    eprintln!("accept failed: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             },
             // Reaps finished connections, so that the set holds only the
             // ones in flight.
