@@ -80,20 +80,31 @@ impl Pool {
         assert!(unique(&started), "an item started twice; {context}");
         assert!(unique(&done), "an item finished twice; {context}");
         for item in &done {
-            let start = lines.iter().position(|line| *line == format!("start {item}"));
-            let end = lines.iter().position(|line| *line == format!("done {item}"));
-            assert!(start < end, "item {item} finished before it started; {context}");
+            let start = lines
+                .iter()
+                .position(|line| *line == format!("start {item}"));
+            let end = lines
+                .iter()
+                .position(|line| *line == format!("done {item}"));
+            assert!(
+                start < end,
+                "item {item} finished before it started; {context}"
+            );
         }
 
-        let draining: Vec<usize> = (0..lines.len()).filter(|&i| is_draining(&lines[i])).collect();
+        let draining: Vec<usize> = (0..lines.len())
+            .filter(|&i| is_draining(&lines[i]))
+            .collect();
         assert_eq!(draining.len(), 1, "one draining line; {context}");
         let draining = draining[0];
         assert!(
             lines[draining].starts_with(&format!("draining on {}: ", name(signal))),
             "{context}"
         );
-        let after_draining: Vec<String> =
-            lines[draining + 1..].iter().map(|line| line.to_string()).collect();
+        let after_draining: Vec<String> = lines[draining + 1..]
+            .iter()
+            .map(|line| line.to_string())
+            .collect();
         assert!(
             !after_draining.iter().any(|line| line.starts_with("start ")),
             "an item started after the request; {context}"
@@ -259,7 +270,11 @@ fn second_signal(second: i32) {
 
     let pool = Pool::check(&finished, 20, libc::SIGINT, &summary);
     let context = format!("stdout:\n{}\nstderr:\n{}", finished.stdout, finished.stderr);
-    assert_eq!(pool.done, Vec::<usize>::new(), "no item finished; {context}");
+    assert_eq!(
+        pool.done,
+        Vec::<usize>::new(),
+        "no item finished; {context}"
+    );
     assert_eq!(
         pool.unfinished(),
         BTreeSet::from([1, 2]),
