@@ -87,8 +87,8 @@ impl Pool {
                 .iter()
                 .position(|line| *line == format!("done {item}"));
             assert!(
-                start < end,
-                "item {item} finished before it started; {context}"
+                matches!((start, end), (Some(start), Some(end)) if start < end),
+                "item {item} finished without starting first; {context}"
             );
         }
 
