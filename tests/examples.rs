@@ -363,3 +363,15 @@ fn seed_only_as_program() {
         "Processed 3 items\nCleaning up temporary data...\n",
     );
 }
+
+// `thread_pool` without a signal: the work runs out, `main` returns, the
+// summary says so and the status is 0. Its signals are in `tests/services.rs`.
+#[test]
+fn thread_pool_finishes_every_item_without_a_signal() {
+    assert_clean(
+        "thread_pool",
+        &["--items", "3", "--workers", "1", "--item-ms", "10"],
+        "start 1\ndone 1\nstart 2\ndone 2\nstart 3\ndone 3\n\
+         summary: 3 of 3 done, 0 left (0 in progress, 0 not started); no shutdown asked\n",
+    );
+}

@@ -248,6 +248,25 @@ impl Running {
         }
     }
 
+    /// Reads stdout until `done` holds for the lines read so far (within
+    /// 20 s); `what` names the wait in the failure message.
+    pub fn wait_until(&mut self, what: &str, done: impl Fn(&[&str]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done(&self.stdout.lines().collect::<Vec<_>>()) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.stdout.push_str(&line);
+                    self.stdout.push('\n');
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("{what}: not seen; stdout so far:\n{}", self.stdout);
+                }
+            }
+        }
+    }
+
     /// The process's id (on Windows, also its process group's, when it was
     /// started with `CREATE_NEW_PROCESS_GROUP`).
     pub fn id(&self) -> u32 {
