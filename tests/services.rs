@@ -287,7 +287,7 @@ fn second_signal(second: i32) {
     );
     assert!(
         finished.stderr.contains(&format!(
-            "atexit: {} again during the shutdown asked for by SIGINT: the exit handlers run now\n",
+            "atexit: {} during the shutdown asked for by SIGINT ends the drain: the exit handlers run now\n",
             name(second)
         )),
         "{context}"

@@ -439,7 +439,7 @@ fn on_caught(signal: Signal, ending: SignalEnding) {
         Some(first) => {
             if !exit::has_started() {
                 let report = format!(
-                    "atexit: {signal} again during the shutdown asked for by {first}: the \
+                    "atexit: {signal} during the shutdown asked for by {first} ends the drain: the \
                      exit handlers run now\n"
                 );
                 os::write_stderr(report.as_bytes(), Duration::from_secs(1));

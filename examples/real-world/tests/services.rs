@@ -528,7 +528,7 @@ fn a_second_sigterm_ends_the_drain_at_once() {
     assert!(
         ended
             .stderr
-            .contains("atexit: SIGTERM again during the shutdown asked for by SIGTERM"),
+            .contains("atexit: SIGTERM during the shutdown asked for by SIGTERM ends the drain"),
         "{}",
         ended.describe()
     );

@@ -188,7 +188,7 @@ pub fn all() -> Vec<Scenario> {
             Step::Signal(libc::SIGINT),
         ]))
         .stdout("ready\ndraining after SIGTERM\nhandler: Some(Signal(Term))\n")
-        .stderr_has(&["atexit: SIGINT again during the shutdown asked for by SIGTERM"])
+        .stderr_has(&["atexit: SIGINT during the shutdown asked for by SIGTERM ends the drain"])
         // Ends by the signal that asked, which `exit_reason` named.
         .killed_by(libc::SIGTERM)
         .hang_after(Duration::from_secs(20))
@@ -309,7 +309,7 @@ pub fn all() -> Vec<Scenario> {
             Step::Signal(libc::SIGTERM),
         ]))
         .stdout("ready\ndraining\nhandler: Some(Signal(Term))\n")
-        .stderr_has(&["atexit: SIGTERM again during the shutdown"])
+        .stderr_has(&["atexit: SIGTERM during the shutdown asked for by SIGTERM ends the drain"])
         .killed_by(libc::SIGTERM)
         .hang_after(Duration::from_secs(20)),
         Scenario::new("a_later_plain_sigaction_is_reported", || {
