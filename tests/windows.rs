@@ -142,3 +142,49 @@ fn ctrl_c_runs_the_handlers_and_ends_with_status_control_c_exit() {
         "ended by the event, not the 5 s sleep: {ran:?}"
     );
 }
+
+/// Request mode (`examples/thread_pool.rs`): Ctrl+C asks for the shutdown,
+/// the workers finish their items, `main` returns, the summary handler runs,
+/// and the process ends as a Ctrl+C ends it.
+#[test]
+#[ignore = "Wine 8.0: GenerateConsoleCtrlEvent fails; run on Windows with --ignored"]
+fn ctrl_c_in_request_mode_drains_then_ends_with_status_control_c_exit() {
+    console();
+    // SAFETY: registers a routine with the signature the API expects.
+    assert_ne!(unsafe { SetConsoleCtrlHandler(Some(ignore), 1) }, 0);
+    let mut running = Running::start(command(&example("thread_pool")).args([
+        "--items",
+        "8",
+        "--workers",
+        "2",
+        "--item-ms",
+        "500",
+    ]));
+    running.wait_for_line("start 2");
+    // SAFETY: group 0: every process of this console, this one included
+    // (which ignores it).
+    let sent = unsafe { GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0) };
+    assert_ne!(
+        sent,
+        0,
+        "GenerateConsoleCtrlEvent: {}",
+        std::io::Error::last_os_error()
+    );
+    let (finished, _) = running.finish(Duration::from_secs(20));
+    assert!(
+        finished.stdout.contains("draining on SIGINT"),
+        "{}",
+        finished.stdout
+    );
+    assert!(finished.stdout.contains("done 1\n") && finished.stdout.contains("done 2\n"));
+    assert!(
+        finished.stdout.contains("shutdown by SIGINT"),
+        "{}",
+        finished.stdout
+    );
+    assert_eq!(finished.stderr, "");
+    assert_eq!(
+        finished.status.code().map(|c| c as u32),
+        Some(STATUS_CONTROL_C_EXIT)
+    );
+}

@@ -5,7 +5,9 @@
 //! 5 s after the event), so the handlers must finish inside it. The logoff
 //! event is left alone: only services get it, and they are not ending.
 
-use super::{later_signal_wakes_the_watcher, on_caught, CatchSignals, SignalEnding};
+use super::{
+    later_signal_wakes_the_watcher, note_first_signal, on_caught, CatchSignals, SignalEnding,
+};
 use crate::exit;
 use crate::reason::Signal;
 use std::io;
@@ -64,7 +66,9 @@ unsafe extern "system" fn routine(event: u32) -> Bool {
         return 0; // not ours: the next routine, or the default, handles it
     }
     let first = RECEIVED.fetch_add(1, Ordering::SeqCst) == 0;
-    if !first && !later_signal_wakes_the_watcher() {
+    if first {
+        note_first_signal(signal.number());
+    } else if !later_signal_wakes_the_watcher() {
         return 0; // a second event: the default action ends the process
     }
     let ending = if EXIT_CODE_ENDING.load(Ordering::SeqCst) {
