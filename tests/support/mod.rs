@@ -5,6 +5,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// What a finished process left: its output and how it ended.
@@ -16,6 +17,14 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// How it ended and all it wrote, for a failure message.
+    pub fn describe(&self) -> String {
+        format!(
+            "{:?}\nstdout:\n{}stderr:\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+
     /// The signal that killed the process, if one did.
     pub fn signal(&self) -> Option<i32> {
         #[cfg(unix)]
@@ -181,90 +190,133 @@ pub fn no_core_dumps(command: &mut Command) {
     }
 }
 
-/// A process under test that is sent signals while it runs.
+/// A process under test that is sent signals while it runs: its stdout read
+/// line by line as it comes, its stderr collected.
 pub struct Running {
     child: Child,
-    lines: std::sync::mpsc::Receiver<String>,
+    /// The program's file name, for the failure messages.
+    program: String,
+    lines: mpsc::Receiver<String>,
     stdout: String,
-    stderr: std::thread::JoinHandle<String>,
+    stderr: mpsc::Receiver<String>,
     started: Instant,
+    wait_limit: Duration,
 }
 
 impl Running {
     /// Starts `command` with piped output and core dumps off (SIGQUIT's
     /// default action would write one).
     pub fn start(command: &mut Command) -> Self {
+        Self::try_start(command).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// As [`Running::start`], with a failure to start as an `Err` rather than
+    /// a panic. Core dumps are turned off by a `pre_exec` closure of its own,
+    /// which runs after any the caller set on `command`.
+    pub fn try_start(command: &mut Command) -> Result<Self, String> {
         #[cfg(unix)]
         no_core_dumps(command);
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
+            .map_err(|error| format!("cannot start {command:?}: {error}"))?;
+        let program = Path::new(command.get_program())
+            .file_name()
+            .unwrap_or(command.get_program())
+            .to_string_lossy()
+            .into_owned();
         let stdout = child.stdout.take().expect("piped stdout");
         let mut stderr = child.stderr.take().expect("piped stderr");
-        let (sender, lines) = std::sync::mpsc::channel();
+        let (line_sender, lines) = mpsc::channel();
         std::thread::spawn(move || {
             use std::io::BufRead;
             for line in std::io::BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
+                if line_sender.send(line).is_err() {
                     break;
                 }
             }
         });
-        let stderr = std::thread::spawn(move || {
+        // Sent rather than joined, so that waiting for it can be bounded.
+        let (stderr_sender, stderr_text) = mpsc::channel();
+        std::thread::spawn(move || {
             let mut text = String::new();
             let _ = stderr.read_to_string(&mut text);
-            text
+            let _ = stderr_sender.send(text);
         });
-        Running {
+        Ok(Running {
             child,
+            program,
             lines,
             stdout: String::new(),
-            stderr,
+            stderr: stderr_text,
             started: Instant::now(),
+            wait_limit: Duration::from_secs(20),
+        })
+    }
+
+    /// Bounds each wait for output by `limit` rather than 20 s: a wait for a
+    /// line, and the wait for the rest of the output once the process ended.
+    pub fn with_wait_limit(mut self, limit: Duration) -> Self {
+        self.wait_limit = limit;
+        self
+    }
+
+    /// Reads stdout up to the first line for which `wanted` holds, and
+    /// returns that line. When none comes within the wait limit (20 s unless
+    /// [`Running::with_wait_limit`] said otherwise), or stdout closes first,
+    /// the process is killed and the `Err` names `what` and holds the stdout
+    /// read so far.
+    pub fn try_wait_for(
+        &mut self,
+        what: &str,
+        mut wanted: impl FnMut(&str) -> bool,
+    ) -> Result<String, String> {
+        let limit = self.wait_limit;
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let why = match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.stdout.push_str(&line);
+                    self.stdout.push('\n');
+                    if wanted(&line) {
+                        return Ok(line);
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => format!("within {limit:?}"),
+                Err(mpsc::RecvTimeoutError::Disconnected) => "before stdout closed".to_string(),
+            };
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            return Err(format!(
+                "{}: {what}: not seen {why}; killed; stdout so far:\n{}",
+                self.program, self.stdout
+            ));
         }
     }
 
     /// Reads stdout until the line `wanted` (within 20 s).
     pub fn wait_for_line(&mut self, wanted: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.stdout.push_str(&line);
-                    self.stdout.push('\n');
-                    if line == wanted {
-                        return;
-                    }
-                }
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!("no line {wanted:?}; stdout so far:\n{}", self.stdout);
-                }
-            }
-        }
+        self.try_wait_for(&format!("line {wanted:?}"), |line| line == wanted)
+            .unwrap_or_else(|error| panic!("{error}"));
     }
 
     /// Reads stdout until `done` holds for the lines read so far (within
     /// 20 s); `what` names the wait in the failure message.
     pub fn wait_until(&mut self, what: &str, done: impl Fn(&[&str]) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !done(&self.stdout.lines().collect::<Vec<_>>()) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.stdout.push_str(&line);
-                    self.stdout.push('\n');
-                }
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!("{what}: not seen; stdout so far:\n{}", self.stdout);
-                }
-            }
+        let mut seen: Vec<String> = self.stdout.lines().map(str::to_owned).collect();
+        let holds = |seen: &[String]| done(&seen.iter().map(String::as_str).collect::<Vec<_>>());
+        if holds(&seen) {
+            return;
         }
+        self.try_wait_for(what, |line| {
+            seen.push(line.to_owned());
+            holds(&seen)
+        })
+        .unwrap_or_else(|error| panic!("{error}"));
     }
 
     /// The process's id (on Windows, also its process group's, when it was
@@ -288,29 +340,53 @@ impl Running {
             .unwrap_or_else(|hang| panic!("{hang}"))
     }
 
-    /// As [`Running::finish`], with a hang as an `Err` rather than a panic.
+    /// As [`Running::finish`], with a hang as an `Err` rather than a panic:
+    /// the process still running after `limit`, or its output still open
+    /// after the wait limit once it ended (something it started holds it).
     pub fn try_finish(mut self, limit: Duration) -> Result<(Finished, Duration), String> {
+        let program = &self.program;
         let deadline = Instant::now() + limit;
         let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait for child") {
-                break status;
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => {}
+                Err(error) => return Err(format!("cannot wait for {program}: {error}")),
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
                 return Err(format!(
-                    "process did not end within {limit:?} (hung); stdout:\n{}",
+                    "{program} did not end within {limit:?} (hung); stdout:\n{}",
                     self.stdout
                 ));
             }
             std::thread::sleep(Duration::from_millis(5));
         };
         let ran = self.started.elapsed();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.stdout.push_str(&line);
-            self.stdout.push('\n');
+        // The pipes close once the process is gone: the rest comes at once.
+        let deadline = Instant::now() + self.wait_limit;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        loop {
+            match self.lines.recv_timeout(left()) {
+                Ok(line) => {
+                    self.stdout.push_str(&line);
+                    self.stdout.push('\n');
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "{program} ended ({status:?}) but its stdout stayed open; stdout:\n{}",
+                        self.stdout
+                    ))
+                }
+            }
         }
-        let stderr = self.stderr.join().expect("stderr reader");
+        let stderr = self.stderr.recv_timeout(left()).map_err(|_| {
+            format!(
+                "{program} ended ({status:?}) but its stderr stayed open; stdout:\n{}",
+                self.stdout
+            )
+        })?;
         Ok((
             Finished {
                 stdout: self.stdout,

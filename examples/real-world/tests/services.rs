@@ -10,18 +10,17 @@
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use support::{command, example, TempDir};
+use support::{command, example, Finished, Running, TempDir};
 
 /// How long a server may take to end once signalled: its grace (10 s in the
 /// runs under traffic) plus its handlers' timeout (5 s), with room for a
@@ -32,29 +31,12 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 // --- the server process ---------------------------------------------------
 
-/// A running `tcp_server`, its stdout read line by line as it comes.
+/// A running `tcp_server` and its port. Fallible, unlike the panicking
+/// waits of [`Running`]: the traffic runs go on threads, and their failures
+/// are reported together with the seed.
 struct Server {
-    child: Child,
-    lines: Receiver<String>,
-    stdout: String,
-    stderr: JoinHandle<String>,
+    running: Running,
     port: u16,
-}
-
-/// How a server ended.
-struct Ended {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Ended {
-    fn describe(&self) -> String {
-        format!(
-            "{:?}\nstdout:\n{}stderr:\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
 }
 
 impl Server {
@@ -65,39 +47,14 @@ impl Server {
 
     /// As [`Server::start`], for a command already prepared.
     fn spawn(command: &mut Command) -> Result<Server, String> {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|error| format!("cannot start tcp_server: {error}"))?;
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        let mut server = Server {
-            child,
-            lines,
-            stdout: String::new(),
-            stderr,
-            port: 0,
-        };
-        let line = server.wait_for_line("listening on ")?;
-        server.port = line["listening on ".len()..]
+        let mut running = Running::try_start(command)?;
+        let line = running.try_wait_for("its port, a line \"listening on \"...", |line| {
+            line.starts_with("listening on ")
+        })?;
+        let port = line["listening on ".len()..]
             .parse()
             .map_err(|error| format!("bad port in {line:?}: {error}"))?;
-        Ok(server)
+        Ok(Server { running, port })
     }
 
     fn address(&self) -> SocketAddr {
@@ -107,66 +64,20 @@ impl Server {
     /// Reads stdout up to the first line that starts with `prefix` (within
     /// 20 s), and returns it; kills the server when it does not come.
     fn wait_for_line(&mut self, prefix: &str) -> Result<String, String> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.stdout.push_str(&line);
-                    self.stdout.push('\n');
-                    if line.starts_with(prefix) {
-                        return Ok(line);
-                    }
-                }
-                Err(_) => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    return Err(format!(
-                        "no line {prefix:?}...; stdout so far:\n{}",
-                        self.stdout
-                    ));
-                }
-            }
-        }
+        self.running
+            .try_wait_for(&format!("a line {prefix:?}..."), |line| {
+                line.starts_with(prefix)
+            })
     }
 
     fn signal(&self, signal: i32) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
-        // SAFETY: `kill` with our own child's pid and a valid signal.
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill failed");
+        self.running.signal(signal);
     }
 
     /// Waits for the end; a server still running after `limit` is killed and
     /// is an error (a hang).
-    fn finish(mut self, limit: Duration) -> Result<Ended, String> {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) => {}
-                Err(error) => return Err(format!("cannot wait for tcp_server: {error}")),
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return Err(format!(
-                    "tcp_server did not end within {limit:?} (hung); stdout:\n{}",
-                    self.stdout
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        // The pipe closes once the process is gone: the rest comes at once.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.stdout.push_str(&line);
-            self.stdout.push('\n');
-        }
-        let stderr = self.stderr.join().unwrap_or_default();
-        Ok(Ended {
-            status,
-            stdout: self.stdout,
-            stderr,
-        })
+    fn finish(self, limit: Duration) -> Result<Finished, String> {
+        Ok(self.running.try_finish(limit)?.0)
     }
 }
 
@@ -487,7 +398,7 @@ fn stuck_server(grace_ms: &str, stats: &Path) -> (Server, JoinHandle<Result<Outc
     (server, stuck)
 }
 
-fn assert_stats_of_stuck_server(stats: &Path, ended: &Ended) {
+fn assert_stats_of_stuck_server(stats: &Path, ended: &Finished) {
     let counts = read_stats(stats).unwrap_or_else(|e| panic!("{e}; {}", ended.describe()));
     assert_eq!(counts, (2, 1), "accepted, answered; {}", ended.describe());
     assert_eq!(

@@ -22,12 +22,11 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{ExitStatus, Stdio};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use support::{Finished, Running};
 
 /// Every wait on a child (for its `ready` line, for its end) is bounded by
 /// this: then it is killed and the run fails.
@@ -119,22 +118,16 @@ fn expected(cell: Cell) -> Expected {
     }
 }
 
-/// One run's output and status.
-struct Run {
-    stdout: String,
-    stderr: String,
-    status: ExitStatus,
-}
-
 /// Starts the example for `cell`, sends the signal once it is ready, and
 /// waits for its end; each wait bounded by [`LIMIT`].
-fn run(cell: Cell) -> Result<Run, String> {
+fn run(cell: Cell) -> Result<Finished, String> {
     let mut command = support::command(&support::example("signal_neighbours"));
     command.args([cell.library, cell.order, cell.mode]);
     // The caught signals at their default action, as in a terminal: a
     // harness or a shell's background job may start us with SIGINT ignored,
     // and atexit leaves a default-set signal that is ignored at start alone.
-    // (`Command` itself only resets SIGPIPE and the signal mask.)
+    // (`Command` itself only resets SIGPIPE and the signal mask.) This
+    // closure runs before the one `Running` adds to turn core dumps off.
     // SAFETY: `signal` is async-signal-safe and touches only the child.
     unsafe {
         command.pre_exec(|| {
@@ -144,86 +137,14 @@ fn run(cell: Cell) -> Result<Run, String> {
             Ok(())
         });
     }
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|error| format!("cannot start: {error}"))?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let (line_sender, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line_sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let (stderr_sender, stderr_text) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        let _ = stderr_sender.send(text);
-    });
-
-    let started = Instant::now();
-    let mut out = String::new();
-    let kill = |child: &mut std::process::Child, out: &str, what: &str| {
-        let _ = child.kill();
-        let _ = child.wait();
-        format!("{what} within {LIMIT:?}; killed; stdout:\n{out}")
-    };
-    loop {
-        let left = LIMIT.saturating_sub(started.elapsed());
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                out.push_str(&line);
-                out.push('\n');
-                if line == "ready" {
-                    break;
-                }
-            }
-            Err(_) => return Err(kill(&mut child, &out, "no `ready` line")),
-        }
-    }
-    let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
-    // SAFETY: our own child, not reaped yet, and a valid signal.
-    assert_eq!(unsafe { libc::kill(pid, cell.signal.0) }, 0, "kill failed");
-
-    let signalled = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|error| error.to_string())? {
-            break status;
-        }
-        if signalled.elapsed() > LIMIT {
-            return Err(kill(&mut child, &out, "no end"));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => {
-                out.push_str(&line);
-                out.push('\n');
-            }
-            Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => return Err("stdout stayed open".into()),
-        }
-    }
-    let stderr = stderr_text
-        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        .map_err(|_| "stderr stayed open".to_string())?;
-    Ok(Run {
-        stdout: out,
-        stderr,
-        status,
-    })
+    let mut running = Running::try_start(&mut command)?.with_wait_limit(LIMIT);
+    running.try_wait_for("the `ready` line", |line| line == "ready")?;
+    running.signal(cell.signal.0);
+    Ok(running.try_finish(LIMIT)?.0)
 }
 
 /// A run in the table's words (the signal sent reads "the signal").
-fn describe(cell: Cell, run: &Run) -> String {
+fn describe(cell: Cell, run: &Finished) -> String {
     let library = cell.library.trim_end_matches("-exit");
     let neighbour_line = match library {
         "ctrlc" => "ctrlc: handler ran".to_string(),
@@ -291,7 +212,7 @@ fn describe(cell: Cell, run: &Run) -> String {
 }
 
 /// The exit report names the replaced signals as `signals_replaced()` did.
-fn check_report(run: &Run) -> Result<(), String> {
+fn check_report(run: &Finished) -> Result<(), String> {
     let Some(report) = run
         .stderr
         .lines()
