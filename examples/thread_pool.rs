@@ -25,8 +25,8 @@
 //! (130 is the shell's way of saying "killed by SIGINT"; with `--exit-code`
 //! the process exits with status 130 instead of dying by the signal.)
 //!
-//! It shows the request mode of signal handling
-//! ([`atexit::CatchSignals::request_shutdown`]): the first signal does not
+//! It shows the graceful-shutdown mode of signal handling
+//! ([`atexit::CatchSignals::graceful_shutdown`]): the first signal does not
 //! end the process, it asks for a shutdown. The workers check
 //! [`atexit::ShutdownRequest::is_requested`] (one atomic load) between
 //! items; the main thread waits for the request or the end of the work.
@@ -190,7 +190,7 @@ fn main() {
     atexit::set_timeout(Some(Duration::from_secs(5)));
     let mut catch = CatchSignals::new()
         .only([Signal::Int, Signal::Term])
-        .request_shutdown(options.grace);
+        .graceful_shutdown(options.grace);
     if options.exit_code {
         catch = catch.ending(SignalEnding::ExitCode);
     }

@@ -53,7 +53,7 @@
 //! | `std::process::abort` | no: nothing runs after an abort |
 //! | a panic under `panic = "abort"` | no, unless [`run_on_panic_abort`] was called |
 //! | SIGINT, SIGTERM, SIGHUP, SIGQUIT | after [`catch_signals`] (then the process dies by the same signal); without it no: the default action ends the process at once |
-//! | the same in request mode ([`CatchSignals::request_shutdown`]) | when the program exits after draining, when the grace passes, or on a second signal; the process then dies by the first signal (see "Services") |
+//! | the same in graceful-shutdown mode ([`CatchSignals::graceful_shutdown`]) | when the program exits after draining, when the grace passes, or on a second signal; the process then dies by the first signal (see "Services") |
 //! | SIGPIPE | when added with [`CatchSignals::signal`] (Rust ignores it by default) |
 //! | SIGKILL, a crash (SIGSEGV), power loss | no: no code can run |
 //!
@@ -86,7 +86,7 @@
 //! A service has its own graceful shutdown: on SIGTERM it stops accepting,
 //! finishes the requests in flight and returns from `main`. A signal that
 //! runs the exit handlers and ends the process at once would cut that short,
-//! so services use **request mode**: the first signal only asks for a
+//! so services use **graceful-shutdown mode**: the first signal only asks for a
 //! shutdown, the program drains, and the handlers run when it exits.
 //!
 //! ```no_run
@@ -96,7 +96,7 @@
 //!     // Kubernetes waits 30 s before SIGKILL: 20 s to drain, 5 s for the handlers.
 //!     atexit::set_timeout(Some(Duration::from_secs(5)));
 //!     atexit::CatchSignals::new()
-//!         .request_shutdown(Duration::from_secs(20))
+//!         .graceful_shutdown(Duration::from_secs(20))
 //!         .install()?;
 //!     atexit::register(|| println!("stats flushed"));
 //!
@@ -138,7 +138,7 @@
 //! `terminationGracePeriodSeconds` (30 s, counted from the `preStop` hook's
 //! start), `docker stop`'s `--time` (10 s). `Duration::MAX` as the grace
 //! waits for the program for ever (a second signal still ends it);
-//! `Duration::ZERO` runs the handlers at once, as without request mode, but
+//! `Duration::ZERO` runs the handlers at once, as without graceful-shutdown mode, but
 //! still wakes the waiters.
 //!
 //! **Other signal users.** A signal has one handler in the kernel; who gets
@@ -148,20 +148,20 @@
 //! |---|---|---|
 //! | `tokio::signal` (`ctrl_c()`, `signal(..)`) | both run: tokio registers through `signal-hook-registry`, as this crate does | both run |
 //! | `signal-hook` (`flag`, `iterator`, `low_level`) | both run (same registry) | both run |
-//! | `ctrlc::set_handler` (a plain `sigaction`) | both run: ours chains to it | **ours is replaced**: SIGINT (and SIGTERM, SIGHUP with its `termination` feature) no longer run the handlers or ask for a shutdown; [`signals_replaced`] lists them and every exit reports it on stderr |
+//! | `ctrlc::set_handler` (a plain `sigaction`) | both run: ours chains to it | **ours is replaced**: SIGINT (and SIGTERM, SIGHUP with its `termination` feature) no longer run the handlers or ask for a shutdown; [`replaced_signals`] lists them and every exit reports it on stderr |
 //! | `ctrlc::try_set_handler` | as `set_handler` | it fails with `MultipleHandlers`, ours stays |
 //!
 //! `examples/real-world/tests/signal_neighbours.rs` runs every cell (each
 //! library, order, mode, and SIGINT and SIGTERM) as a process and prints
 //! the table it measured. Where both run:
 //!
-//! - **Without request mode**, a signal runs the handlers and ends the
+//! - **Without graceful-shutdown mode**, a signal runs the handlers and ends the
 //!   process within milliseconds, whatever the other library's handler
 //!   started: its thread or task did not even get to run in 2–15 % of the
 //!   runs, and a Tokio server's drain after `ctrl_c()` is cut short. A
 //!   `ctrlc` handler that calls `std::process::exit(0)` (a common recipe)
 //!   races with this crate's watcher: about 90 % of the runs exited 0.
-//! - **In request mode** the other handlers run too and the process waits
+//! - **In graceful-shutdown mode** the other handlers run too and the process waits
 //!   for the program: every run of every cell ended by the signal, after
 //!   both handlers. The request is noted in the signal handler itself, so an
 //!   exit that the other library starts (tokio waking `main`, ctrlc's
@@ -170,14 +170,14 @@
 //!   finishes a whole exit before this crate's part of the same signal
 //!   handler runs.
 //!
-//! So in a service use request mode *instead of* the other library's
+//! So in a service use graceful-shutdown mode *instead of* the other library's
 //! signal handling: one source for the shutdown, with the grace and the
 //! second signal (Tokio alone swallows a second Ctrl+C). If `ctrlc` must
 //! stay, install it before. On Windows, console handlers are added, never
 //! replaced, and the one added last runs first.
 //!
 //! **Async handlers** run on a runtime of their own (see "Async handlers"),
-//! in request mode as everywhere: after `main` returns, objects made on the
+//! in graceful-shutdown mode as everywhere: after `main` returns, objects made on the
 //! program's runtime no longer work in them. A forced end (grace, second
 //! signal) runs them while `main`'s runtime is still alive, where such an
 //! object may happen to work, so test the path the service normally takes:
@@ -319,7 +319,7 @@
 //! and `#[tokio::main]` drops it when `main` returns: an async handler that
 //! reuses one then fails ("A Tokio 1.x context was found, but it is being
 //! shutdown"), and the report of its panic names this rule. On a signal
-//! without request mode, and on a forced end in request mode, the handlers
+//! without graceful-shutdown mode, and on a forced end in graceful-shutdown mode, the handlers
 //! run while `main`'s runtime is still alive, so the same handler may work
 //! there: a program tested with `kill` alone can ship a broken normal exit.
 //! Make such objects inside the handler (or close them before `main`
@@ -453,10 +453,10 @@
 
 pub use atexit_core::{
     adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks,
-    register, register_async, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout,
-    shutdown_request, signals_replaced, stop_at_exit, unregister, CatchSignals, CommandExt,
-    ExitChild, ExitReason, Guard, Handle, HandlerFn, Process, ShutdownRequest, Signal,
-    SignalEnding,
+    register, register_async, replaced_signals, request_shutdown, run_exitfuncs,
+    run_on_panic_abort, set_exit_code, set_timeout, shutdown_request, stop_at_exit, unregister,
+    CatchSignals, CommandExt, ExitChild, ExitReason, Guard, Handle, HandlerFn, Process,
+    ShutdownRequest, Signal, SignalEnding,
 };
 
 /// Registers a zero-argument function to run at exit, before `main` starts;

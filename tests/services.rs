@@ -1,4 +1,4 @@
-//! Request mode, as a service uses it: `examples/thread_pool.rs` (a pool of
+//! Graceful-shutdown mode, as a service uses it: `examples/thread_pool.rs` (a pool of
 //! std threads converting items) run as a process and sent real signals.
 //! Each test reads the workers' `start`/`done` lines, the main thread's
 //! `draining` line and the exit handler's `summary` line, and checks how

@@ -143,7 +143,7 @@ fn ctrl_c_runs_the_handlers_and_ends_with_status_control_c_exit() {
     );
 }
 
-/// Request mode (`examples/thread_pool.rs`): Ctrl+C asks for the shutdown,
+/// Graceful-shutdown mode (`examples/thread_pool.rs`): Ctrl+C asks for the shutdown,
 /// the workers finish their items, `main` returns, the summary handler runs,
 /// and the process ends as a Ctrl+C ends it.
 #[test]

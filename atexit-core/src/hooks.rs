@@ -68,7 +68,8 @@ fn on_c_exit(status: Option<i32>) {
             // wins unless a handler chose one.
             ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild => {
                 exit::finish_from_handler();
-                exit::chosen_code().map_or(runtime_ending, Ending::Code)
+                let plan = c_exit_plan(status).after_a_shutdown_request();
+                exit::chosen_code().map_or(plan.ending, Ending::Code)
             }
             ExitRun::AlreadyRan => return,
             // Another thread's exit (a signal, `atexit::exit`) ran the
@@ -242,6 +243,9 @@ mod fork {
             }
         } else {
             state.phase = Phase::Open { run: None };
+            // The parent's exit is not the child's: its signals ask for a
+            // shutdown, and its grace runs, as in a process not exiting.
+            crate::exit::forget_in_forked_child();
         }
     }
 }

@@ -39,7 +39,9 @@ pub use crate::children::{stop_at_exit, CommandExt, ExitChild, Process};
 pub use crate::handle::{Guard, Handle};
 pub use crate::reason::{ExitReason, Signal};
 pub use crate::shutdown::{shutdown_request, ShutdownRequest};
-pub use crate::signals::{catch_signals, signals_replaced, CatchSignals, SignalEnding};
+pub use crate::signals::{
+    catch_signals, replaced_signals, request_shutdown, CatchSignals, SignalEnding,
+};
 
 /// Not public API: what the `atexit` macros expand to.
 #[doc(hidden)]

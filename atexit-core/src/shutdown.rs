@@ -1,5 +1,5 @@
-//! The shutdown request of a service: in request mode
-//! ([`CatchSignals::request_shutdown`](crate::CatchSignals::request_shutdown))
+//! The shutdown request of a service: in graceful-shutdown mode
+//! ([`CatchSignals::graceful_shutdown`](crate::CatchSignals::graceful_shutdown))
 //! the first caught signal does not end the process. It is recorded here,
 //! and wakes whoever waits for it: futures, blocking waits, and checks.
 //!
@@ -13,17 +13,20 @@
 //! reads the atomic, free of the lock, for worker loops that check once per
 //! item.
 
+use crate::os;
 use crate::reason::Signal;
 use crate::request;
 use crate::state::{self, ShutdownState};
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// Waits for a shutdown request: a caught signal, when the signals were
-/// installed in request mode with
-/// [`CatchSignals::request_shutdown`](crate::CatchSignals::request_shutdown).
+/// installed in graceful-shutdown mode with
+/// [`CatchSignals::graceful_shutdown`](crate::CatchSignals::graceful_shutdown).
 ///
 /// It is three things at once:
 ///
@@ -38,7 +41,7 @@ use std::time::{Duration, Instant};
 ///   worker that checks between items.
 ///
 /// The request is made once per process and never withdrawn; every waiter,
-/// whenever it starts waiting, sees it. Without request mode installed no
+/// whenever it starts waiting, sees it. Without graceful-shutdown mode installed no
 /// signal makes one (a caught signal ends the process instead, and an
 /// uncaught one kills it), so a wait lasts for ever. Do not wait in an exit
 /// handler either: the exit would wait for a signal (or for the deadline).
@@ -52,7 +55,7 @@ use std::time::{Duration, Instant};
 /// use std::time::Duration;
 ///
 /// atexit::CatchSignals::new()
-///     .request_shutdown(Duration::from_secs(20))
+///     .graceful_shutdown(Duration::from_secs(20))
 ///     .install()?;
 /// let shutdown = atexit::shutdown_request();
 /// while !shutdown.is_requested() {
@@ -79,15 +82,14 @@ use std::time::{Duration, Instant};
 /// println!("shutting down on {signal}");
 /// # }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[must_use = "a ShutdownRequest does nothing unless awaited, waited for or checked"]
 pub struct ShutdownRequest {
     /// This future's slot for its waker, once it has been polled.
     slot: Option<usize>,
 }
 
-/// A [`ShutdownRequest`] to await, wait for or check; the same as
-/// `ShutdownRequest::default()`.
+/// A [`ShutdownRequest`] to await, wait for or check.
 ///
 /// ```
 /// # extern crate atexit_core as atexit;
@@ -95,7 +97,7 @@ pub struct ShutdownRequest {
 /// assert_eq!(shutdown.signal(), None, "no signal has asked yet");
 /// ```
 pub fn shutdown_request() -> ShutdownRequest {
-    ShutdownRequest::default()
+    ShutdownRequest { slot: None }
 }
 
 impl ShutdownRequest {
@@ -187,13 +189,20 @@ impl Future for ShutdownRequest {
         if let Some(signal) = shutdown.requested {
             return Poll::Ready(signal);
         }
-        match self.slot {
+        let replaced = match self.slot {
             Some(slot) => match &mut shutdown.wakers[slot] {
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                entry => *entry = Some(cx.waker().clone()),
+                Some(waker) if waker.will_wake(cx.waker()) => None,
+                entry => entry.replace(cx.waker().clone()),
             },
-            None => self.slot = Some(take_slot(shutdown, cx.waker().clone())),
-        }
+            None => {
+                self.slot = Some(take_slot(shutdown, cx.waker().clone()));
+                None
+            }
+        };
+        // A waker's destructor is executor code, which may drop a task that
+        // owns another `ShutdownRequest`: never under the lock.
+        drop(state);
+        drop(replaced);
         Poll::Pending
     }
 }
@@ -202,13 +211,15 @@ impl Drop for ShutdownRequest {
     fn drop(&mut self) {
         if let Some(slot) = self.slot {
             let mut state = state::lock_as_is();
-            state.shutdown.wakers[slot] = None;
+            let waker = state.shutdown.wakers[slot].take();
             state.shutdown.free.push(slot);
+            drop(state);
+            drop(waker); // outside the lock, as in `poll`
         }
     }
 }
 
-fn take_slot(shutdown: &mut ShutdownState, waker: std::task::Waker) -> usize {
+fn take_slot(shutdown: &mut ShutdownState, waker: Waker) -> usize {
     match shutdown.free.pop() {
         Some(slot) => {
             shutdown.wakers[slot] = Some(waker);
@@ -224,9 +235,14 @@ fn take_slot(shutdown: &mut ShutdownState, waker: std::task::Waker) -> usize {
 /// Records the request (noted by the signal handler, or made now by
 /// `signal`) and wakes every waiter: the second step, on the watcher
 /// thread. Only the first call counts: false for a later one.
+///
+/// The wakers are executor code, and the watcher must stay free for the
+/// next signal: they are called on a thread of their own, each under
+/// `catch_unwind` (a waker that panics is reported, the others are still
+/// woken; one that blocks holds up only the ones after it).
 pub(crate) fn request(signal: Signal) -> bool {
     request::note(signal.number());
-    let wakers: Vec<_> = {
+    let wakers: Vec<Waker> = {
         let mut state = state::lock_as_is();
         if state.shutdown.requested.is_some() {
             return false;
@@ -241,12 +257,30 @@ pub(crate) fn request(signal: Signal) -> bool {
             .filter_map(Option::take)
             .collect()
     };
-    // Wakers are executor code: called outside the lock, which they may
-    // need (a woken task polls again at once on some executors).
-    for waker in wakers {
-        waker.wake();
+    if !wakers.is_empty() {
+        let wakers = Arc::new(Mutex::new(wakers));
+        let for_the_thread = Arc::clone(&wakers);
+        let spawned = std::thread::Builder::new()
+            .name("atexit-wake".into())
+            .spawn(move || wake_all(&for_the_thread));
+        if spawned.is_err() {
+            wake_all(&wakers); // no thread to be had: here, then
+        }
     }
     true
+}
+
+/// Wakes the waiters in `wakers`, each under `catch_unwind`.
+fn wake_all(wakers: &Mutex<Vec<Waker>>) {
+    let wakers = std::mem::take(&mut *wakers.lock().unwrap_or_else(PoisonError::into_inner));
+    for waker in wakers {
+        if panic::catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err() {
+            os::write_stderr(
+                b"atexit: a waker of a ShutdownRequest panicked; the other waiters are still woken\n",
+                Duration::from_secs(1),
+            );
+        }
+    }
 }
 
 /// In a forked child: the request was its parent's, made for the parent's

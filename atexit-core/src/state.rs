@@ -38,25 +38,26 @@ pub(crate) struct ExitPlan {
 }
 
 impl ExitPlan {
-    /// The plan as a shutdown request (request mode) makes it, whenever the
-    /// request comes: before the exit, or while its handlers run. The
-    /// program drained and exited, and the exit says why it stopped: its
-    /// reason is the signal, and a status 0 (or one the platform does not
-    /// tell) becomes the signal's ending, so that a supervisor sees the
+    /// The plan as a shutdown request (graceful-shutdown mode) makes it,
+    /// whenever the request comes: before the exit, or while its handlers
+    /// run. The program drained and exited with status 0 (or one the
+    /// platform does not tell): the exit says why it stopped, with the
+    /// signal as its reason and its ending, so that a supervisor sees the
     /// process end by it. A failure status is the program's word and stays,
-    /// and so do a panic's and an abort's plans.
+    /// with its reason, and so do a panic's and an abort's plans.
     ///
     /// Read when asked, not fixed when the exit starts: the signal handler
     /// notes the request, and another handler chained before it (`ctrlc`'s)
     /// may start an exit on another thread first.
-    fn after_a_shutdown_request(self) -> ExitPlan {
-        let (ExitReason::Exit(status), Some(signal)) = (self.reason, request::signal()) else {
+    pub(crate) fn after_a_shutdown_request(self) -> ExitPlan {
+        let (ExitReason::Exit(Some(0) | None), Some(signal)) = (self.reason, request::signal())
+        else {
             return self;
         };
-        let ending = match status {
-            Some(0) | None if request::by_exit_code() => Ending::Code(128 + signal.number()),
-            Some(0) | None => Ending::Signal(signal),
-            Some(_) => self.ending,
+        let ending = if request::by_exit_code() {
+            Ending::Code(128 + signal.number())
+        } else {
+            Ending::Signal(signal)
         };
         ExitPlan {
             reason: ExitReason::Signal(signal),
@@ -164,9 +165,10 @@ impl Phase {
     }
 }
 
-/// A shutdown asked for by a signal in request mode, and who waits for it.
+/// A shutdown asked for by a signal in graceful-shutdown mode, and who waits for it.
 pub(crate) struct ShutdownState {
-    /// The signal that asked, once the waiters have been woken for it.
+    /// The signal that asked, once the watcher thread has recorded it (the
+    /// waiters are woken right after).
     pub(crate) requested: Option<Signal>,
     /// The wakers of `ShutdownRequest` futures waiting, by slot; a future
     /// keeps its slot until it is dropped.

@@ -70,5 +70,8 @@ fn watch(deadline: Deadline) {
     os::write_stderr(format!("atexit: {text}\n").as_bytes(), REPORT_PATIENCE);
     // The stuck handler may be stuck inside the logger, holding its lock.
     report::to_loggers(current, text, REPORT_PATIENCE);
+    // Read again: a shutdown request noted while the report was written
+    // (the signal came while the stuck handler ran) changes the ending.
+    let ending = state::lock_as_is().phase.ending().unwrap_or(ending);
     ending::end_now(ending)
 }

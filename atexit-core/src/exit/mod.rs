@@ -30,8 +30,8 @@
 //! | `main` returns, `std::process::exit(n)`, panic in `main` (101) | the exiting thread, from the C runtime's exit | `n`, unless a handler chose a status (`set_exit_code`); a status chosen on another thread's exit wins |
 //! | `atexit::exit(n)` | the calling thread | `n`, or the chosen status |
 //! | a caught signal | the signal watcher thread | death by the signal (or `128 + n`), or the chosen status |
-//! | any of the exits above after a shutdown request (request mode) | as above | status 0 becomes death by the requesting signal (or `128 + n`); another status, a panic and a chosen status stay (`ExitPlan::after_a_shutdown_request`, read whenever the request comes) |
-//! | request mode's grace passes, or a second signal comes, before any exit | the grace's thread or the signal watcher thread | death by the requesting signal (or `128 + n`), or the chosen status |
+//! | any of the exits above after a shutdown request (graceful-shutdown mode) | as above | status 0 becomes death by the requesting signal (or `128 + n`); another status, a panic and a chosen status stay (`ExitPlan::after_a_shutdown_request`, read whenever the request comes) |
+//! | graceful-shutdown mode's grace passes, or a second signal comes, before any exit | the grace's thread or the signal watcher thread | death by the requesting signal (or `128 + n`), or the chosen status |
 //! | a panic under `panic = "abort"` with `run_on_panic_abort` | the panicking thread | abort |
 //! | `atexit::exit(n)` in a child forked by a handler (or the handler returning there) | the child's thread | `n` (or the exit's own ending), unless the child chose a status (`std::process::exit` there aborts: std's exit guard is copied by `fork`) |
 //! | the deadline passes | — (no further handler starts) | the status or signal the exit was going to end with |
@@ -62,6 +62,13 @@ static STARTED: AtomicBool = AtomicBool::new(false);
 /// Whether an exit has started; async-signal-safe.
 pub(crate) fn has_started() -> bool {
     STARTED.load(Ordering::SeqCst)
+}
+
+/// In a child forked outside the exit's run (its phase reopened): no exit
+/// has started in it.
+#[cfg(unix)]
+pub(crate) fn forget_in_forked_child() {
+    STARTED.store(false, Ordering::SeqCst);
 }
 
 /// How a request to run the exit handlers went.

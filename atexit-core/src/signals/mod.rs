@@ -6,7 +6,7 @@
 //! watcher thread, which runs the handlers as any exit does. A second signal
 //! while they run ends the process at once.
 //!
-//! In request mode the watcher does not start the exit on the first signal:
+//! In graceful-shutdown mode the watcher does not start the exit on the first signal:
 //! it records a shutdown request (`shutdown`), which wakes the program's
 //! waiters, and starts the grace's timer. The exit then starts when the
 //! program returns from `main` (or exits), when the grace passes, or when a
@@ -23,6 +23,7 @@ use crate::shutdown;
 use crate::state::ExitPlan;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 #[cfg(unix)]
@@ -42,6 +43,10 @@ mod imp {
             std::io::ErrorKind::Unsupported,
             "atexit: signals are not supported on this platform",
         ))
+    }
+
+    pub(super) fn replaced() -> Vec<super::Signal> {
+        Vec::new()
     }
 }
 
@@ -92,7 +97,7 @@ pub struct CatchSignals {
     /// even when ignored at start.
     named: Vec<Signal>,
     ending: SignalEnding,
-    /// Request mode, with its grace: the first signal asks for a shutdown.
+    /// Graceful-shutdown mode, with its grace: the first signal asks for a shutdown.
     grace: Option<Duration>,
 }
 
@@ -179,7 +184,7 @@ impl CatchSignals {
         self
     }
 
-    /// Request mode, for services that shut down on their own: the first
+    /// Graceful-shutdown mode, for services that shut down on their own: the first
     /// caught signal does not end the process, it asks for a shutdown, which
     /// the program awaits or checks with [`shutdown_request`](crate::shutdown_request).
     /// The program drains (stops taking work, finishes what it has) and
@@ -198,7 +203,7 @@ impl CatchSignals {
     ///   `Duration::MAX`, is no bound.
     /// - A second signal before the exit starts ends the drain at once: the
     ///   handlers run now. A second signal while the handlers run ends the
-    ///   process at once, as without request mode. (A first signal that
+    ///   process at once, as without graceful-shutdown mode. (A first signal that
     ///   comes while the handlers of an exit that started without one run
     ///   is the request: those handlers go on, and the exit ends by it.)
     /// - After the request, an exit with status 0 (returning from `main`,
@@ -215,7 +220,7 @@ impl CatchSignals {
     /// // systemd's TimeoutStopSec=30: 20 s to drain, 5 s for the handlers.
     /// atexit::set_timeout(Some(Duration::from_secs(5)));
     /// atexit::CatchSignals::new()
-    ///     .request_shutdown(Duration::from_secs(20))
+    ///     .graceful_shutdown(Duration::from_secs(20))
     ///     .install()?;
     /// atexit::register(|| println!("stats flushed"));
     /// let signal = atexit::shutdown_request().wait();
@@ -223,12 +228,12 @@ impl CatchSignals {
     /// // ... finish the work in hand, then return: the process dies by `signal`.
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn request_shutdown(mut self, grace: Duration) -> Self {
+    pub fn graceful_shutdown(mut self, grace: Duration) -> Self {
         self.grace = Some(grace);
         self
     }
 
-    /// The grace of request mode, if [`request_shutdown`](CatchSignals::request_shutdown)
+    /// The grace of graceful-shutdown mode, if [`graceful_shutdown`](CatchSignals::graceful_shutdown)
     /// was asked for.
     ///
     /// ```
@@ -236,7 +241,7 @@ impl CatchSignals {
     /// use std::time::Duration;
     /// let catch = atexit::CatchSignals::new();
     /// assert_eq!(catch.shutdown_grace(), None);
-    /// let catch = catch.request_shutdown(Duration::from_secs(20));
+    /// let catch = catch.graceful_shutdown(Duration::from_secs(20));
     /// assert_eq!(catch.shutdown_grace(), Some(Duration::from_secs(20)));
     /// ```
     pub fn shutdown_grace(&self) -> Option<Duration> {
@@ -285,7 +290,7 @@ impl CatchSignals {
     /// signal arrives (chained); ones installed later through `signal-hook`
     /// or `tokio::signal` are called too. A handler installed later with a
     /// plain `sigaction` (`ctrlc::set_handler`) replaces this crate's:
-    /// [`signals_replaced`] tells, and an exit reports it on stderr. See the
+    /// [`replaced_signals`] tells, and an exit reports it on stderr. See the
     /// crate docs' "Services" section for who wins.
     ///
     /// # Errors
@@ -301,6 +306,10 @@ impl CatchSignals {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn install(&self) -> io::Result<()> {
+        // One install at a time, so that a failed one restores what it
+        // found, not another's settings.
+        static INSTALLING: Mutex<()> = Mutex::new(());
+        let _installing = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
         // The mode first: a signal that comes as soon as the handler is in
         // must find it. A failed install puts the old one back.
         let old_grace = GRACE_NANOS.load(Ordering::SeqCst);
@@ -348,43 +357,88 @@ pub fn catch_signals() -> io::Result<()> {
 }
 
 /// The signals installed by [`catch_signals`] or [`CatchSignals::install`]
-/// whose handler is no longer this crate's: a handler installed later with
-/// a plain `sigaction` (as `ctrlc::set_handler` does, or `signal(2)`)
+/// whose handler is no longer this crate's, by signal number: a handler
+/// installed later with a plain `sigaction` or `signal` (as
+/// `ctrlc::set_handler` does, or the program resetting one to its default)
 /// replaced it, and those signals no longer run the exit handlers or ask
-/// for a shutdown; by signal number. Empty when all are intact (handlers added later through
-/// `signal-hook` or `tokio::signal` share this crate's and keep it).
+/// for a shutdown. Empty when all are intact: handlers added later through
+/// `signal-hook` or `tokio::signal` share this crate's and keep it.
 ///
-/// An exit (from `main`, `std::process::exit` or [`exit`](crate::exit))
-/// reports them on stderr too, once. On Windows, where console handlers are
-/// added and never replaced, it is always empty.
+/// When an exit starts, the replaced signals the program has not been told
+/// of by a call to this function are reported on stderr, once. In a forked
+/// child, where the signals are not caught until the child calls
+/// [`catch_signals`] itself, it is empty. On Windows, where console handlers
+/// are added and never replaced, it is always empty (see the crate docs'
+/// "Services" section for what a later console handler does there).
 ///
 /// ```
 /// # extern crate atexit_core as atexit;
 /// atexit::catch_signals()?;
-/// assert!(atexit::signals_replaced().is_empty());
+/// assert!(atexit::replaced_signals().is_empty());
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn signals_replaced() -> Vec<Signal> {
-    imp::replaced()
+pub fn replaced_signals() -> Vec<Signal> {
+    let replaced = imp::replaced();
+    for signal in &replaced {
+        TOLD.fetch_or(1 << signal.number(), Ordering::SeqCst);
+    }
+    replaced
 }
 
-/// Reports [`signals_replaced`] on stderr, once per process: called when an
-/// exit starts, which those signals can no longer start.
+/// The signals [`replaced_signals`] has returned, by bit `1 << number`: the
+/// program knows of those, and the exit does not report them.
+static TOLD: AtomicU64 = AtomicU64::new(0);
+
+/// Reports the replaced signals the program was not told of on stderr,
+/// once per process: called when an exit starts, since those signals can
+/// no longer start one.
 pub(crate) fn report_replaced() {
     static REPORTED: AtomicBool = AtomicBool::new(false);
-    let replaced = signals_replaced();
+    let told = TOLD.load(Ordering::SeqCst);
+    let replaced: Vec<Signal> = imp::replaced()
+        .into_iter()
+        .filter(|signal| told & (1 << signal.number()) == 0)
+        .collect();
     if replaced.is_empty() || REPORTED.swap(true, Ordering::SeqCst) {
         return;
     }
     let names: Vec<String> = replaced.iter().map(Signal::to_string).collect();
     let report = format!(
-        "atexit: {} no longer {} the exit handlers: a handler installed after \
-         catch_signals() with a plain sigaction (ctrlc::set_handler does) replaced \
-         this crate's\n",
+        "atexit: {} no longer {} the exit handlers: a handler set after \
+         catch_signals() with a plain sigaction or signal (as ctrlc::set_handler \
+         does) replaced this crate's\n",
         names.join(", "),
         if replaced.len() == 1 { "runs" } else { "run" },
     );
     os::write_stderr(report.as_bytes(), Duration::from_secs(1));
+}
+
+/// Asks for a shutdown, as the first caught signal does in graceful-shutdown
+/// mode ([`CatchSignals::graceful_shutdown`]), for a request that is not a
+/// signal: a Windows service's stop control, an admin endpoint, a test.
+/// Every [`ShutdownRequest`](crate::ShutdownRequest) wakes with `signal`;
+/// the grace starts, when graceful-shutdown mode is installed; the next
+/// caught signal ends the drain; and the exit that follows ends as if
+/// `signal` had come (by it, when the status is 0). Returns false, and
+/// changes nothing, when a shutdown was asked for already.
+///
+/// ```no_run
+/// # extern crate atexit_core as atexit;
+/// use atexit::Signal;
+/// // An admin endpoint's "drain and stop":
+/// if atexit::request_shutdown(Signal::Term) {
+///     println!("draining");
+/// }
+/// ```
+pub fn request_shutdown(signal: Signal) -> bool {
+    let grace = GRACE_NANOS.load(Ordering::SeqCst);
+    if !shutdown::request(signal) {
+        return false;
+    }
+    if REQUEST_MODE.load(Ordering::SeqCst) && !exit::has_started() {
+        start_grace(request::signal().unwrap_or(signal), grace);
+    }
+    true
 }
 
 /// `#[atexit::handler(catch_signals)]`: installs the default signal handling
@@ -398,21 +452,21 @@ pub(crate) fn catch_signals_at_load() {
     }
 }
 
-/// Request mode is on: the first signal asks for a shutdown.
+/// Graceful-shutdown mode is on: the first signal asks for a shutdown.
 static REQUEST_MODE: AtomicBool = AtomicBool::new(false);
-/// Request mode's grace, in nanoseconds; `u64::MAX` for no bound.
+/// Graceful-shutdown mode's grace, in nanoseconds; `u64::MAX` for no bound.
 static GRACE_NANOS: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// Whether the signal handler should wake the watcher for a signal that is
-/// not the first: in request mode, or once a request was made (the program
-/// may have installed without request mode since), until the exit starts, a
+/// not the first: in graceful-shutdown mode, or once a request was made (the program
+/// may have installed without graceful-shutdown mode since), until the exit starts, a
 /// second signal ends the drain (the watcher runs the handlers); otherwise
 /// it forces the end. Async-signal-safe: atomic loads.
 fn later_signal_wakes_the_watcher() -> bool {
     (REQUEST_MODE.load(Ordering::SeqCst) || request::signal().is_some()) && !exit::has_started()
 }
 
-/// In the signal handler, for the first signal: in request mode, note the
+/// In the signal handler, for the first signal: in graceful-shutdown mode, note the
 /// request at once, so that an exit that starts before the watcher thread
 /// wakes (a `ctrlc` handler's `exit(0)`, `main` returning) ends by the
 /// signal too. Async-signal-safe: atomics only.
@@ -423,13 +477,13 @@ fn note_first_signal(number: i32) {
 }
 
 /// What the watcher thread does with a caught signal.
-fn on_caught(signal: Signal, ending: SignalEnding) {
+fn on_caught(signal: Signal) {
     // The grace in force when the signal came: the program, woken by the
     // request, may install again before the timer starts.
     let grace = GRACE_NANOS.load(Ordering::SeqCst);
     if REQUEST_MODE.load(Ordering::SeqCst) && shutdown::request(signal) {
         if !exit::has_started() {
-            start_grace(signal, ending, grace);
+            start_grace(request::signal().unwrap_or(signal), grace);
         }
         // Else the exit under way ends the process.
         return;
@@ -443,28 +497,31 @@ fn on_caught(signal: Signal, ending: SignalEnding) {
                      exit handlers run now\n"
                 );
                 os::write_stderr(report.as_bytes(), Duration::from_secs(1));
-                on_signal(first, ending);
+                on_signal(first);
             }
         }
-        None => on_signal(signal, ending),
+        None => on_signal(signal),
     }
 }
 
-/// Makes the exit start when request mode's grace passes, if the program
+/// Makes the exit start when graceful-shutdown mode's grace passes, if the program
 /// has not started it by then.
-fn start_grace(signal: Signal, ending: SignalEnding, grace_nanos: u64) {
+fn start_grace(signal: Signal, grace_nanos: u64) {
     let grace = match grace_nanos {
         u64::MAX => return, // no bound
         nanos => Duration::from_nanos(nanos),
     };
-    if grace.is_zero() {
-        return on_signal(signal, ending);
-    }
+    // On a thread of its own even for a zero grace: the caller may be the
+    // signal watcher, which must stay free for the next signal, or the
+    // program's thread asking with `request_shutdown`.
     let spawned = std::thread::Builder::new()
         .name("atexit-grace".into())
         .spawn(move || {
+            if grace.is_zero() {
+                return on_signal(signal); // at once, as documented: no report
+            }
             std::thread::sleep(grace);
-            end_the_drain(signal, ending, grace)
+            end_the_drain(signal, grace)
         });
     if spawned.is_err() {
         os::write_stderr(
@@ -476,7 +533,7 @@ fn start_grace(signal: Signal, ending: SignalEnding, grace_nanos: u64) {
 
 /// The grace passed: unless the exit has started, run the handlers now,
 /// while the program is still draining, and end by the signal.
-fn end_the_drain(signal: Signal, ending: SignalEnding, grace: Duration) {
+fn end_the_drain(signal: Signal, grace: Duration) {
     if exit::has_started() {
         return; // the program's exit (bounded by the deadline) ends it
     }
@@ -485,21 +542,23 @@ fn end_the_drain(signal: Signal, ending: SignalEnding, grace: Duration) {
          exited: the exit handlers run now\n"
     );
     os::write_stderr(report.as_bytes(), Duration::from_secs(1));
-    on_signal(signal, ending);
+    on_signal(signal);
 }
 
-/// How a caught `signal` ends the process.
-fn ending_of(signal: Signal, ending: SignalEnding) -> Ending {
-    match ending {
-        SignalEnding::Reraise => Ending::Signal(signal),
-        SignalEnding::ExitCode => Ending::Code(128 + signal.number()),
+/// How a caught `signal` ends the process, as installed.
+fn ending_of(signal: Signal) -> Ending {
+    if request::by_exit_code() {
+        Ending::Code(128 + signal.number())
+    } else {
+        Ending::Signal(signal)
     }
 }
 
 /// Runs the exit handlers like any exit, then ends the process as
 /// configured.
-fn on_signal(signal: Signal, ending: SignalEnding) {
-    let ending = ending_of(signal, ending);
+fn on_signal(signal: Signal) {
+    report_replaced();
+    let ending = ending_of(signal);
     let plan = ExitPlan {
         reason: ExitReason::Signal(signal),
         ending,

@@ -2,13 +2,11 @@
 //! to earlier ones); the handler writes the signal number to a pipe; a
 //! watcher thread reads it and runs the exit.
 
-use super::{
-    later_signal_wakes_the_watcher, note_first_signal, on_caught, CatchSignals, SignalEnding,
-};
+use super::{later_signal_wakes_the_watcher, note_first_signal, on_caught, CatchSignals};
 use crate::reason::Signal;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The pipe's write end, read by the handler.
@@ -17,8 +15,6 @@ static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 static WATCHER_PID: AtomicI32 = AtomicI32::new(0);
 /// Caught signals since the watcher started: the second forces the end.
 static RECEIVED: AtomicUsize = AtomicUsize::new(0);
-/// `SignalEnding::ExitCode` rather than `Reraise`.
-static EXIT_CODE_ENDING: AtomicBool = AtomicBool::new(false);
 
 /// The signals with a handler installed, by number; held while installing.
 static INSTALLED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
@@ -32,10 +28,6 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
     let mut installed = INSTALLED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    EXIT_CODE_ENDING.store(
-        config.ending_kind() == SignalEnding::ExitCode,
-        Ordering::SeqCst,
-    );
     // SAFETY: `getpid` has no preconditions.
     let pid = unsafe { libc::getpid() };
     if WATCHER_PID.load(Ordering::SeqCst) != pid {
@@ -62,8 +54,13 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
     Ok(())
 }
 
-/// The signals whose handler is no longer the one installed.
+/// The signals whose handler is no longer the one installed; none in a
+/// forked child that has not installed its own.
 pub(super) fn replaced() -> Vec<Signal> {
+    // SAFETY: `getpid` has no preconditions.
+    if WATCHER_PID.load(Ordering::SeqCst) != unsafe { libc::getpid() } {
+        return Vec::new();
+    }
     (0..OURS.len())
         .filter_map(|number| {
             let ours = OURS[number].load(Ordering::SeqCst);
@@ -135,7 +132,7 @@ fn on_raw_signal(number: i32) {
             return;
         }
     }
-    // A second signal (once the exit started, in request mode), a forked
+    // A second signal (once the exit started, in graceful-shutdown mode), a forked
     // child without a watcher, or no way to wake it: end the process now,
     // as the signal's default action would.
     let _ = signal_hook::low_level::emulate_default_handler(number);
@@ -149,12 +146,9 @@ fn watch(read: OwnedFd) {
         let got = unsafe { libc::read(fd, (&mut byte as *mut u8).cast(), 1) };
         if got == 1 {
             if let Some(signal) = Signal::from_number(i32::from(byte)) {
-                let ending = if EXIT_CODE_ENDING.load(Ordering::SeqCst) {
-                    SignalEnding::ExitCode
-                } else {
-                    SignalEnding::Reraise
-                };
-                on_caught(signal, ending);
+                // The watcher must outlive any failure of its own: a later
+                // signal needs it.
+                let _ = std::panic::catch_unwind(|| on_caught(signal));
             }
         } else if got < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
             continue;

@@ -5,9 +5,7 @@
 //! 5 s after the event), so the handlers must finish inside it. The logoff
 //! event is left alone: only services get it, and they are not ending.
 
-use super::{
-    later_signal_wakes_the_watcher, note_first_signal, on_caught, CatchSignals, SignalEnding,
-};
+use super::{later_signal_wakes_the_watcher, note_first_signal, on_caught, CatchSignals};
 use crate::exit;
 use crate::reason::Signal;
 use std::io;
@@ -31,17 +29,12 @@ const CTRL_SHUTDOWN_EVENT: u32 = 6;
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// Bit `1 << signal number` for each caught signal.
 static CAUGHT: AtomicU32 = AtomicU32::new(0);
-static EXIT_CODE_ENDING: AtomicBool = AtomicBool::new(false);
 static RECEIVED: AtomicU32 = AtomicU32::new(0);
 
 pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
     for signal in config.signals() {
         CAUGHT.fetch_or(1 << signal.number(), Ordering::SeqCst);
     }
-    EXIT_CODE_ENDING.store(
-        config.ending_kind() == SignalEnding::ExitCode,
-        Ordering::SeqCst,
-    );
     if !INSTALLED.swap(true, Ordering::SeqCst) {
         // SAFETY: registers a routine with the signature the API expects.
         if unsafe { SetConsoleCtrlHandler(Some(routine), 1) } == 0 {
@@ -71,19 +64,15 @@ unsafe extern "system" fn routine(event: u32) -> Bool {
     } else if !later_signal_wakes_the_watcher() {
         return 0; // a second event: the default action ends the process
     }
-    let ending = if EXIT_CODE_ENDING.load(Ordering::SeqCst) {
-        SignalEnding::ExitCode
-    } else {
-        SignalEnding::Reraise
-    };
-    // Runs the handlers on this thread and ends the process, or (request
-    // mode) asks for a shutdown and returns; a panic cannot escape (handlers
-    // run under `catch_unwind`, and this is caught too).
-    let _ = std::panic::catch_unwind(move || on_caught(signal, ending));
+    // Runs the handlers on this thread and ends the process, or (graceful-
+    // shutdown mode) asks for a shutdown and returns; a panic cannot escape
+    // (handlers run under `catch_unwind`, and this is caught too).
+    let _ = std::panic::catch_unwind(move || on_caught(signal));
     if signal == Signal::Hup {
-        // Close and shutdown: Windows ends the process when this returns.
-        // In request mode the program drains meanwhile; the grace, or its
-        // exit, ends the process first.
+        // Close and shutdown: Windows ends the process when this returns,
+        // and about 5 s after the event whatever it does. In graceful-
+        // shutdown mode the program drains meanwhile; its exit, the grace or
+        // Windows ends the process, whichever comes first.
         exit::park_forever();
     }
     1

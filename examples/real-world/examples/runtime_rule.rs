@@ -6,7 +6,7 @@
 //! - `return`: `main` returns, `#[tokio::main]` drops its runtime, then the
 //!   handlers run. The handler that reuses the program's connection fails,
 //!   and the report says why; the one that connects anew works.
-//! - `forced`: request mode; a signal asks for a shutdown and a second one
+//! - `forced`: graceful-shutdown mode; a signal asks for a shutdown and a second one
 //!   ends the drain, so the handlers run while `main` (and its runtime) is
 //!   still alive: the reused connection happens to work there. In request
 //!   mode a service normally leaves through `return`: test that path.
@@ -75,7 +75,7 @@ async fn main() {
     if mode == "forced" {
         atexit::CatchSignals::new()
             .only([atexit::Signal::Term])
-            .request_shutdown(Duration::from_secs(60))
+            .graceful_shutdown(Duration::from_secs(60))
             .install()
             .expect("signal handling");
         println!("ready");

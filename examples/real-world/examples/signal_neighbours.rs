@@ -1,28 +1,28 @@
 //! Who wins when another library handles SIGINT and SIGTERM too: `tokio::signal`,
 //! `ctrlc` (printing, or the common recipe that calls `std::process::exit(0)`),
 //! `signal-hook`; installed before or after atexit's handlers, with atexit in
-//! its default mode or in request mode. `tests/signal_neighbours.rs` runs
+//! its default mode or in graceful-shutdown mode. `tests/signal_neighbours.rs` runs
 //! every combination and measures it (SIGINT and SIGTERM alike):
 //!
-//! | library, order | default mode | request mode |
+//! | library, order | default mode | graceful-shutdown mode |
 //! |---|---|---|
 //! | tokio, before or after | both run¹; dies by the signal | both run; dies by the signal |
 //! | signal-hook, before or after | both run¹; dies by the signal | both run; dies by the signal |
 //! | ctrlc, before | both run¹; dies by the signal | both run; dies by the signal |
-//! | ctrlc, after | ctrlc's runs, atexit's handlers do not: the signal no longer ends the process (they run when `main` returns); exits 0; `signals_replaced` = [SIGHUP, SIGINT, SIGTERM]; reported at exit | ctrlc's runs; no shutdown request comes; otherwise the same |
+//! | ctrlc, after | ctrlc's runs, atexit's handlers do not: the signal no longer ends the process (they run when `main` returns); exits 0; `replaced_signals` = [SIGHUP, SIGINT, SIGTERM]; reported at exit | ctrlc's runs; no shutdown request comes; otherwise the same |
 //! | ctrlc-exit, before | a race: ~90% ctrlc's `exit(0)` runs atexit's handlers, exits 0; ~10% dies by the signal | a race: ~60% exits 0, ~40% dies by the signal |
-//! | ctrlc-exit, after | ctrlc's `exit(0)` runs atexit's handlers; exits 0; `signals_replaced` = [SIGHUP, SIGINT, SIGTERM]; reported at exit | the same |
+//! | ctrlc-exit, after | ctrlc's `exit(0)` runs atexit's handlers; exits 0; `replaced_signals` = [SIGHUP, SIGINT, SIGTERM]; reported at exit | the same |
 //!
 //! ¹ In default mode atexit ends the process as soon as its handlers ran:
 //! the other library's task or thread had not run yet in 2 to 15% of runs.
-//! In request mode `main` waits for it (up to 1 s here) before returning.
+//! In graceful-shutdown mode `main` waits for it (up to 1 s here) before returning.
 //!
-//! - tokio: use request mode and await [`atexit::shutdown_request`] instead
+//! - tokio: use graceful-shutdown mode and await [`atexit::shutdown_request`] instead
 //!   of `tokio::signal::ctrl_c()`; either order works (both go through
-//!   signal-hook-registry), but only request mode waits for the task.
-//! - signal-hook: the same: request mode instead of a flag or an iterator
+//!   signal-hook-registry), but only graceful-shutdown mode waits for the task.
+//! - signal-hook: the same: graceful-shutdown mode instead of a flag or an iterator
 //!   for SIGINT/SIGTERM; either order works.
-//! - ctrlc: use request mode instead. If it stays, call `ctrlc::set_handler`
+//! - ctrlc: use graceful-shutdown mode instead. If it stays, call `ctrlc::set_handler`
 //!   before atexit's install (atexit chains to it); after, it replaces
 //!   atexit's handler (`ctrlc::try_set_handler` refuses to).
 //! - ctrlc calling `exit(0)`: drop it, `catch_signals()` does what it was
@@ -56,7 +56,7 @@ mod unix {
     /// signal that does not end the process shows as `main` returning.
     const LONG: Duration = Duration::from_secs(3);
 
-    /// The other library's handler has run (request mode waits a little for
+    /// The other library's handler has run (graceful-shutdown mode waits a little for
     /// it before returning, as a program that joins its tasks would).
     static NEIGHBOUR_RAN: AtomicBool = AtomicBool::new(false);
 
@@ -111,17 +111,17 @@ mod unix {
         }
         let mut catch = atexit::CatchSignals::new();
         if request {
-            catch = catch.request_shutdown(Duration::from_secs(5));
+            catch = catch.graceful_shutdown(Duration::from_secs(5));
         }
         catch.install().expect("atexit's signal handling");
         if !before {
             install_neighbour(library, runtime.as_ref());
         }
-        let replaced: Vec<String> = atexit::signals_replaced()
+        let replaced: Vec<String> = atexit::replaced_signals()
             .iter()
             .map(ToString::to_string)
             .collect();
-        println!("signals_replaced = [{}]", replaced.join(", "));
+        println!("replaced_signals = [{}]", replaced.join(", "));
         println!("ready");
 
         if !request {

@@ -4,10 +4,10 @@
 //! the signal, so its supervisor (systemd, Kubernetes, a shell) sees why it
 //! stopped.
 //!
-//! Without request mode a caught signal runs the exit handlers at once and
+//! Without graceful-shutdown mode a caught signal runs the exit handlers at once and
 //! ends the process, cutting the requests in flight; with tokio's own
 //! `ctrl_c()` the process exits with status 0 and nothing bounds the drain.
-//! Here [`atexit::CatchSignals::request_shutdown`] turns the first signal
+//! Here [`atexit::CatchSignals::graceful_shutdown`] turns the first signal
 //! into a request that the accept loop awaits ([`atexit::shutdown_request`],
 //! a future that needs no runtime of its own) next to `accept()`:
 //!
@@ -149,7 +149,7 @@ async fn main() -> std::io::Result<()> {
     // action: they still kill the server at once.
     atexit::CatchSignals::new()
         .only([Signal::Term, Signal::Int])
-        .request_shutdown(options.grace)
+        .graceful_shutdown(options.grace)
         .install()?;
     let stats = options.stats;
     atexit::register(move || match write_stats(&stats) {

@@ -164,7 +164,7 @@ fn an_object_of_mains_runtime_fails_after_main_returns_and_the_report_says_why()
     assert_eq!(finished.status.code(), Some(0));
 }
 
-/// The same handlers on the forced path (request mode, a second signal ends
+/// The same handlers on the forced path (graceful-shutdown mode, a second signal ends
 /// the drain): `main`'s runtime is still alive, so the reused connection
 /// works there. The difference the rule in the docs warns about.
 #[test]

@@ -1,4 +1,4 @@
-//! The `tcp_server` example (request mode: `CatchSignals::request_shutdown`)
+//! The `tcp_server` example (graceful-shutdown mode: `CatchSignals::graceful_shutdown`)
 //! run as processes under real client traffic: SIGTERM at a random moment
 //! must lose no request in hand (each one is answered in full, or refused
 //! before any byte of a reply), the exit handler's stats must match what the

@@ -4,7 +4,7 @@
 //! handlers), atexit mode (default, request) and signal (SIGINT, SIGTERM),
 //! and checks, per run: whether the other library's handler ran, how many
 //! times atexit's exit handlers ran, how the process ended, what
-//! `signals_replaced()` said, and whether the exit reported the replacement.
+//! `replaced_signals()` said, and whether the exit reported the replacement.
 //!
 //! Cells whose outcome is decided by the order the handlers run in are run
 //! three times and asserted strictly (each run alike). Cells where two
@@ -79,21 +79,21 @@ fn expected(cell: Cell) -> Expected {
             "both run; dies by the signal",
             "atexit's handlers run, ctrlc's not before the end; dies by the signal",
         ]),
-        // Request mode: `main` waits (up to 1 s) for the other handler.
+        // Graceful-shutdown mode: `main` waits (up to 1 s) for the other handler.
         ("tokio" | "signal-hook", _, "request") | ("ctrlc", "before", "request") => {
             Expected::Strict("both run; dies by the signal")
         }
         ("ctrlc", "after", "default") => Expected::Strict(
             "ctrlc's runs; the signal does not end the process: atexit's handlers run \
              when main returns (3 s later); exits 0; \
-             signals_replaced = [SIGHUP, SIGINT, SIGTERM]; reported at exit",
+             replaced_signals = [SIGHUP, SIGINT, SIGTERM]; reported at exit",
         ),
         ("ctrlc", "after", "request") => Expected::Strict(
             "ctrlc's runs; no shutdown request: atexit's handlers run when main \
              returns (3 s later); exits 0; \
-             signals_replaced = [SIGHUP, SIGINT, SIGTERM]; reported at exit",
+             replaced_signals = [SIGHUP, SIGINT, SIGTERM]; reported at exit",
         ),
-        // Request mode: atexit's signal handler notes the request right
+        // Graceful-shutdown mode: atexit's signal handler notes the request right
         // after ctrlc's (chained, so first) has woken its thread, and the
         // exit reads it whenever it comes, so ctrlc's `exit(0)` ends by the
         // signal; unless that thread's whole exit runs before atexit's
@@ -115,7 +115,7 @@ fn expected(cell: Cell) -> Expected {
         // ctrlc's `exit(0)` is an exit like any: it runs atexit's handlers.
         ("ctrlc-exit", "after", _) => Expected::Strict(
             "ctrlc's runs, and its exit(0) runs atexit's handlers; exits 0; \
-             signals_replaced = [SIGHUP, SIGINT, SIGTERM]; reported at exit",
+             replaced_signals = [SIGHUP, SIGINT, SIGTERM]; reported at exit",
         ),
         _ => unreachable!("{cell:?}"),
     }
@@ -194,10 +194,10 @@ fn describe(cell: Cell, run: &Finished) -> String {
     let replaced = run
         .stdout
         .lines()
-        .find_map(|line| line.strip_prefix("signals_replaced = "))
+        .find_map(|line| line.strip_prefix("replaced_signals = "))
         .unwrap_or("(not printed)");
     if replaced != "[]" {
-        parts.push(format!("signals_replaced = {replaced}"));
+        parts.push(format!("replaced_signals = {replaced}"));
     }
     let mut stderr = run.stderr.clone();
     if let Some(report) = run
@@ -214,7 +214,7 @@ fn describe(cell: Cell, run: &Finished) -> String {
     parts.join("; ")
 }
 
-/// The exit report names the replaced signals as `signals_replaced()` did.
+/// The exit report names the replaced signals as `replaced_signals()` did.
 fn check_report(run: &Finished) -> Result<(), String> {
     let Some(report) = run
         .stderr
@@ -298,7 +298,7 @@ fn who_wins_with_the_other_signal_users() {
 
     // Check each cell, and print the measured table.
     let mut table =
-        String::from("| library, order | default mode | request mode |\n|---|---|---|\n");
+        String::from("| library, order | default mode | graceful-shutdown mode |\n|---|---|---|\n");
     for library in LIBRARIES {
         for order in ORDERS {
             table.push_str(&format!("| {library}, {order} |"));

@@ -1,4 +1,4 @@
-//! Services: request mode ([`CatchSignals::request_shutdown`]). The first
+//! Services: graceful-shutdown mode ([`CatchSignals::graceful_shutdown`]). The first
 //! signal asks for a shutdown and wakes the waiters; the program drains and
 //! exits; the handlers run; the process still ends by the signal. The grace
 //! and a second signal bound the drain; a signal during the handlers forces
@@ -14,12 +14,12 @@ use atexit::{CatchSignals, Signal, SignalEnding};
 
 use crate::scenario::{kill_self_after, Drive, Scenario, Step};
 
-/// Installs request mode for SIGTERM and SIGINT (named: caught even when the
+/// Installs graceful-shutdown mode for SIGTERM and SIGINT (named: caught even when the
 /// test harness started the process with SIGINT ignored).
 fn request_mode(grace: Duration) -> CatchSignals {
     CatchSignals::new()
         .only([Signal::Term, Signal::Int])
-        .request_shutdown(grace)
+        .graceful_shutdown(grace)
 }
 
 /// An exit handler that prints why the process exits.
@@ -38,6 +38,9 @@ fn requested_then_drained() {
 }
 
 const DRAINED: &str = "requested by SIGTERM\ndrained\n";
+
+/// A signal handler that does nothing, as another library's would.
+extern "C" fn ignore_signal(_: libc::c_int) {}
 
 /// A minimal executor: polls `future` on this thread, parking in between.
 fn block_on<F: Future>(future: F) -> F::Output {
@@ -91,7 +94,7 @@ pub fn all() -> Vec<Scenario> {
             requested_then_drained();
             std::process::exit(3);
         })
-        .stdout(format!("{DRAINED}handler: Some(Signal(Term))\n"))
+        .stdout(format!("{DRAINED}handler: Some(Exit(Some(3)))\n"))
         .code(3),
         Scenario::new("set_exit_code_wins_after_the_drain", || {
             request_mode(Duration::from_secs(20)).install().unwrap();
@@ -312,18 +315,164 @@ pub fn all() -> Vec<Scenario> {
         .stderr_has(&["atexit: SIGTERM during the shutdown asked for by SIGTERM ends the drain"])
         .killed_by(libc::SIGTERM)
         .hang_after(Duration::from_secs(20)),
-        Scenario::new("a_later_plain_sigaction_is_reported", || {
+        Scenario::new("a_later_plain_sigaction_is_told_and_not_reported", || {
             atexit::CatchSignals::new()
                 .only([Signal::Term, Signal::Int])
                 .install()
                 .unwrap();
-            println!("{:?}", atexit::signals_replaced());
-            extern "C" fn other(_: libc::c_int) {}
+            println!("{:?}", atexit::replaced_signals());
             // SAFETY: installs a handler that does nothing, as ctrlc would.
-            unsafe { libc::signal(libc::SIGINT, other as *const () as libc::sighandler_t) };
-            println!("{:?}", atexit::signals_replaced());
+            unsafe {
+                libc::signal(
+                    libc::SIGINT,
+                    ignore_signal as *const () as libc::sighandler_t,
+                )
+            };
+            println!("{:?}", atexit::replaced_signals());
         })
-        .stdout("[]\n[Int]\n")
+        // The program was told: the exit does not say it again.
+        .stdout("[]\n[Int]\n"),
+        Scenario::new("a_later_plain_sigaction_is_reported_at_exit", || {
+            atexit::CatchSignals::new()
+                .only([Signal::Term, Signal::Int])
+                .install()
+                .unwrap();
+            // SAFETY: as above.
+            unsafe {
+                libc::signal(
+                    libc::SIGINT,
+                    ignore_signal as *const () as libc::sighandler_t,
+                )
+            };
+        })
         .stderr_has(&["atexit: SIGINT no longer runs the exit handlers"]),
+        Scenario::new("a_forked_child_resetting_a_signal_is_not_reported", || {
+            atexit::CatchSignals::new()
+                .only([Signal::Term])
+                .install()
+                .unwrap();
+            // SAFETY: the child resets SIGTERM (as pre-fork workers do),
+            // prints and exits through atexit.
+            match unsafe { libc::fork() } {
+                0 => {
+                    unsafe { libc::signal(libc::SIGTERM, libc::SIG_DFL) };
+                    println!("child: {:?}", atexit::replaced_signals());
+                    atexit::exit(0);
+                }
+                child => {
+                    let mut status = 0;
+                    // SAFETY: waiting for our own child.
+                    unsafe { libc::waitpid(child, &mut status, 0) };
+                    println!("child exited {}", libc::WEXITSTATUS(status));
+                }
+            }
+        })
+        .stdout("child: []\nchild exited 0\n"),
+        Scenario::new(
+            "a_panicking_waker_stops_neither_the_others_nor_the_grace",
+            || {
+                struct Panics;
+                impl Wake for Panics {
+                    fn wake(self: Arc<Self>) {
+                        panic!("a waker that panics");
+                    }
+                }
+                request_mode(Duration::from_millis(300)).install().unwrap();
+                report_reason();
+                let waker = Waker::from(Arc::new(Panics));
+                let mut first = atexit::shutdown_request();
+                let polled = pin!(&mut first).poll(&mut Context::from_waker(&waker));
+                assert!(polled.is_pending());
+                let second = std::thread::spawn(|| block_on(atexit::shutdown_request()));
+                kill_self_after(50, libc::SIGTERM);
+                println!("woken by {}", second.join().unwrap());
+                std::thread::sleep(Duration::from_secs(60));
+            },
+        )
+        .stdout("woken by SIGTERM\nhandler: Some(Signal(Term))\n")
+        .stderr_has(&[
+            "a waker that panics",
+            "atexit: a waker of a ShutdownRequest panicked",
+            "atexit: the shutdown grace of 300ms after SIGTERM passed",
+        ])
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
+        Scenario::new("request_shutdown_without_a_signal", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            report_reason();
+            let waiter = std::thread::spawn(|| atexit::shutdown_request().wait());
+            println!("{}", atexit::request_shutdown(Signal::Term));
+            println!("{}", atexit::request_shutdown(Signal::Int));
+            println!("woken by {}", waiter.join().unwrap());
+        })
+        .stdout("true\nfalse\nwoken by SIGTERM\nhandler: Some(Signal(Term))\n")
+        .killed_by(libc::SIGTERM),
+        Scenario::new(
+            "std_exit_0_in_a_handler_after_the_request_ends_by_the_signal",
+            || {
+                request_mode(Duration::from_secs(20)).install().unwrap();
+                atexit::register(|| std::process::exit(0));
+                atexit::register(|| println!("handler: {:?}", atexit::exit_reason()));
+                kill_self_after(10, libc::SIGTERM);
+                atexit::shutdown_request().wait();
+                atexit::exit(0);
+            },
+        )
+        .stdout("handler: Some(Signal(Term))\n")
+        .killed_by(libc::SIGTERM),
+        // A child forked by another thread while the parent exits does not
+        // inherit that exit: in graceful-shutdown mode its grace runs.
+        Scenario::new(
+            "a_child_forked_during_the_parents_exit_has_its_own_grace",
+            || {
+                static DONE: std::sync::atomic::AtomicBool =
+                    std::sync::atomic::AtomicBool::new(false);
+                atexit::register(|| {
+                    for _ in 0..1000 {
+                        if DONE.load(std::sync::atomic::Ordering::SeqCst) {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                });
+                std::thread::spawn(|| {
+                    while !atexit::is_exiting() {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    // SAFETY: the child only installs, waits and exits through
+                    // atexit's own paths.
+                    match unsafe { libc::fork() } {
+                        0 => {
+                            request_mode(Duration::from_millis(300)).install().unwrap();
+                            atexit::register(|| println!("child handler"));
+                            kill_self_after(10, libc::SIGTERM);
+                            atexit::shutdown_request().wait();
+                            // A drain that outlasts the grace; ended here
+                            // if the grace does not end it (the test then
+                            // fails rather than hangs).
+                            std::thread::sleep(Duration::from_secs(5));
+                            atexit::exit_now(9);
+                        }
+                        child => {
+                            let mut status = 0;
+                            // SAFETY: waiting for our own child.
+                            unsafe { libc::waitpid(child, &mut status, 0) };
+                            if libc::WIFSIGNALED(status) {
+                                println!("child killed by {}", libc::WTERMSIG(status));
+                            } else {
+                                println!("child exited {}", libc::WEXITSTATUS(status));
+                            }
+                            DONE.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                });
+            },
+        )
+        .stdout(format!(
+            "child handler\nchild killed by {}\n",
+            libc::SIGTERM
+        ))
+        .stderr_has(&["atexit: the shutdown grace of 300ms after SIGTERM passed"])
+        .hang_after(Duration::from_secs(30)),
     ]
 }
