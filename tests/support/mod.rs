@@ -109,18 +109,19 @@ pub fn try_run(command: &mut Command, limit: Duration) -> Result<Finished, Strin
 
 /// Waits for `child`, collecting its piped output; kills it after `limit`.
 pub fn wait(mut child: Child, limit: Duration) -> Result<Finished, String> {
-    let mut stdout_pipe = child.stdout.take().expect("piped stdout");
-    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
-    let stdout_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout_pipe.read_to_string(&mut text);
+    // Read on threads that send what they read: a process that leaves a
+    // child of its own holding the pipes must not hang the test.
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        let (sender, text) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut read = String::new();
+            let _ = pipe.read_to_string(&mut read);
+            let _ = sender.send(read);
+        });
         text
-    });
-    let stderr_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr_pipe.read_to_string(&mut text);
-        text
-    });
+    };
+    let stdout = read_all(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = read_all(Box::new(child.stderr.take().expect("piped stderr")));
     let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for child") {
@@ -131,14 +132,25 @@ pub fn wait(mut child: Child, limit: Duration) -> Result<Finished, String> {
             let _ = child.wait();
             return Err(format!(
                 "process did not end within {limit:?} (hung); stdout:\n{}",
-                stdout_reader.join().unwrap_or_default()
+                stdout
+                    .recv_timeout(Duration::from_secs(1))
+                    .unwrap_or_default()
             ));
         }
         std::thread::sleep(Duration::from_millis(5));
     };
+    // The pipes close once the process is gone, unless a child of its own
+    // still holds them.
+    let rest = |text: mpsc::Receiver<String>, which: &str| {
+        text.recv_timeout(Duration::from_secs(5)).map_err(|_| {
+            format!(
+                "the process ended ({status:?}) but its {which} stayed open (a child of its own?)"
+            )
+        })
+    };
     Ok(Finished {
-        stdout: stdout_reader.join().expect("stdout reader"),
-        stderr: stderr_reader.join().expect("stderr reader"),
+        stdout: rest(stdout, "stdout")?,
+        stderr: rest(stderr, "stderr")?,
         status,
     })
 }

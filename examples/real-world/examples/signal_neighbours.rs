@@ -4,30 +4,10 @@
 //! its default mode or in graceful-shutdown mode. `tests/signal_neighbours.rs` runs
 //! every combination and measures it (SIGINT and SIGTERM alike):
 //!
-//! | library, order | default mode | graceful-shutdown mode |
-//! |---|---|---|
-//! | tokio, before or after | both run¹; dies by the signal | both run; dies by the signal |
-//! | signal-hook, before or after | both run¹; dies by the signal | both run; dies by the signal |
-//! | ctrlc, before | both run¹; dies by the signal | both run; dies by the signal |
-//! | ctrlc, after | ctrlc's runs, atexit's handlers do not: the signal no longer ends the process (they run when `main` returns); exits 0; `replaced_signals` = [SIGHUP, SIGINT, SIGTERM]; reported at exit | ctrlc's runs; no shutdown request comes; otherwise the same |
-//! | ctrlc-exit, before | a race: ~90% ctrlc's `exit(0)` runs atexit's handlers, exits 0; ~10% dies by the signal | a race: ~60% exits 0, ~40% dies by the signal |
-//! | ctrlc-exit, after | ctrlc's `exit(0)` runs atexit's handlers; exits 0; `replaced_signals` = [SIGHUP, SIGINT, SIGTERM]; reported at exit | the same |
-//!
-//! ¹ In default mode atexit ends the process as soon as its handlers ran:
-//! the other library's task or thread had not run yet in 2 to 15% of runs.
-//! In graceful-shutdown mode `main` waits for it (up to 1 s here) before returning.
-//!
-//! - tokio: use graceful-shutdown mode and await [`atexit::shutdown_request`] instead
-//!   of `tokio::signal::ctrl_c()`; either order works (both go through
-//!   signal-hook-registry), but only graceful-shutdown mode waits for the task.
-//! - signal-hook: the same: graceful-shutdown mode instead of a flag or an iterator
-//!   for SIGINT/SIGTERM; either order works.
-//! - ctrlc: use graceful-shutdown mode instead. If it stays, call `ctrlc::set_handler`
-//!   before atexit's install (atexit chains to it); after, it replaces
-//!   atexit's handler (`ctrlc::try_set_handler` refuses to).
-//! - ctrlc calling `exit(0)`: drop it, `catch_signals()` does what it was
-//!   for and ends by the signal; with it the exit status is 0 (after) or a
-//!   race (before).
+//! The table of what happens, and what to do about it, is in the crate
+//! docs ("Services": who wins with other signal users); this program is
+//! what measures it. `cargo test -p atexit-real-world --test
+//! signal_neighbours -- --nocapture` prints the table it measured here.
 //!
 //! ```text
 //! cargo run -p atexit-real-world --example signal_neighbours -- \

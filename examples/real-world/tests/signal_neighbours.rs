@@ -86,12 +86,12 @@ fn expected(cell: Cell) -> Expected {
         ("ctrlc", "after", "default") => Expected::Strict(
             "ctrlc's runs; the signal does not end the process: atexit's handlers run \
              when main returns (3 s later); exits 0; \
-             replaced_signals = [SIGHUP, SIGINT, SIGTERM]; reported at exit",
+             replaced_signals = [SIGHUP, SIGINT, SIGTERM]",
         ),
         ("ctrlc", "after", "request") => Expected::Strict(
             "ctrlc's runs; no shutdown request: atexit's handlers run when main \
              returns (3 s later); exits 0; \
-             replaced_signals = [SIGHUP, SIGINT, SIGTERM]; reported at exit",
+             replaced_signals = [SIGHUP, SIGINT, SIGTERM]",
         ),
         // Graceful-shutdown mode: atexit's signal handler notes the request right
         // after ctrlc's (chained, so first) has woken its thread, and the
@@ -115,7 +115,7 @@ fn expected(cell: Cell) -> Expected {
         // ctrlc's `exit(0)` is an exit like any: it runs atexit's handlers.
         ("ctrlc-exit", "after", _) => Expected::Strict(
             "ctrlc's runs, and its exit(0) runs atexit's handlers; exits 0; \
-             replaced_signals = [SIGHUP, SIGINT, SIGTERM]; reported at exit",
+             replaced_signals = [SIGHUP, SIGINT, SIGTERM]",
         ),
         _ => unreachable!("{cell:?}"),
     }
