@@ -6,8 +6,9 @@ use std::fmt;
 /// orderly exit.
 ///
 /// On Windows the console control events stand in for them: Ctrl+C is
-/// [`Signal::Int`], Ctrl+Break is [`Signal::Quit`], and closing the console,
-/// logging off or shutting down is [`Signal::Hup`].
+/// [`Signal::Int`], Ctrl+Break is [`Signal::Quit`], and closing the console
+/// or shutting down is [`Signal::Hup`] (the logoff event, which only
+/// services get, is left alone).
 ///
 /// ```
 /// use atexit_core::Signal;
@@ -110,7 +111,10 @@ pub enum ExitReason {
     /// status to exit handlers: returning from `main` and `std::process::exit`
     /// report it on Linux with glibc, `atexit::exit` everywhere.
     Exit(Option<i32>),
-    /// A signal caught by [`catch_signals`](crate::catch_signals).
+    /// A signal caught by [`catch_signals`](crate::catch_signals); in
+    /// graceful-shutdown mode also an exit with status 0 (or an unknown
+    /// one) after the signal asked for the shutdown, or after
+    /// [`request_shutdown`](crate::request_shutdown).
     Signal(Signal),
     /// `main` panicked (the process exits with status 101). Told apart from
     /// `Exit(Some(101))` by a panic hook this crate chains in front of the

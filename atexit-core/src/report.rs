@@ -99,22 +99,26 @@ fn log_now(handler: Option<&str>, text: &str) {
     });
 }
 
-/// Tokio's words for an object used outside the runtime it was made on,
-/// once that runtime is gone (dropped at the end of `#[tokio::main]`) or
-/// with no runtime at all.
-const RUNTIME_GONE: [&str; 2] = [
-    "Tokio 1.x context was found, but it is being shutdown",
-    "there is no reactor running",
-];
+/// Tokio's words for an object used after the runtime it was made on was
+/// dropped (at the end of `#[tokio::main]`).
+const RUNTIME_DROPPED: &str = "Tokio 1.x context was found, but it is being shutdown";
+/// Tokio's words for a Tokio object used with no Tokio runtime around.
+const NO_RUNTIME: &str = "there is no reactor running";
 
-/// What to add to the report of a panic that says an object outlived its
-/// runtime: the rule that async handlers run on a runtime of their own.
+/// What to add to the report of a panic that says a Tokio object outlived
+/// its runtime, or found none: the rule for handlers and runtimes.
 fn runtime_hint(message: &str) -> &'static str {
-    if RUNTIME_GONE.iter().any(|words| message.contains(words)) {
-        " (async handlers run on a runtime of their own: an object made on the \
-         program's runtime, such as a connection or a timer, stops working once that \
-         runtime is dropped, as at the end of `#[tokio::main]`; make it inside the \
-         handler, or close it before `main` returns)"
+    if message.contains(RUNTIME_DROPPED) {
+        " (an object made on the program's Tokio runtime, such as a connection or a \
+         timer, stops working once that runtime is dropped, as at the end of \
+         `#[tokio::main]`, and exit handlers run after that: make it inside the handler, \
+         or close it before `main` returns)"
+    } else if message.contains(NO_RUNTIME) && cfg!(feature = "tokio") {
+        " (only async handlers get a Tokio runtime of their own: use Tokio objects in \
+         an `async` handler)"
+    } else if message.contains(NO_RUNTIME) {
+        " (async handlers get a Tokio runtime of their own with atexit's `tokio` \
+         feature)"
     } else {
         ""
     }
@@ -139,11 +143,10 @@ mod tests {
     fn runtime_hints() {
         let gone = "called `Result::unwrap()` on an `Err` value: Custom { kind: Other, error: \
                     \"A Tokio 1.x context was found, but it is being shutdown.\" }";
-        assert!(runtime_hint(gone).contains("runtime of their own"));
-        assert!(runtime_hint(
-            "there is no reactor running, must be called from the context of a Tokio 1.x runtime"
-        )
-        .contains("runtime of their own"));
+        assert!(runtime_hint(gone).contains("make it inside the handler"));
+        let none =
+            "there is no reactor running, must be called from the context of a Tokio 1.x runtime";
+        assert!(runtime_hint(none).contains("a Tokio runtime of their own"));
         assert_eq!(runtime_hint("disk full"), "");
     }
 

@@ -40,15 +40,18 @@ use std::time::{Duration, Instant};
 ///   [`is_requested`](ShutdownRequest::is_requested): one atomic load, for a
 ///   worker that checks between items.
 ///
-/// The request is made once per process and never withdrawn; every waiter,
-/// whenever it starts waiting, sees it. Without graceful-shutdown mode installed no
-/// signal makes one (a caught signal ends the process instead, and an
-/// uncaught one kills it), so a wait lasts for ever. Do not wait in an exit
-/// handler either: the exit would wait for a signal (or for the deadline).
+/// The request is made once per process and never withdrawn (a child
+/// forked after it starts without one); every waiter, whenever it starts
+/// waiting, sees it. Without graceful-shutdown mode installed no signal
+/// makes one (a caught signal ends the process instead, and an uncaught one
+/// kills it), so a wait lasts until [`request_shutdown`](crate::request_shutdown)
+/// is called, or for ever. Do not wait in an exit handler either: the exit
+/// would wait for a signal (or for the deadline).
 ///
 /// The request is noted by the signal handler itself, so a check or an exit
-/// right after the signal sees it; waiters are woken by the signal watcher
-/// thread a moment later.
+/// right after the signal sees it; waiters are woken a moment later, on a
+/// thread of the crate's (a waker that panics is reported and the others
+/// are still woken; one that blocks holds up only the ones after it).
 ///
 /// ```no_run
 /// # extern crate atexit_core as atexit;
@@ -72,10 +75,10 @@ use std::time::{Duration, Instant};
 /// # extern crate atexit_core as atexit;
 /// # async fn accept() {}
 /// # async fn serve() {
-/// let shutdown = atexit::shutdown_request();
+/// let mut shutdown = atexit::shutdown_request();
 /// loop {
 ///     let accepted = accept();
-///     // tokio::select! { _ = shutdown.clone() => break, conn = accepted => ... }
+///     // tokio::select! { _ = &mut shutdown => break, conn = accepted => ... }
 /// #   break;
 /// }
 /// let signal = shutdown.await; // stopped accepting: drain, then return

@@ -184,34 +184,21 @@ impl CatchSignals {
         self
     }
 
-    /// Graceful-shutdown mode, for services that shut down on their own: the first
-    /// caught signal does not end the process, it asks for a shutdown, which
-    /// the program awaits or checks with [`shutdown_request`](crate::shutdown_request).
-    /// The program drains (stops taking work, finishes what it has) and
-    /// returns from `main`; then the exit handlers run, and the process
-    /// still ends by that signal (or with `128 + number`, with
-    /// [`SignalEnding::ExitCode`]), so that its supervisor sees why it
-    /// stopped.
+    /// Graceful-shutdown mode, for services that shut down on their own:
+    /// the first caught signal does not end the process, it asks for a
+    /// shutdown, which the program awaits or checks with
+    /// [`shutdown_request`](crate::shutdown_request). The program drains
+    /// (stops taking work, finishes what it has) and exits; then the exit
+    /// handlers run, and the process ends by that signal (or with
+    /// `128 + number`, with [`SignalEnding::ExitCode`]) when its status was
+    /// 0, so that its supervisor sees why it stopped.
     ///
-    /// - `grace` bounds the drain: when it passes before the exit starts,
-    ///   the handlers run anyway (on the signal watcher thread, while `main`
-    ///   is still draining), a line on stderr says so, and the process ends
-    ///   by the signal. The handlers themselves are bounded by
-    ///   [`set_timeout`](crate::set_timeout), as in every exit. `Duration::ZERO`
-    ///   runs the handlers at once (the waiters are still woken); a
-    ///   `Duration` too long to add to the current time, such as
-    ///   `Duration::MAX`, is no bound.
-    /// - A second signal before the exit starts ends the drain at once: the
-    ///   handlers run now. A second signal while the handlers run ends the
-    ///   process at once, as without graceful-shutdown mode. (A first signal that
-    ///   comes while the handlers of an exit that started without one run
-    ///   is the request: those handlers go on, and the exit ends by it.)
-    /// - After the request, an exit with status 0 (returning from `main`,
-    ///   `std::process::exit(0)`, [`exit(0)`](crate::exit)) ends by the
-    ///   signal; [`exit_reason`](crate::exit_reason) says
-    ///   `ExitReason::Signal` for any exit but a panic. A non-zero status is
-    ///   the program's own word (a drain that failed) and is kept;
-    ///   [`set_exit_code`](crate::set_exit_code) wins over both.
+    /// `grace` bounds the drain: when it passes first, the handlers run
+    /// anyway and the process ends by the signal. A second signal ends the
+    /// drain at once. The crate docs' "Services" section has the whole
+    /// table (every exit after the request, the grace, the second signal,
+    /// the bounds, other signal users); `Duration::ZERO` runs the handlers
+    /// at once and `Duration::MAX` is no bound.
     ///
     /// ```no_run
     /// # extern crate atexit_core as atexit;

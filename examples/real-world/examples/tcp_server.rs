@@ -59,8 +59,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 // The counts live in statics, not in `main`'s locals or thread-locals: the
 // exit handler may run after `main` has returned (its locals dropped, its
-// runtime's threads gone with their thread-locals) or on the signal watcher
-// thread while `main` is still draining.
+// runtime's threads gone with their thread-locals) or on a thread of
+// atexit's while `main` is still draining.
 /// Connections accepted.
 static ACCEPTED: AtomicU64 = AtomicU64::new(0);
 /// Replies written in full.
