@@ -262,8 +262,8 @@ impl CatchSignals {
     /// Installs the signal handling. Installing again is harmless: it adds
     /// signals not caught yet and sets the ending and the mode (request
     /// mode or not, and its grace) for all of them. A shutdown already
-    /// requested stays requested, with the grace that was in force when its
-    /// signal came, and the next signal still ends its drain. A failed
+    /// requested stays requested, with the grace that was in force when it
+    /// was taken, and the next signal still ends its drain. A failed
     /// install leaves the mode as it was.
     ///
     /// A signal taken from the default set ([`CatchSignals::new`]) that is
@@ -465,8 +465,9 @@ fn note_first_signal(number: i32) {
 
 /// What the watcher thread does with a caught signal.
 fn on_caught(signal: Signal) {
-    // The grace in force when the signal came: the program, woken by the
-    // request, may install again before the timer starts.
+    // The grace in force when the watcher takes the signal, read before
+    // anyone is woken: the program, woken by the request, may install
+    // again before the timer starts.
     let grace = GRACE_NANOS.load(Ordering::SeqCst);
     if REQUEST_MODE.load(Ordering::SeqCst) && shutdown::request(signal) {
         if !exit::has_started() {
