@@ -260,8 +260,8 @@ impl CatchSignals {
     }
 
     /// Installs the signal handling. Installing again is harmless: it adds
-    /// signals not caught yet and sets the ending and the mode (request
-    /// mode or not, and its grace) for all of them. A shutdown already
+    /// signals not caught yet and sets the ending and the mode (graceful-
+    /// shutdown or not, and its grace) for all of them. A shutdown already
     /// requested stays requested, with the grace that was in force when it
     /// was taken, and the next signal still ends its drain. A failed
     /// install leaves the mode as it was.

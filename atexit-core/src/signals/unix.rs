@@ -116,8 +116,8 @@ fn on_raw_signal(number: i32) {
     if this_process && first {
         note_first_signal(number);
     }
-    // The first signal goes to the watcher; so does a later one in request
-    // mode before the exit starts (it ends the drain).
+    // The first signal goes to the watcher; so does a later one in graceful-
+    // shutdown mode before the exit starts (it ends the drain).
     if this_process && (first || later_signal_wakes_the_watcher()) {
         let byte = number as u8;
         // SAFETY: `write` is async-signal-safe; one byte from our stack.

@@ -8,8 +8,8 @@
 //!   and the report says why; the one that connects anew works.
 //! - `forced`: graceful-shutdown mode; a signal asks for a shutdown and a second one
 //!   ends the drain, so the handlers run while `main` (and its runtime) is
-//!   still alive: the reused connection happens to work there. In request
-//!   mode a service normally leaves through `return`: test that path.
+//!   still alive: the reused connection happens to work there. In graceful-
+//!   shutdown mode a service normally leaves through `return`: test that path.
 //!
 //! ```text
 //! cargo run -p atexit-real-world --example runtime_rule --features tokio -- return|forced
