@@ -68,7 +68,7 @@ fn on_c_exit(status: Option<i32>) {
             // wins unless a handler chose one.
             ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild => {
                 exit::finish_from_handler();
-                let plan = c_exit_plan(status).after_a_shutdown_request();
+                let plan = c_exit_plan(status).after_a_shutdown_request(crate::request::signal());
                 exit::chosen_code().map_or(plan.ending, Ending::Code)
             }
             ExitRun::AlreadyRan => return,

@@ -12,10 +12,13 @@ static REQUESTED: AtomicI32 = AtomicI32::new(0);
 /// The signals end the process with `128 + n` rather than by the signal.
 static BY_EXIT_CODE: AtomicBool = AtomicBool::new(false);
 
-/// Notes that signal `number` asked for a shutdown, unless one did already.
-/// Async-signal-safe.
-pub(crate) fn note(number: i32) {
-    let _ = REQUESTED.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst);
+/// Notes that signal `number` asked for a shutdown, unless one did
+/// already: true when this call made the request, whose maker then records
+/// it and wakes the waiters (`shutdown::record`). Async-signal-safe.
+pub(crate) fn note(number: i32) -> bool {
+    REQUESTED
+        .compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
 }
 
 /// The signal that asked for the shutdown, if any. Async-signal-safe.

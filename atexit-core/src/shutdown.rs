@@ -185,6 +185,10 @@ impl Future for ShutdownRequest {
         if let Some(signal) = self.signal() {
             return Poll::Ready(signal);
         }
+        // Cloned (and, below, dropped) outside the lock: both are executor
+        // code, which may take locks of its own or drop a task that owns
+        // another `ShutdownRequest`.
+        let waker = cx.waker().clone();
         let mut state = state::lock_as_is();
         let shutdown = &mut state.shutdown;
         // Checked again under the lock the request is made under: a request
@@ -192,20 +196,18 @@ impl Future for ShutdownRequest {
         if let Some(signal) = shutdown.requested {
             return Poll::Ready(signal);
         }
-        let replaced = match self.slot {
+        let unused = match self.slot {
             Some(slot) => match &mut shutdown.wakers[slot] {
-                Some(waker) if waker.will_wake(cx.waker()) => None,
-                entry => entry.replace(cx.waker().clone()),
+                Some(stored) if stored.will_wake(&waker) => Some(waker),
+                entry => entry.replace(waker),
             },
             None => {
-                self.slot = Some(take_slot(shutdown, cx.waker().clone()));
+                self.slot = Some(take_slot(shutdown, waker));
                 None
             }
         };
-        // A waker's destructor is executor code, which may drop a task that
-        // owns another `ShutdownRequest`: never under the lock.
         drop(state);
-        drop(replaced);
+        drop(unused);
         Poll::Pending
     }
 }
@@ -235,22 +237,21 @@ fn take_slot(shutdown: &mut ShutdownState, waker: Waker) -> usize {
     }
 }
 
-/// Records the request (noted by the signal handler, or made now by
-/// `signal`) and wakes every waiter: the second step, on the watcher
-/// thread. Only the first call counts: false for a later one.
+/// Records the request that `signal` made (the caller's `request::note`
+/// made it) and wakes every waiter: the second step, on the signal watcher
+/// thread, or on the thread of `request_shutdown`.
 ///
 /// The wakers are executor code, and the watcher must stay free for the
 /// next signal: they are called on a thread of their own, each under
 /// `catch_unwind` (a waker that panics is reported, the others are still
 /// woken; one that blocks holds up only the ones after it).
-pub(crate) fn request(signal: Signal) -> bool {
-    request::note(signal.number());
+pub(crate) fn record(signal: Signal) {
     let wakers: Vec<Waker> = {
         let mut state = state::lock_as_is();
         if state.shutdown.requested.is_some() {
-            return false;
+            return;
         }
-        state.shutdown.requested = Some(request::signal().unwrap_or(signal));
+        state.shutdown.requested = Some(signal);
         state.notify();
         // The slots stay taken by their futures; only the wakers go.
         state
@@ -270,7 +271,6 @@ pub(crate) fn request(signal: Signal) -> bool {
             wake_all(&wakers); // no thread to be had: here, then
         }
     }
-    true
 }
 
 /// Wakes the waiters in `wakers`, each under `catch_unwind`.

@@ -46,12 +46,13 @@ impl ExitPlan {
     /// process end by it. A failure status is the program's word and stays,
     /// with its reason, and so do a panic's and an abort's plans.
     ///
-    /// Read when asked, not fixed when the exit starts: the signal handler
-    /// notes the request, and another handler chained before it (`ctrlc`'s)
-    /// may start an exit on another thread first.
-    pub(crate) fn after_a_shutdown_request(self) -> ExitPlan {
-        let (ExitReason::Exit(Some(0) | None), Some(signal)) = (self.reason, request::signal())
-        else {
+    /// Read when asked while the handlers run, not fixed when the exit
+    /// starts: the signal handler notes the request, and another handler
+    /// chained before it (`ctrlc`'s) may start an exit on another thread
+    /// first. Once the handlers are done the request is fixed too
+    /// ([`Closed::request`]): a signal then changes nothing.
+    pub(crate) fn after_a_shutdown_request(self, request: Option<Signal>) -> ExitPlan {
+        let (ExitReason::Exit(Some(0) | None), Some(signal)) = (self.reason, request) else {
             return self;
         };
         let ending = if request::by_exit_code() {
@@ -100,6 +101,8 @@ pub(crate) struct Exiting {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Closed {
     pub(crate) plan: ExitPlan,
+    /// The shutdown request as it stood when the handlers were done.
+    pub(crate) request: Option<Signal>,
     pub(crate) chosen: Option<i32>,
     /// The thread that ran the exit.
     pub(crate) by: ThreadKey,
@@ -148,8 +151,15 @@ impl Phase {
     pub(crate) fn reason(&self) -> Option<ExitReason> {
         match self {
             Phase::Open { .. } => None,
-            Phase::Exiting(exiting) => Some(exiting.plan.after_a_shutdown_request().reason),
-            Phase::Closed(closed) => Some(closed.plan.after_a_shutdown_request().reason),
+            Phase::Exiting(exiting) => Some(
+                exiting
+                    .plan
+                    .after_a_shutdown_request(request::signal())
+                    .reason,
+            ),
+            Phase::Closed(closed) => {
+                Some(closed.plan.after_a_shutdown_request(closed.request).reason)
+            }
         }
     }
 
@@ -158,10 +168,16 @@ impl Phase {
     pub(crate) fn ending(&self) -> Option<Ending> {
         let (plan, chosen) = match self {
             Phase::Open { .. } => return None,
-            Phase::Exiting(exiting) => (exiting.plan, exiting.chosen),
-            Phase::Closed(closed) => (closed.plan, closed.chosen),
+            Phase::Exiting(exiting) => (
+                exiting.plan.after_a_shutdown_request(request::signal()),
+                exiting.chosen,
+            ),
+            Phase::Closed(closed) => (
+                closed.plan.after_a_shutdown_request(closed.request),
+                closed.chosen,
+            ),
         };
-        Some(chosen.map_or(plan.after_a_shutdown_request().ending, Ending::Code))
+        Some(chosen.map_or(plan.ending, Ending::Code))
     }
 }
 

@@ -30,7 +30,7 @@
 //! | `main` returns, `std::process::exit(n)`, panic in `main` (101) | the exiting thread, from the C runtime's exit | `n`, unless a handler chose a status (`set_exit_code`); a status chosen on another thread's exit wins |
 //! | `atexit::exit(n)` | the calling thread | `n`, or the chosen status |
 //! | a caught signal | the signal watcher thread | death by the signal (or `128 + n`), or the chosen status |
-//! | any of the exits above after a shutdown request (graceful-shutdown mode) | as above | status 0 becomes death by the requesting signal (or `128 + n`); another status, a panic and a chosen status stay (`ExitPlan::after_a_shutdown_request`, read whenever the request comes) |
+//! | any of the exits above after a shutdown request (graceful-shutdown mode) | as above | status 0 becomes death by the requesting signal (or `128 + n`); another status, a panic and a chosen status stay (`ExitPlan::after_a_shutdown_request`, read whenever the request comes while the handlers run) |
 //! | graceful-shutdown mode's grace passes, or a second signal comes, before any exit | the grace's thread or the signal watcher thread | death by the requesting signal (or `128 + n`), or the chosen status |
 //! | a panic under `panic = "abort"` with `run_on_panic_abort` | the panicking thread | abort |
 //! | `atexit::exit(n)` in a child forked by a handler (or the handler returning there) | the child's thread | `n` (or the exit's own ending), unless the child chose a status (`std::process::exit` there aborts: std's exit guard is copied by `fork`) |
@@ -252,6 +252,7 @@ fn close(state: &mut State) {
     if let Phase::Exiting(exiting) = state.phase {
         state.phase = Phase::Closed(Closed {
             plan: exiting.plan,
+            request: crate::request::signal(),
             chosen: exiting.chosen,
             by: exiting.run.runner,
         });

@@ -419,11 +419,12 @@ pub(crate) fn report_replaced() {
 /// ```
 pub fn request_shutdown(signal: Signal) -> bool {
     let grace = GRACE_NANOS.load(Ordering::SeqCst);
-    if !shutdown::request(signal) {
-        return false;
+    if !request::note(signal.number()) {
+        return false; // a signal, or another call, asked first
     }
+    shutdown::record(signal);
     if REQUEST_MODE.load(Ordering::SeqCst) && !exit::has_started() {
-        start_grace(request::signal().unwrap_or(signal), grace);
+        start_grace(signal, grace);
     }
     true
 }
@@ -453,31 +454,33 @@ fn later_signal_wakes_the_watcher() -> bool {
     (REQUEST_MODE.load(Ordering::SeqCst) || request::signal().is_some()) && !exit::has_started()
 }
 
-/// In the signal handler, for the first signal: in graceful-shutdown mode, note the
-/// request at once, so that an exit that starts before the watcher thread
-/// wakes (a `ctrlc` handler's `exit(0)`, `main` returning) ends by the
-/// signal too. Async-signal-safe: atomics only.
-fn note_first_signal(number: i32) {
-    if REQUEST_MODE.load(Ordering::SeqCst) {
-        request::note(number);
-    }
+/// In the signal handler, for the first signal: in graceful-shutdown mode,
+/// note the request at once, so that an exit that starts before the watcher
+/// thread wakes (a `ctrlc` handler's `exit(0)`, `main` returning) ends by
+/// the signal too. True when this signal made the request (none was made
+/// before, by `request_shutdown`): the watcher then records it and starts
+/// the grace. Async-signal-safe: atomics only.
+fn note_first_signal(number: i32) -> bool {
+    REQUEST_MODE.load(Ordering::SeqCst) && request::note(number)
 }
 
-/// What the watcher thread does with a caught signal.
-fn on_caught(signal: Signal) {
-    // The grace in force when the watcher takes the signal, read before
-    // anyone is woken: the program, woken by the request, may install
-    // again before the timer starts.
-    let grace = GRACE_NANOS.load(Ordering::SeqCst);
-    if REQUEST_MODE.load(Ordering::SeqCst) && shutdown::request(signal) {
+/// What the watcher thread does with a caught signal; `made_the_request`
+/// when its signal handler noted the request.
+fn on_caught(signal: Signal, made_the_request: bool) {
+    if made_the_request {
+        // The grace in force now, read before anyone is woken: the program,
+        // woken by the request, may install again before the timer starts.
+        let grace = GRACE_NANOS.load(Ordering::SeqCst);
+        shutdown::record(signal);
         if !exit::has_started() {
-            start_grace(request::signal().unwrap_or(signal), grace);
+            start_grace(signal, grace);
         }
         // Else the exit under way ends the process.
         return;
     }
     match request::signal() {
-        // A request was made: this signal ends the drain.
+        // A request was made (by a signal, or `request_shutdown`): this
+        // signal ends the drain.
         Some(first) => {
             if !exit::has_started() {
                 let report = format!(

@@ -16,6 +16,10 @@ static WATCHER_PID: AtomicI32 = AtomicI32::new(0);
 /// Caught signals since the watcher started: the second forces the end.
 static RECEIVED: AtomicUsize = AtomicUsize::new(0);
 
+/// The bit of a byte on the pipe that says its signal made the shutdown
+/// request (signal numbers are below it).
+const MADE_THE_REQUEST: u8 = 0x80;
+
 /// The signals with a handler installed, by number; held while installing.
 static INSTALLED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 /// For each signal number with a handler installed, the address of the
@@ -113,13 +117,17 @@ fn on_raw_signal(number: i32) {
         // fails with `BrokenPipe`; it is no request to force the end.
         return;
     }
-    if this_process && first {
-        note_first_signal(number);
-    }
+    let made_the_request = this_process && first && note_first_signal(number);
     // The first signal goes to the watcher; so does a later one in graceful-
     // shutdown mode before the exit starts (it ends the drain).
     if this_process && (first || later_signal_wakes_the_watcher()) {
-        let byte = number as u8;
+        // The signal's number, with the top bit when it made the request.
+        let byte = number as u8
+            | if made_the_request {
+                MADE_THE_REQUEST
+            } else {
+                0
+            };
         // SAFETY: `write` is async-signal-safe; one byte from our stack.
         let written = unsafe {
             libc::write(
@@ -145,10 +153,11 @@ fn watch(read: OwnedFd) {
         // SAFETY: reading one byte into a local we own.
         let got = unsafe { libc::read(fd, (&mut byte as *mut u8).cast(), 1) };
         if got == 1 {
-            if let Some(signal) = Signal::from_number(i32::from(byte)) {
+            let made_the_request = byte & MADE_THE_REQUEST != 0;
+            if let Some(signal) = Signal::from_number(i32::from(byte & !MADE_THE_REQUEST)) {
                 // The watcher must outlive any failure of its own: a later
                 // signal needs it.
-                let _ = std::panic::catch_unwind(|| on_caught(signal));
+                let _ = std::panic::catch_unwind(|| on_caught(signal, made_the_request));
             }
         } else if got < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
             continue;

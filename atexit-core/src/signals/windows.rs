@@ -59,15 +59,14 @@ unsafe extern "system" fn routine(event: u32) -> Bool {
         return 0; // not ours: the next routine, or the default, handles it
     }
     let first = RECEIVED.fetch_add(1, Ordering::SeqCst) == 0;
-    if first {
-        note_first_signal(signal.number());
-    } else if !later_signal_wakes_the_watcher() {
+    let made_the_request = first && note_first_signal(signal.number());
+    if !first && !later_signal_wakes_the_watcher() {
         return 0; // a second event: the default action ends the process
     }
     // Runs the handlers on this thread and ends the process, or (graceful-
     // shutdown mode) asks for a shutdown and returns; a panic cannot escape
     // (handlers run under `catch_unwind`, and this is caught too).
-    let _ = std::panic::catch_unwind(move || on_caught(signal));
+    let _ = std::panic::catch_unwind(move || on_caught(signal, made_the_request));
     if signal == Signal::Hup {
         // Close and shutdown: Windows ends the process when this returns,
         // and about 5 s after the event whatever it does. In graceful-

@@ -39,6 +39,21 @@ fn requested_then_drained() {
 
 const DRAINED: &str = "requested by SIGTERM\ndrained\n";
 
+/// Makes `slow_fini` slow: a scenario's C runtime exit that goes on after
+/// the handlers (a C++ static destructor, a slow flush).
+static SLOW_FINI: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn slow_fini() {
+    if SLOW_FINI.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(800));
+    }
+}
+
+/// Runs after the C runtime's `atexit` callbacks, this crate's among them.
+#[used]
+#[link_section = ".fini_array"]
+static SLOW_FINI_ENTRY: extern "C" fn() = slow_fini;
+
 /// A signal handler that does nothing, as another library's would.
 extern "C" fn ignore_signal(_: libc::c_int) {}
 
@@ -474,5 +489,40 @@ pub fn all() -> Vec<Scenario> {
         ))
         .stderr_has(&["atexit: the shutdown grace of 300ms after SIGTERM passed"])
         .hang_after(Duration::from_secs(30)),
+        // The program sees the signal's request and asks too (as a Tokio
+        // program whose own `ctrl_c()` fired would): the request was made
+        // already, and the signal is still the first, not a second one.
+        Scenario::new(
+            "request_shutdown_after_the_signal_asked_is_no_second_signal",
+            || {
+                request_mode(Duration::from_secs(20)).install().unwrap();
+                report_reason();
+                // SAFETY: signalling our own process.
+                unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+                while !atexit::shutdown_request().is_requested() {
+                    std::hint::spin_loop();
+                }
+                println!("asked again: {}", atexit::request_shutdown(Signal::Term));
+                std::thread::sleep(Duration::from_millis(300));
+                println!("drained");
+            },
+        )
+        .stdout("asked again: false\ndrained\nhandler: Some(Signal(Term))\n")
+        .killed_by(libc::SIGTERM)
+        .drive(Drive::Repeat(5)),
+        // The handlers are done and the C runtime's exit goes on (a slow
+        // destructor here) when the first signal comes: it changes nothing,
+        // even when the deadline then ends the process.
+        Scenario::new("a_signal_after_the_handlers_changes_nothing", || {
+            SLOW_FINI.store(true, std::sync::atomic::Ordering::SeqCst);
+            atexit::set_timeout(Some(Duration::from_millis(400)));
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            atexit::register(|| kill_self_after(100, libc::SIGTERM));
+        })
+        .stderr_has(&[
+            "atexit: exit deadline of 400ms passed",
+            "ends with status 0",
+        ])
+        .hang_after(Duration::from_secs(20)),
     ]
 }
