@@ -28,7 +28,7 @@ fn shutdown(c: &mut Criterion) {
         b.iter(|| {
             let mut future = atexit::shutdown_request();
             let polled = Pin::new(&mut future).poll(&mut Context::from_waker(&waker));
-            black_box(polled);
+            let _ = black_box(polled);
         })
     });
     let mut held = atexit::shutdown_request();
