@@ -524,5 +524,23 @@ pub fn all() -> Vec<Scenario> {
             "ends with status 0",
         ])
         .hang_after(Duration::from_secs(20)),
+        // A request made without a signal: the first signal that comes
+        // is the second request, and ends the drain.
+        Scenario::new("a_signal_after_request_shutdown_ends_the_drain", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            report_reason();
+            println!("asked: {}", atexit::request_shutdown(Signal::Term));
+            println!("ready");
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .drive(Drive::Steps(vec![
+            Step::WaitFor("ready"),
+            Step::Signal(libc::SIGINT),
+        ]))
+        .stdout("asked: true\nready\nhandler: Some(Signal(Term))\n")
+        .stderr_has(&["atexit: SIGINT during the shutdown asked for by SIGTERM ends the drain"])
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20))
+        .faster_than(Duration::from_secs(15)),
     ]
 }
