@@ -48,6 +48,10 @@ mod imp {
     pub(super) fn replaced() -> Vec<super::Signal> {
         Vec::new()
     }
+
+    pub(super) fn installed_here() -> bool {
+        false
+    }
 }
 
 /// How the process ends after the exit handlers of a caught signal.
@@ -404,7 +408,8 @@ pub(crate) fn report_replaced() {
 /// mode ([`CatchSignals::graceful_shutdown`]), for a request that is not a
 /// signal: a Windows service's stop control, an admin endpoint, a test.
 /// Every [`ShutdownRequest`](crate::ShutdownRequest) wakes with `signal`;
-/// the grace starts, when graceful-shutdown mode is installed; the next
+/// the grace starts, when graceful-shutdown mode is installed in this
+/// process (a forked child installs its own); the next
 /// caught signal ends the drain; and the exit that follows ends as if
 /// `signal` had come (by it, when the status is 0). Returns false, and
 /// changes nothing, when a shutdown was asked for already.
@@ -423,7 +428,7 @@ pub fn request_shutdown(signal: Signal) -> bool {
         return false; // a signal, or another call, asked first
     }
     shutdown::record(signal);
-    if REQUEST_MODE.load(Ordering::SeqCst) && !exit::has_started() {
+    if REQUEST_MODE.load(Ordering::SeqCst) && imp::installed_here() && !exit::has_started() {
         start_grace(signal, grace);
     }
     true
@@ -445,32 +450,57 @@ static REQUEST_MODE: AtomicBool = AtomicBool::new(false);
 /// Graceful-shutdown mode's grace, in nanoseconds; `u64::MAX` for no bound.
 static GRACE_NANOS: AtomicU64 = AtomicU64::new(u64::MAX);
 
-/// Whether the signal handler should wake the watcher for a signal that is
-/// not the first: in graceful-shutdown mode, or once a request was made (the program
-/// may have installed without graceful-shutdown mode since), until the exit starts, a
-/// second signal ends the drain (the watcher runs the handlers); otherwise
-/// it forces the end. Async-signal-safe: atomic loads.
-fn later_signal_wakes_the_watcher() -> bool {
-    (REQUEST_MODE.load(Ordering::SeqCst) || request::signal().is_some()) && !exit::has_started()
+/// The grace in force when the signal handler noted the request: the one
+/// its timer runs for, whatever the program installs after.
+static REQUEST_GRACE_NANOS: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Whether the signal handler wakes the watcher for this signal (`first`
+/// since the watcher started; `made_the_request` when its handler just
+/// noted the request), or ends the process at once. The watcher gets:
+///
+/// - the signal that made the request;
+/// - the first signal when no request was made (it runs the handlers, or
+///   lets an exit under way finish);
+/// - a later one while a request's drain goes on, that is, in graceful-
+///   shutdown mode or after any request (the program may have installed
+///   without the mode since, or asked with `request_shutdown`), until the
+///   exit starts: it ends the drain.
+///
+/// Any other signal forces the end: a second one in the default mode, or
+/// one while the handlers of an exit after a request run. Async-signal-safe:
+/// atomic loads.
+fn goes_to_the_watcher(first: bool, made_the_request: bool) -> bool {
+    let requested = request::signal().is_some();
+    made_the_request
+        || (first && !requested)
+        || ((REQUEST_MODE.load(Ordering::SeqCst) || requested) && !exit::has_started())
 }
 
 /// In the signal handler, for the first signal: in graceful-shutdown mode,
 /// note the request at once, so that an exit that starts before the watcher
 /// thread wakes (a `ctrlc` handler's `exit(0)`, `main` returning) ends by
-/// the signal too. True when this signal made the request (none was made
-/// before, by `request_shutdown`): the watcher then records it and starts
-/// the grace. Async-signal-safe: atomics only.
+/// the signal too, with the grace in force now. True when this signal made
+/// the request (none was made before, by `request_shutdown`): the watcher
+/// then records it and starts the grace. Async-signal-safe: atomics only.
 fn note_first_signal(number: i32) -> bool {
-    REQUEST_MODE.load(Ordering::SeqCst) && request::note(number)
+    if !REQUEST_MODE.load(Ordering::SeqCst) {
+        return false;
+    }
+    let grace = GRACE_NANOS.load(Ordering::SeqCst);
+    let made = request::note(number);
+    if made {
+        REQUEST_GRACE_NANOS.store(grace, Ordering::SeqCst);
+    }
+    made
 }
 
 /// What the watcher thread does with a caught signal; `made_the_request`
 /// when its signal handler noted the request.
 fn on_caught(signal: Signal, made_the_request: bool) {
     if made_the_request {
-        // The grace in force now, read before anyone is woken: the program,
-        // woken by the request, may install again before the timer starts.
-        let grace = GRACE_NANOS.load(Ordering::SeqCst);
+        // The grace in force when the signal came: the program, which sees
+        // the request at once, may install again before the timer starts.
+        let grace = REQUEST_GRACE_NANOS.load(Ordering::SeqCst);
         shutdown::record(signal);
         if !exit::has_started() {
             start_grace(signal, grace);

@@ -2,7 +2,7 @@
 //! to earlier ones); the handler writes the signal number to a pipe; a
 //! watcher thread reads it and runs the exit.
 
-use super::{later_signal_wakes_the_watcher, note_first_signal, on_caught, CatchSignals};
+use super::{goes_to_the_watcher, note_first_signal, on_caught, CatchSignals};
 use crate::reason::Signal;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -58,11 +58,17 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether this process installed the signal handling (a forked child has
+/// not, until it calls `catch_signals` itself).
+pub(super) fn installed_here() -> bool {
+    // SAFETY: `getpid` has no preconditions.
+    WATCHER_PID.load(Ordering::SeqCst) == unsafe { libc::getpid() }
+}
+
 /// The signals whose handler is no longer the one installed; none in a
 /// forked child that has not installed its own.
 pub(super) fn replaced() -> Vec<Signal> {
-    // SAFETY: `getpid` has no preconditions.
-    if WATCHER_PID.load(Ordering::SeqCst) != unsafe { libc::getpid() } {
+    if !installed_here() {
         return Vec::new();
     }
     (0..OURS.len())
@@ -118,9 +124,7 @@ fn on_raw_signal(number: i32) {
         return;
     }
     let made_the_request = this_process && first && note_first_signal(number);
-    // The first signal goes to the watcher; so does a later one in graceful-
-    // shutdown mode before the exit starts (it ends the drain).
-    if this_process && (first || later_signal_wakes_the_watcher()) {
+    if this_process && goes_to_the_watcher(first, made_the_request) {
         // The signal's number, with the top bit when it made the request.
         let byte = number as u8
             | if made_the_request {

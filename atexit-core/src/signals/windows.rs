@@ -5,7 +5,7 @@
 //! 5 s after the event), so the handlers must finish inside it. The logoff
 //! event is left alone: only services get it, and they are not ending.
 
-use super::{later_signal_wakes_the_watcher, note_first_signal, on_caught, CatchSignals};
+use super::{goes_to_the_watcher, note_first_signal, on_caught, CatchSignals};
 use crate::exit;
 use crate::reason::Signal;
 use std::io;
@@ -60,8 +60,8 @@ unsafe extern "system" fn routine(event: u32) -> Bool {
     }
     let first = RECEIVED.fetch_add(1, Ordering::SeqCst) == 0;
     let made_the_request = first && note_first_signal(signal.number());
-    if !first && !later_signal_wakes_the_watcher() {
-        return 0; // a second event: the default action ends the process
+    if !goes_to_the_watcher(first, made_the_request) {
+        return 0; // a forced end: the default action ends the process
     }
     // Runs the handlers on this thread and ends the process, or (graceful-
     // shutdown mode) asks for a shutdown and returns; a panic cannot escape
@@ -75,6 +75,11 @@ unsafe extern "system" fn routine(event: u32) -> Bool {
         exit::park_forever();
     }
     1
+}
+
+/// Whether the console routine is installed (no `fork` here).
+pub(super) fn installed_here() -> bool {
+    INSTALLED.load(Ordering::SeqCst)
 }
 
 /// Console handlers are added, never replaced: none to report.

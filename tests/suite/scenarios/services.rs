@@ -542,5 +542,69 @@ pub fn all() -> Vec<Scenario> {
         .killed_by(libc::SIGTERM)
         .hang_after(Duration::from_secs(20))
         .faster_than(Duration::from_secs(15)),
+        // After `request_shutdown`, the first signal that comes while the
+        // handlers run is no first request: it forces the end.
+        Scenario::new(
+            "a_signal_during_the_handlers_after_request_shutdown_forces",
+            || {
+                request_mode(Duration::from_secs(60)).install().unwrap();
+                atexit::register(|| {
+                    println!("slow handler starts");
+                    std::thread::sleep(Duration::from_secs(60));
+                });
+                atexit::request_shutdown(Signal::Term);
+            },
+        )
+        .drive(Drive::Steps(vec![
+            Step::WaitFor("slow handler starts"),
+            Step::Signal(libc::SIGINT),
+        ]))
+        .stdout("slow handler starts\n")
+        .killed_by(libc::SIGINT)
+        .hang_after(Duration::from_secs(20))
+        .faster_than(Duration::from_secs(15)),
+        // The program sees the request at once and installs again: the
+        // request keeps the grace in force when its signal came.
+        Scenario::new("an_install_right_after_the_signal_keeps_its_grace", || {
+            request_mode(Duration::from_millis(300)).install().unwrap();
+            report_reason();
+            // SAFETY: signalling our own process; the handler runs before
+            // `raise` returns.
+            unsafe { libc::raise(libc::SIGTERM) };
+            request_mode(Duration::from_secs(30)).install().unwrap();
+            println!("draining for ever");
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .stdout("draining for ever\nhandler: Some(Signal(Term))\n")
+        .stderr_has(&["atexit: the shutdown grace of 300ms after SIGTERM passed"])
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
+        // A forked child has not installed its parent's mode: its own
+        // `request_shutdown` starts no grace.
+        Scenario::new(
+            "request_shutdown_in_a_forked_child_starts_no_inherited_grace",
+            || {
+                request_mode(Duration::from_millis(100)).install().unwrap();
+                // SAFETY: the child only asks, sleeps and exits through atexit.
+                match unsafe { libc::fork() } {
+                    0 => {
+                        atexit::register(|| println!("child handler"));
+                        atexit::request_shutdown(Signal::Term);
+                        std::thread::sleep(Duration::from_millis(500));
+                        println!("child drained");
+                    }
+                    child => {
+                        let mut status = 0;
+                        // SAFETY: waiting for our own child.
+                        unsafe { libc::waitpid(child, &mut status, 0) };
+                        println!("child killed by {}", libc::WTERMSIG(status));
+                    }
+                }
+            },
+        )
+        .stdout(format!(
+            "child drained\nchild handler\nchild killed by {}\n",
+            libc::SIGTERM
+        )),
     ]
 }
