@@ -60,6 +60,19 @@ pub(crate) fn die_by(number: i32) -> ! {
     imp::die_by(number)
 }
 
+/// Restores the default action of signal `number`, unblocks it in this
+/// thread and raises it there. For a signal whose default ends the process
+/// (every signal this crate catches) the process ends inside this call, by
+/// that signal; for one whose default is to be ignored it returns.
+///
+/// Async-signal-safe: `sigaction`, `pthread_sigmask` and `raise` are all on
+/// POSIX's list, so the signal handler calls it too. (The few lines
+/// `signal-hook`'s `emulate_default_handler` was a dependency for.)
+#[cfg(unix)]
+pub(crate) fn raise_with_default_action(number: i32) {
+    imp::raise_with_default_action(number)
+}
+
 /// Ends the process by `abort`.
 pub(crate) fn abort() -> ! {
     std::process::abort()
@@ -267,10 +280,30 @@ mod imp {
     }
 
     pub(super) fn die_by(number: i32) -> ! {
-        // Restores the default action, unblocks the signal and raises it.
-        let _ = signal_hook::low_level::emulate_default_handler(number);
+        raise_with_default_action(number);
         // Reached only for a signal whose default is to be ignored.
         exit_now(128 + number)
+    }
+
+    pub(super) fn raise_with_default_action(number: c_int) {
+        // SAFETY: plain C structs zeroed and then filled through libc's own
+        // functions; the three calls take pointers to our locals only, and
+        // each is async-signal-safe. A failure (a number that is no signal)
+        // leaves the process as it was, and the caller ends it another way.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = libc::SIG_DFL;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(number, &action, std::ptr::null_mut());
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, number);
+            // Unblocked in this thread, the raised signal is delivered to it
+            // before `raise` returns (a signal handler runs with its own
+            // signal blocked).
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(number);
+        }
     }
 }
 

@@ -147,7 +147,7 @@ fn on_raw_signal(number: i32) {
     // A second signal (once the exit started, in graceful-shutdown mode), a forked
     // child without a watcher, or no way to wake it: end the process now,
     // as the signal's default action would.
-    let _ = signal_hook::low_level::emulate_default_handler(number);
+    crate::os::raise_with_default_action(number);
 }
 
 fn watch(read: OwnedFd) {
