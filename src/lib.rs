@@ -474,7 +474,7 @@ pub use atexit_core::{
     register, register_async, replaced_signals, request_shutdown, run_exitfuncs,
     run_on_panic_abort, set_exit_code, set_timeout, shutdown_request, stop_at_exit, unregister,
     CatchSignals, CommandExt, ExitChild, ExitReason, Guard, Handle, HandlerFn, Process,
-    ShutdownRequest, Signal, SignalEnding,
+    ShutdownRequest, Signal, SignalEnding, UnknownSignal,
 };
 
 /// Registers a zero-argument function to run at exit, before `main` starts;

@@ -37,7 +37,7 @@ pub use crate::api::{
 pub use crate::callback::HandlerFn;
 pub use crate::children::{stop_at_exit, CommandExt, ExitChild, Process};
 pub use crate::handle::{Guard, Handle};
-pub use crate::reason::{ExitReason, Signal};
+pub use crate::reason::{ExitReason, Signal, UnknownSignal};
 pub use crate::shutdown::{shutdown_request, ShutdownRequest};
 pub use crate::signals::{
     catch_signals, replaced_signals, request_shutdown, CatchSignals, SignalEnding,

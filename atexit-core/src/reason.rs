@@ -90,6 +90,51 @@ impl fmt::Display for Signal {
     }
 }
 
+/// The number is none of the signals [`Signal`] names: the error of
+/// `Signal::try_from(number)`.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use atexit::Signal;
+/// assert_eq!(Signal::try_from(15), Ok(Signal::Term));
+/// let error = Signal::try_from(9).unwrap_err();
+/// assert_eq!(error.number(), 9);
+/// assert_eq!(error.to_string(), "signal 9 is not one atexit catches");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UnknownSignal {
+    number: i32,
+}
+
+impl UnknownSignal {
+    /// The number that was given.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// assert_eq!(atexit::Signal::try_from(-1).unwrap_err().number(), -1);
+    /// ```
+    pub fn number(self) -> i32 {
+        self.number
+    }
+}
+
+impl fmt::Display for UnknownSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "signal {} is not one atexit catches", self.number)
+    }
+}
+
+impl std::error::Error for UnknownSignal {}
+
+/// [`Signal::from_number`], with an error that says which number it was.
+impl TryFrom<i32> for Signal {
+    type Error = UnknownSignal;
+
+    fn try_from(number: i32) -> Result<Signal, UnknownSignal> {
+        Signal::from_number(number).ok_or(UnknownSignal { number })
+    }
+}
+
 /// How the process is ending, for handlers that behave differently on a
 /// crash than on a clean exit. See [`exit_reason`](crate::exit_reason).
 ///
@@ -124,4 +169,26 @@ pub enum ExitReason {
     /// a panic of `main` that was caught and followed by a normal return also
     /// reads as `Panic`.
     Panic,
+}
+
+/// A short phrase for logs: `exit status 3`, `exit (status unknown)`,
+/// `SIGTERM`, `panic in main`.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use atexit::{ExitReason, Signal};
+/// assert_eq!(ExitReason::Exit(Some(3)).to_string(), "exit status 3");
+/// assert_eq!(ExitReason::Exit(None).to_string(), "exit (status unknown)");
+/// assert_eq!(ExitReason::Signal(Signal::Term).to_string(), "SIGTERM");
+/// assert_eq!(ExitReason::Panic.to_string(), "panic in main");
+/// ```
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitReason::Exit(Some(code)) => write!(f, "exit status {code}"),
+            ExitReason::Exit(None) => f.write_str("exit (status unknown)"),
+            ExitReason::Signal(signal) => fmt::Display::fmt(signal, f),
+            ExitReason::Panic => f.write_str("panic in main"),
+        }
+    }
 }
