@@ -62,6 +62,23 @@ pub mod __private {
         crate::executor::run_to_completion(make)
     }
 
+    /// What a handler's return type must be: `()`, under any name. An
+    /// `#[atexit::handler]` whose return type is a path (`-> Unit` with
+    /// `type Unit = ();`, or `-> io::Result<()>`) is checked through it.
+    #[diagnostic::on_unimplemented(
+        message = "#[atexit::handler] functions return `()`: nobody receives a value at exit, \
+                   so handle or report errors inside the handler",
+        label = "this is `{Self}`, not `()`"
+    )]
+    pub trait HandlerReturn {}
+
+    // Not offered as a hint: the message already says what to return.
+    #[diagnostic::do_not_recommend]
+    impl HandlerReturn for () {}
+
+    /// Takes a handler's result, which must be `()` (see [`HandlerReturn`]).
+    pub fn returns_unit<T: HandlerReturn>(_: T) {}
+
     /// `#[atexit::handler(catch_signals)]` calls this from a constructor.
     pub fn catch_signals_at_load() {
         crate::signals::catch_signals_at_load()

@@ -3,7 +3,7 @@
 
 use crate::args;
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use std::sync::atomic::{AtomicU32, Ordering};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, ReturnType, Type};
@@ -40,10 +40,25 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     });
     // An `async fn` is called through a closure that runs its future; the
     // function itself still gives the identity `unregister` compares.
-    let call = if function.sig.asyncness.is_some() {
-        quote!(|| #krate::__private::run_async(#name))
-    } else {
-        quote!(#name)
+    let call = match (function.sig.asyncness.is_some(), named_return_type(&function)) {
+        (false, None) => quote!(#name),
+        (true, None) => quote!(|| #krate::__private::run_async(#name)),
+        // A return type by name may be `()` under another name (`type Unit
+        // = ();`), which only the type checker can tell: a trait with its
+        // own message checks it, at the type's span, and the call is
+        // wrapped so that a wrong type gives that one error and no type
+        // mismatch beside it.
+        (asynchronous, Some(ty)) => {
+            let check = quote_spanned!(ty.span()=> #krate::__private::returns_unit::<#ty>);
+            if asynchronous {
+                quote!(|| #krate::__private::run_async(|| {
+                    let future = #name();
+                    async move { #check(future.await) }
+                }))
+            } else {
+                quote!(|| #check(#name()))
+            }
+        }
     };
     quote! {
         #function
@@ -154,8 +169,10 @@ fn check(function: &ItemFn) -> syn::Result<()> {
         ));
     }
     if let ReturnType::Type(_, ty) = &sig.output {
-        let is_unit = matches!(&**ty, Type::Tuple(tuple) if tuple.elems.is_empty());
-        if !is_unit {
+        // A type by name is left to the type checker (`named_return_type`).
+        let may_be_unit = matches!(&**ty, Type::Tuple(tuple) if tuple.elems.is_empty())
+            || named_return_type(function).is_some();
+        if !may_be_unit {
             return Err(syn::Error::new_spanned(
                 ty,
                 "#[atexit::handler] functions return `()`: nobody receives a value at exit, \
@@ -164,4 +181,13 @@ fn check(function: &ItemFn) -> syn::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The function's return type when it is a path (`Unit`, `io::Result<()>`):
+/// `()` under another name or not, as only the type checker can tell.
+fn named_return_type(function: &ItemFn) -> Option<&Type> {
+    match &function.sig.output {
+        ReturnType::Type(_, ty) if matches!(&**ty, Type::Path(_)) => Some(ty),
+        _ => None,
+    }
 }
