@@ -95,6 +95,7 @@ pub enum SignalEnding {
 ///     .expect("signal handling");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "a CatchSignals catches nothing until `.install()` is called"]
 pub struct CatchSignals {
     signals: Vec<Signal>,
     /// The ones the program named (with `only` or `signal`), which are caught
