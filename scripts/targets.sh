@@ -19,8 +19,7 @@ cargo clippy --version
 # One target directory for all: each target's std lands in its own
 # `<target>/` folder inside it anyway.
 export CARGO_TARGET_DIR="${ATEXIT_TARGETS_TARGET_DIR:-$PWD/target/targets}"
-for target in x86_64-pc-windows-gnu x86_64-apple-darwin aarch64-apple-darwin \
-    x86_64-unknown-freebsd x86_64-unknown-linux-musl; do
+for target in "${ATEXIT_CROSS_TARGETS[@]}"; do
     step "cargo clippy --target $target (the three library crates, all features)"
     cargo clippy -Zbuild-std=std,panic_unwind --target "$target" \
         -p atexit -p atexit-core -p atexit-macros --all-features -- -D warnings

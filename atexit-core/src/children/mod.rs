@@ -545,7 +545,7 @@ impl private::Sealed for tokio::process::Child {
 
     #[cfg(windows)]
     fn raw_handle(&self) -> std::os::windows::io::RawHandle {
-        self.raw_handle().unwrap_or_default()
+        self.raw_handle().unwrap_or(std::ptr::null_mut())
     }
 }
 
