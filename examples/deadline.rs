@@ -22,7 +22,7 @@ fn hang_forever() {
 }
 
 fn main() {
-    atexit::set_timeout(Some(Duration::from_millis(500)));
+    atexit::set_deadline(Some(Duration::from_millis(500)));
     atexit::register(never_reached);
     atexit::register(hang_forever);
     println!("main: exiting with 3");

@@ -187,7 +187,7 @@ fn main() {
 
     // The drain gets the grace; the exit handlers then get 5 s of their own
     // (as a supervisor's stop timeout would be split).
-    atexit::set_timeout(Some(Duration::from_secs(5)));
+    atexit::set_deadline(Some(Duration::from_secs(5)));
     let mut catch = CatchSignals::new()
         .only([Signal::Int, Signal::Term])
         .graceful_shutdown(options.grace);

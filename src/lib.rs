@@ -34,7 +34,7 @@
 //! | `os._exit(code)` | [`atexit::exit_now(code)`](exit_now) |
 //! | `signal.signal(SIGTERM, ...)` + `sys.exit` (the usual recipe) | [`atexit::catch_signals()`](catch_signals) |
 //! | — | [`atexit::adopt_inherited()`](adopt_inherited): run the parent's handlers in a forked child |
-//! | — | [`exit_reason`], [`set_exit_code`], [`set_timeout`], [`run_on_panic_abort`] |
+//! | — | [`exit_reason`], [`set_exit_code`], [`set_deadline`], [`run_on_panic_abort`] |
 //! | — | [`stop_at_exit(child)`](stop_at_exit), [`Command::spawn_tied`](CommandExt::spawn_tied): child processes end with this one |
 //! | — | [`CatchSignals::graceful_shutdown`], [`shutdown_request`], [`request_shutdown`], [`replaced_signals`]: services drain first (see "Services") |
 //!
@@ -78,7 +78,7 @@
 //!   [`CatchSignals::signal`] or [`CatchSignals::only`].
 //! - [`exit_reason`] tells handlers which signal it was.
 //!
-//! [`set_timeout`] bounds the whole exit run: past it, the stuck handler is
+//! [`set_deadline`] bounds the whole exit run: past it, the stuck handler is
 //! named on stderr, the rest are skipped, and the process ends as it was
 //! going to (with its status, or by its signal).
 //!
@@ -95,7 +95,7 @@
 //!
 //! fn main() -> std::io::Result<()> {
 //!     // Kubernetes waits 30 s before SIGKILL: 20 s to drain, 5 s for the handlers.
-//!     atexit::set_timeout(Some(Duration::from_secs(5)));
+//!     atexit::set_deadline(Some(Duration::from_secs(5)));
 //!     atexit::CatchSignals::new()
 //!         .graceful_shutdown(Duration::from_secs(20))
 //!         .install()?;
@@ -141,7 +141,7 @@
 //! request and end by the signal: end with [`exit(n)`](exit) there to keep a
 //! failure status.
 //!
-//! **Bounds.** The grace bounds the drain, [`set_timeout`] the handlers, and
+//! **Bounds.** The grace bounds the drain, [`set_deadline`] the handlers, and
 //! the crate's end watchdog the last second (flushing, the C runtime's
 //! exit), so from the signal the process is gone within *grace + timeout +
 //! 1 s*; when stdout or stderr is a pipe nobody reads, up to 2 s more (the
@@ -218,7 +218,7 @@
 //!   end (flushing, and the C runtime's own exit work); if something blocks
 //!   it (a full pipe), it then ends at once with its status or signal, and
 //!   says so on stderr.
-//! - **The deadline.** [`set_timeout`] takes any `Duration`. Once set, it
+//! - **The deadline.** [`set_deadline`] takes any `Duration`. Once set, it
 //!   always ends the process when it passes: no handler starts after it,
 //!   whatever a handler or another thread does. `Duration::ZERO` runs no
 //!   handler at all: the exit is reported and the process ends at once, with
@@ -285,7 +285,7 @@
 //! signalled after it was reaped; reaping it yourself
 //! ([`ExitChild::wait`], [`ExitChild::try_wait`], [`ExitChild::stop`])
 //! cancels the registration. Children are stopped one after another: the
-//! graces of children that ignore SIGTERM add up, and [`set_timeout`]
+//! graces of children that ignore SIGTERM add up, and [`set_deadline`]
 //! bounds the whole exit. When no handler can run, Linux's
 //! `PR_SET_PDEATHSIG` (set by `spawn_tied`) kills the child.
 //!
@@ -347,7 +347,8 @@
 //! # Cargo features
 //!
 //! All off by default; the crate itself only needs `ctor`, `inventory`,
-//! `libc` and `signal-hook`.
+//! `libc` and `signal-hook-registry` (the registry `signal-hook` 0.3 and
+//! 0.4, `tokio::signal` and `ctrlc`'s users share, so signals stay shared).
 //!
 //! - `tokio`: async handlers run on a fresh Tokio runtime (above).
 //! - `log`, `tracing`: a handler's panic and an expired deadline are also
@@ -405,7 +406,7 @@
 //!   unbuffered from then on), and so do spawning and joining threads.
 //! - Other threads keep running while handlers run. A handler that takes a
 //!   lock the exiting code or another thread holds (`io::stdout().lock()`
-//!   included: `println!` takes it) waits forever, unless [`set_timeout`] set
+//!   included: `println!` takes it) waits forever, unless [`set_deadline`] set
 //!   a deadline: then the deadline names it and ends the process. The crate's
 //!   own exit path never does (see "The exit never hangs").
 //!
@@ -461,6 +462,45 @@
 //!   thread, or a later libc `atexit` callback) never run; see
 //!   [`is_exiting`].
 //!
+//! # Versions, for library authors
+//!
+//! This crate owns process-wide hooks (the C runtime's exit, `fork`, the
+//! panic hook, the signal handlers), so a binary holds exactly one copy of
+//! it: `atexit-core` declares `links = "atexit"`, and Cargo refuses a
+//! dependency graph with two semver-incompatible copies (say 0.1 and 0.2)
+//! instead of building a program where both race to end the process.
+//! The plan for when 0.2 comes, so that libraries on 0.1 and binaries on 0.2
+//! still build together, is the semver trick: the last 0.1 release depends
+//! on 0.2 and re-exports its registry, hooks and types, so both versions
+//! share one copy. A library should therefore depend on `atexit = "0.1"`
+//! (not on `atexit-core`, which is not its API), and name only what it uses.
+//!
+//! # Glossary
+//!
+//! One word, one meaning, in these docs and in the API's names:
+//!
+//! - **handler**: a function registered to run at exit.
+//! - **exit run**: the handlers running, newest first, once per process.
+//! - **deadline**: how long the exit run may take, from its start, before
+//!   the process ends regardless ([`set_deadline`]).
+//! - **shutdown request**: in graceful-shutdown mode, the first caught
+//!   signal (or [`request_shutdown`]), which asks the program to finish its
+//!   work instead of ending it ([`shutdown_request`] waits for it).
+//! - **drain timeout**: how long a program in graceful-shutdown mode has,
+//!   from the shutdown request, to finish its work and start the exit; then
+//!   the exit run is started for it
+//!   ([`CatchSignals::graceful_shutdown`]).
+//! - **grace**: how long a tied child has between SIGTERM and SIGKILL
+//!   ([`ExitChild::with_grace`]).
+//! - **tied child**: a child process that ends with the program
+//!   ([`CommandExt::spawn_tied`], [`stop_at_exit`]).
+//! - **ending**: how the process ends once the handlers are done: a status,
+//!   or death by a signal ([`SignalEnding`]).
+//!
+//! Builder getters follow `std::process::Command`'s: the setter is named
+//! for the setting, the getter has `get_` in front
+//! ([`CatchSignals::ending`] and [`CatchSignals::get_ending`]).
+//!
 //! # Platforms
 //!
 //! Linux is tested. Other Unix systems use the same `atexit` and
@@ -472,7 +512,7 @@
 pub use atexit_core::{
     adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks,
     register, register_async, replaced_signals, request_shutdown, run_exitfuncs,
-    run_on_panic_abort, set_exit_code, set_timeout, shutdown_request, stop_at_exit, unregister,
+    run_on_panic_abort, set_deadline, set_exit_code, shutdown_request, stop_at_exit, unregister,
     CatchSignals, CommandExt, ExitChild, ExitReason, Guard, Handle, HandlerFn, Process,
     ShutdownRequest, Signal, SignalEnding, UnknownSignal,
 };

@@ -71,7 +71,7 @@ where
 ///
 /// Otherwise an async handler is a handler like any other: it runs in its
 /// place in the newest-first order (the exit waits for it), at most once, the
-/// exit deadline ([`set_timeout`]) covers it, a panic in it is reported and
+/// exit deadline ([`set_deadline`]) covers it, a panic in it is reported and
 /// the other handlers still run, and inside it [`register`](register()), [`exit`] and
 /// [`run_exitfuncs`] behave as they do inside a plain handler. The returned
 /// [`Handle`] cancels it; [`unregister`]`(make)` removes it by function, as
@@ -84,7 +84,7 @@ where
 ///   `std::process::exit`. When the exit began with `main` returning or with
 ///   `std::process::exit`, std parks for ever any other thread that calls
 ///   it, so the exit would wait for that handler until the deadline
-///   ([`set_timeout`]) ends it, or for ever without one. (When it began with
+///   ([`set_deadline`]) ends it, or for ever without one. (When it began with
 ///   [`exit`], a signal or [`run_exitfuncs`], the call is the first real exit:
 ///   the remaining handlers run and the process ends with its code.)
 /// - A re-entrant lock the exiting thread holds is not re-entrant for the
@@ -447,10 +447,10 @@ pub fn set_exit_code(code: i32) {
 /// ```
 /// # extern crate atexit_core as atexit;
 /// use std::time::Duration;
-/// atexit::set_timeout(Some(Duration::from_secs(25)));
+/// atexit::set_deadline(Some(Duration::from_secs(25)));
 /// ```
-pub fn set_timeout(timeout: Option<Duration>) {
-    lock().timeout = timeout;
+pub fn set_deadline(deadline: Option<Duration>) {
+    lock().timeout = deadline;
 }
 
 /// In a `panic = "abort"` build, runs the exit handlers when a panic is

@@ -32,7 +32,7 @@ mod static_handler;
 
 pub use crate::api::{
     adopt_inherited, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks, register,
-    register_async, run_exitfuncs, run_on_panic_abort, set_exit_code, set_timeout, unregister,
+    register_async, run_exitfuncs, run_on_panic_abort, set_deadline, set_exit_code, unregister,
 };
 pub use crate::callback::HandlerFn;
 pub use crate::children::{stop_at_exit, CommandExt, ExitChild, Process};

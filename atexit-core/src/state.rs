@@ -113,7 +113,7 @@ pub(crate) struct Closed {
 pub(crate) struct Deadline {
     /// When it passes.
     pub(crate) at: Instant,
-    /// What `set_timeout` asked for, for the report.
+    /// What `set_deadline` asked for, for the report.
     pub(crate) timeout: Duration,
 }
 
@@ -197,7 +197,7 @@ pub(crate) struct State {
     pub(crate) registry: Registry,
     pub(crate) phase: Phase,
     pub(crate) shutdown: ShutdownState,
-    /// The deadline `set_timeout` asked for, read when an exit starts.
+    /// The deadline `set_deadline` asked for, read when an exit starts.
     pub(crate) timeout: Option<Duration>,
     statics: Taken,
     /// Threads waiting on `CHANGED`: notifying nobody would still cost a

@@ -40,7 +40,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     });
     // An `async fn` is called through a closure that runs its future; the
     // function itself still gives the identity `unregister` compares.
-    let call = match (function.sig.asyncness.is_some(), named_return_type(&function)) {
+    let call = match (
+        function.sig.asyncness.is_some(),
+        named_return_type(&function),
+    ) {
         (false, None) => quote!(#name),
         (true, None) => quote!(|| #krate::__private::run_async(#name)),
         // A return type by name may be `()` under another name (`type Unit

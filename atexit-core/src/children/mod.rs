@@ -62,7 +62,7 @@ const MAX_PAUSE: Duration = Duration::from_millis(20);
 /// at once and reaped, with no grace.
 ///
 /// Children are stopped one after the other, as handlers run: the graces of
-/// children that ignore SIGTERM add up. [`set_timeout`](crate::set_timeout)
+/// children that ignore SIGTERM add up. [`set_deadline`](crate::set_deadline)
 /// bounds the whole exit, these waits included: when the deadline passes in
 /// the middle of a child's grace, the process ends there, and the children
 /// not stopped yet are left to the parent-death signal of
@@ -152,7 +152,7 @@ impl<C: Process> ExitChild<C> {
     /// [`stop`](ExitChild::stop), before it is killed. `Duration::ZERO` kills
     /// it at once; a grace too long to add to the current time
     /// (`Duration::MAX`) is no limit but the exit's deadline
-    /// ([`set_timeout`](crate::set_timeout)). Read when the stop begins.
+    /// ([`set_deadline`](crate::set_deadline)). Read when the stop begins.
     ///
     /// ```
     /// # extern crate atexit_core as atexit;

@@ -14,7 +14,7 @@
 //!   bounded time.
 //! - Once the handlers are done the process has [`ending::END_GRACE`] to end;
 //!   a watchdog then ends it with its status or signal.
-//! - A deadline ([`set_timeout`](crate::set_timeout)), with any `Duration`,
+//! - A deadline ([`set_deadline`](crate::set_deadline)), with any `Duration`,
 //!   ends the process when it passes, whatever a handler or another thread
 //!   does: no handler starts after it, and the process ends with the status
 //!   or signal it was going to have.

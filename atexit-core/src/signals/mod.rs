@@ -118,7 +118,7 @@ impl CatchSignals {
     /// ```
     /// # extern crate atexit_core as atexit;
     /// let catch = atexit::CatchSignals::new();
-    /// assert_eq!(catch.signals(), &atexit::Signal::DEFAULT);
+    /// assert_eq!(catch.get_signals(), &atexit::Signal::DEFAULT);
     /// ```
     pub fn new() -> Self {
         CatchSignals {
@@ -136,7 +136,7 @@ impl CatchSignals {
     /// # extern crate atexit_core as atexit;
     /// use atexit::Signal;
     /// let catch = atexit::CatchSignals::new().only([Signal::Term]);
-    /// assert_eq!(catch.signals(), &[Signal::Term]);
+    /// assert_eq!(catch.get_signals(), &[Signal::Term]);
     /// ```
     pub fn only(mut self, signals: impl IntoIterator<Item = Signal>) -> Self {
         self.signals.clear();
@@ -155,7 +155,7 @@ impl CatchSignals {
     /// # extern crate atexit_core as atexit;
     /// use atexit::Signal;
     /// let catch = atexit::CatchSignals::new().signal(Signal::Pipe);
-    /// assert!(catch.signals().contains(&Signal::Pipe));
+    /// assert!(catch.get_signals().contains(&Signal::Pipe));
     /// ```
     pub fn signal(mut self, signal: Signal) -> Self {
         if !self.signals.contains(&signal) {
@@ -182,7 +182,7 @@ impl CatchSignals {
     /// # extern crate atexit_core as atexit;
     /// use atexit::SignalEnding;
     /// let catch = atexit::CatchSignals::new().ending(SignalEnding::ExitCode);
-    /// assert_eq!(catch.ending_kind(), SignalEnding::ExitCode);
+    /// assert_eq!(catch.get_ending(), SignalEnding::ExitCode);
     /// ```
     pub fn ending(mut self, ending: SignalEnding) -> Self {
         self.ending = ending;
@@ -198,10 +198,10 @@ impl CatchSignals {
     /// `128 + number`, with [`SignalEnding::ExitCode`]) when its status was
     /// 0, so that its supervisor sees why it stopped.
     ///
-    /// `grace` bounds the drain: when it passes first, the handlers run
-    /// anyway and the process ends by the signal. A second signal ends the
-    /// drain at once. The crate docs' "Services" section has the whole
-    /// table (every exit after the request, the grace, the second signal,
+    /// `drain_timeout` bounds the drain: when it passes first, the handlers
+    /// run anyway and the process ends by the signal. A second signal ends
+    /// the drain at once. The crate docs' "Services" section has the whole
+    /// table (every exit after the request, the drain timeout, the second signal,
     /// the bounds, other signal users); `Duration::ZERO` runs the handlers
     /// at once and `Duration::MAX` is no bound.
     ///
@@ -210,7 +210,7 @@ impl CatchSignals {
     /// use std::time::Duration;
     ///
     /// // systemd's TimeoutStopSec=30: 20 s to drain, 5 s for the handlers.
-    /// atexit::set_timeout(Some(Duration::from_secs(5)));
+    /// atexit::set_deadline(Some(Duration::from_secs(5)));
     /// atexit::CatchSignals::new()
     ///     .graceful_shutdown(Duration::from_secs(20))
     ///     .install()?;
@@ -220,23 +220,23 @@ impl CatchSignals {
     /// // ... finish the work in hand, then return: the process dies by `signal`.
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn graceful_shutdown(mut self, grace: Duration) -> Self {
-        self.grace = Some(grace);
+    pub fn graceful_shutdown(mut self, drain_timeout: Duration) -> Self {
+        self.grace = Some(drain_timeout);
         self
     }
 
-    /// The grace of graceful-shutdown mode, if [`graceful_shutdown`](CatchSignals::graceful_shutdown)
-    /// was asked for.
+    /// The drain timeout of graceful-shutdown mode, if
+    /// [`graceful_shutdown`](CatchSignals::graceful_shutdown) was asked for.
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
     /// use std::time::Duration;
     /// let catch = atexit::CatchSignals::new();
-    /// assert_eq!(catch.shutdown_grace(), None);
+    /// assert_eq!(catch.get_graceful_shutdown(), None);
     /// let catch = catch.graceful_shutdown(Duration::from_secs(20));
-    /// assert_eq!(catch.shutdown_grace(), Some(Duration::from_secs(20)));
+    /// assert_eq!(catch.get_graceful_shutdown(), Some(Duration::from_secs(20)));
     /// ```
-    pub fn shutdown_grace(&self) -> Option<Duration> {
+    pub fn get_graceful_shutdown(&self) -> Option<Duration> {
         self.grace
     }
 
@@ -246,10 +246,10 @@ impl CatchSignals {
     /// # extern crate atexit_core as atexit;
     /// use atexit::{CatchSignals, Signal};
     /// let catch = CatchSignals::new().signal(Signal::Pipe);
-    /// assert!(catch.signals().contains(&Signal::Pipe));
-    /// assert!(catch.signals().contains(&Signal::Term));
+    /// assert!(catch.get_signals().contains(&Signal::Pipe));
+    /// assert!(catch.get_signals().contains(&Signal::Term));
     /// ```
-    pub fn signals(&self) -> &[Signal] {
+    pub fn get_signals(&self) -> &[Signal] {
         &self.signals
     }
 
@@ -258,9 +258,9 @@ impl CatchSignals {
     /// ```
     /// # extern crate atexit_core as atexit;
     /// use atexit::{CatchSignals, SignalEnding};
-    /// assert_eq!(CatchSignals::new().ending_kind(), SignalEnding::Reraise);
+    /// assert_eq!(CatchSignals::new().get_ending(), SignalEnding::Reraise);
     /// ```
-    pub fn ending_kind(&self) -> SignalEnding {
+    pub fn get_ending(&self) -> SignalEnding {
         self.ending
     }
 

@@ -38,7 +38,7 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
         start_watcher()?;
         WATCHER_PID.store(pid, Ordering::SeqCst);
     }
-    for &signal in config.signals() {
+    for &signal in config.get_signals() {
         let number = signal.number();
         if installed.contains(&number) {
             continue;

@@ -32,7 +32,7 @@ static CAUGHT: AtomicU32 = AtomicU32::new(0);
 static RECEIVED: AtomicU32 = AtomicU32::new(0);
 
 pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
-    for signal in config.signals() {
+    for signal in config.get_signals() {
         CAUGHT.fetch_or(1 << signal.number(), Ordering::SeqCst);
     }
     if !INSTALLED.swap(true, Ordering::SeqCst) {

@@ -89,7 +89,7 @@ async fn main() {
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
         "hang" => {
-            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::set_deadline(Some(Duration::from_millis(300)));
             atexit::register_async(std::future::pending::<()>);
             std::process::exit(4);
         }

@@ -63,11 +63,11 @@ fn main() {
             atexit::register(remove_cache);
         }
         Some("deadline") => {
-            atexit::set_timeout(Some(Duration::from_millis(200)));
+            atexit::set_deadline(Some(Duration::from_millis(200)));
             atexit::register(upload_metrics);
         }
         Some("stuck-in-logger") => {
-            atexit::set_timeout(Some(Duration::from_millis(200)));
+            atexit::set_deadline(Some(Duration::from_millis(200)));
             atexit::register(rotate_logs);
         }
         _ => {}

@@ -143,7 +143,7 @@ async fn main() -> std::io::Result<()> {
     // The exit handlers get 5 s, the drain `grace`: a supervisor's stop
     // timeout should cover both (systemd's TimeoutStopSec, Kubernetes'
     // terminationGracePeriodSeconds).
-    atexit::set_timeout(Some(Duration::from_secs(5)));
+    atexit::set_deadline(Some(Duration::from_secs(5)));
     // Named signals are caught even when ignored at start, as shells do with
     // SIGINT for background jobs. SIGHUP and SIGQUIT keep their default
     // action: they still kill the server at once.

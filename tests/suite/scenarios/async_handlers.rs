@@ -66,7 +66,7 @@ pub fn all() -> Vec<Scenario> {
         Scenario::new("async_handler_calls_process_exit", || {
             // Misuse: std parks a second exiting thread for ever, so only the
             // deadline ends this exit.
-            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::set_deadline(Some(Duration::from_millis(300)));
             atexit::register(say("older handler: skipped by the deadline"));
             atexit::register_async(|| async {
                 println!("async handler calls std::process::exit(6)");
@@ -118,7 +118,7 @@ pub fn all() -> Vec<Scenario> {
             assert_eq!(atexit::ncallbacks(), before);
         }),
         Scenario::new("async_handler_past_the_deadline", || {
-            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::set_deadline(Some(Duration::from_millis(300)));
             atexit::register(say("never reached"));
             atexit::register_async(std::future::pending::<()>);
             std::process::exit(5);

@@ -1,4 +1,4 @@
-//! Deadline: `set_timeout` bounds the whole exit; a handler still running
+//! Deadline: `set_deadline` bounds the whole exit; a handler still running
 //! then is named, the rest are skipped, and the process ends with its status.
 
 use std::sync::Mutex;
@@ -13,7 +13,7 @@ pub fn all() -> Vec<Scenario> {
     let mut all =
         vec![
         Scenario::new("deadline_on_process_exit", || {
-            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::set_deadline(Some(Duration::from_millis(300)));
             atexit::register(say("older: skipped"));
             fn stuck() {
                 println!("stuck starts");
@@ -29,13 +29,13 @@ pub fn all() -> Vec<Scenario> {
              remaining handlers are skipped and the process ends with status 4",
         ]),
         Scenario::new("deadline_not_reached", || {
-            atexit::set_timeout(Some(Duration::from_secs(5)));
+            atexit::set_deadline(Some(Duration::from_secs(5)));
             atexit::register(say("quick handler"));
         })
         .stdout("quick handler\n"),
         Scenario::new("handler_waits_for_a_lock_the_exiting_thread_holds", || {
             static LOCK: Mutex<()> = Mutex::new(());
-            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::set_deadline(Some(Duration::from_millis(300)));
             fn needs_the_lock() {
                 let _guard = LOCK.lock();
                 println!("never: the exiting thread holds the lock");
@@ -49,7 +49,7 @@ pub fn all() -> Vec<Scenario> {
             "exit handler `scenarios::deadline::all::{{closure}}::needs_the_lock` is still running",
         ]),
         Scenario::new("deadline_covers_the_wait_for_another_thread", || {
-            atexit::set_timeout(Some(Duration::from_millis(500)));
+            atexit::set_deadline(Some(Duration::from_millis(500)));
             atexit::register(say("older: skipped"));
             fn hang() {
                 println!("hang starts");
@@ -75,7 +75,7 @@ pub fn all() -> Vec<Scenario> {
         // (1 ns) starts none: the runner looks at the clock, not only at
         // the watchdog's mark, which comes a moment later.
         Scenario::new("a_tiny_deadline_starts_no_handler", || {
-            atexit::set_timeout(Some(Duration::from_nanos(1)));
+            atexit::set_deadline(Some(Duration::from_nanos(1)));
             atexit::register(say("must not start"));
             std::process::exit(3);
         })
@@ -88,7 +88,7 @@ pub fn all() -> Vec<Scenario> {
             "atexit_exit_flushes_main_output_before_the_handlers",
             || {
                 print!("main's output, no newline");
-                atexit::set_timeout(Some(Duration::ZERO));
+                atexit::set_deadline(Some(Duration::ZERO));
                 atexit::register(say("must not start"));
                 atexit::exit(2);
             },
@@ -104,7 +104,7 @@ pub fn all() -> Vec<Scenario> {
         // process.
         Scenario::new("deadline_with_stderr_a_full_pipe", || {
             let data = crate::scenario::data_file();
-            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::set_deadline(Some(Duration::from_millis(300)));
             atexit::register(move || crate::scenario::append(&data, "older: skipped"));
             crate::scenario::fill_pipe(2);
             fn stuck_writing() {
@@ -137,7 +137,7 @@ pub fn all() -> Vec<Scenario> {
             }
             log::set_logger(&SlowLogger).unwrap();
             log::set_max_level(log::LevelFilter::Info);
-            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::set_deadline(Some(Duration::from_millis(300)));
             atexit::register(say("older: must not run after the deadline"));
             fn stuck_a_little_longer() {
                 println!("stuck starts");

@@ -24,9 +24,9 @@ enum Fault {
     StdoutFullPipe,
     /// Descriptors 0–2 were closed when the process started.
     StdioClosed,
-    /// `set_timeout(Some(Duration::MAX))`.
+    /// `set_deadline(Some(Duration::MAX))`.
     DeadlineMax,
-    /// `set_timeout(Some(Duration::ZERO))`: no handler runs.
+    /// `set_deadline(Some(Duration::ZERO))`: no handler runs.
     DeadlineZero,
 }
 
@@ -180,8 +180,8 @@ fn program(fault: Fault, way: Way) {
         Fault::StderrFullPipe => fill_pipe(2),
         Fault::StdoutFullPipe => fill_pipe(1),
         Fault::StdioClosed => {}
-        Fault::DeadlineMax => atexit::set_timeout(Some(Duration::MAX)),
-        Fault::DeadlineZero => atexit::set_timeout(Some(Duration::ZERO)),
+        Fault::DeadlineMax => atexit::set_deadline(Some(Duration::MAX)),
+        Fault::DeadlineZero => atexit::set_deadline(Some(Duration::ZERO)),
     }
     for n in 1..=3 {
         let data = data.clone();

@@ -127,7 +127,7 @@ pub fn all() -> Vec<Scenario> {
         // Issue 10, item 7: the child used to lose the deadline set before
         // `fork`, so a child stuck in a handler ran for ever.
         Scenario::new("a_forked_child_keeps_the_deadline", || {
-            atexit::set_timeout(Some(Duration::from_millis(300)));
+            atexit::set_deadline(Some(Duration::from_millis(300)));
             // SAFETY: fork of a single-threaded process.
             let pid = unsafe { libc::fork() };
             if pid == 0 {

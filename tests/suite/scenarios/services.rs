@@ -515,7 +515,7 @@ pub fn all() -> Vec<Scenario> {
         // even when the deadline then ends the process.
         Scenario::new("a_signal_after_the_handlers_changes_nothing", || {
             SLOW_FINI.store(true, std::sync::atomic::Ordering::SeqCst);
-            atexit::set_timeout(Some(Duration::from_millis(400)));
+            atexit::set_deadline(Some(Duration::from_millis(400)));
             request_mode(Duration::from_secs(20)).install().unwrap();
             atexit::register(|| kill_self_after(100, libc::SIGTERM));
         })

@@ -56,7 +56,7 @@ pub fn all() -> Vec<Scenario> {
         .killed_by(libc::SIGTERM),
         Scenario::new("signal_takes_over_a_run_whose_handler_exits", || {
             atexit::catch_signals().unwrap();
-            atexit::set_timeout(Some(Duration::from_secs(10)));
+            atexit::set_deadline(Some(Duration::from_secs(10)));
             atexit::register(|| {
                 println!("handler starts");
                 std::thread::sleep(Duration::from_millis(300));
@@ -294,7 +294,7 @@ impl SignalCase {
                 atexit::register(say("h3"));
             }
             SignalCase::Hung => {
-                atexit::set_timeout(Some(Duration::from_millis(300)));
+                atexit::set_deadline(Some(Duration::from_millis(300)));
                 atexit::register(say("h1: skipped by the deadline"));
                 atexit::register(|| {
                     println!("h2 hangs");
