@@ -26,6 +26,7 @@
 //! | `atexit.unregister(func)` | [`atexit::unregister(func)`](unregister), returns how many it removed |
 //! | — | [`Handle::unregister`]: cancel one registration in O(1) |
 //! | — | [`Handle::cancel_on_drop`]: a [`Guard`] that cancels it when dropped |
+//! | `weakref.finalize(obj, func, *args)` (with `atexit=True`) | [`atexit::finalize(value, f)`](finalize()): a [`Finalizer`] that runs `f(value)` once, when dropped or at exit, whichever comes first |
 //! | — | [`atexit::register_async(f)`](register_async), `#[atexit::handler] async fn`: async handlers |
 //! | `atexit._run_exitfuncs()` | [`atexit::run_exitfuncs()`](run_exitfuncs) |
 //! | `atexit._clear()` | [`atexit::clear()`](clear) |
@@ -510,10 +511,10 @@
 #![deny(missing_docs)]
 
 pub use atexit_core::{
-    adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks,
-    register, register_async, replaced_signals, request_shutdown, run_exitfuncs,
+    adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, finalize, is_exiting,
+    ncallbacks, register, register_async, replaced_signals, request_shutdown, run_exitfuncs,
     run_on_panic_abort, set_deadline, set_exit_code, shutdown_request, stop_at_exit, unregister,
-    CatchSignals, CommandExt, ExitChild, ExitReason, Guard, Handle, HandlerFn, Process,
+    CatchSignals, CommandExt, ExitChild, ExitReason, Finalizer, Guard, Handle, HandlerFn, Process,
     ShutdownRequest, Signal, SignalEnding, UnknownSignal,
 };
 

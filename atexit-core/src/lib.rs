@@ -14,6 +14,7 @@ mod callback;
 mod children;
 mod executor;
 mod exit;
+mod finalize;
 mod handle;
 mod hooks;
 mod os;
@@ -36,6 +37,7 @@ pub use crate::api::{
 };
 pub use crate::callback::HandlerFn;
 pub use crate::children::{stop_at_exit, CommandExt, ExitChild, Process};
+pub use crate::finalize::{finalize, Finalizer};
 pub use crate::handle::{Guard, Handle};
 pub use crate::reason::{ExitReason, Signal, UnknownSignal};
 pub use crate::shutdown::{shutdown_request, ShutdownRequest};

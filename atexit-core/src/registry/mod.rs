@@ -144,6 +144,13 @@ impl Registry {
             .is_some_and(|slot| slot.generation == ticket.generation && slot.callback.is_some())
     }
 
+    /// Whether the registration `ticket` names is still waiting to run and
+    /// is this process's own (not one inherited through `fork` and not
+    /// adopted): the ones whose work this process may do.
+    pub(crate) fn owns(&self, ticket: Ticket) -> bool {
+        self.contains(ticket) && self.slots[ticket.index as usize].epoch == self.epoch
+    }
+
     /// Removes the registration `ticket` names, if it is still waiting;
     /// returns whether it was. See [`Registry::take`] for `dropped`.
     pub(crate) fn remove(&mut self, ticket: Ticket, dropped: &mut Vec<Callback>) -> bool {

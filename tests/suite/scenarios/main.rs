@@ -10,7 +10,7 @@
 //!
 //! Add one entry to the `all()` list of its topic's file (`order.rs`,
 //! `exit_paths.rs`, `signals.rs`, `services.rs`, `deadline.rs`, `fork.rs`, `threads.rs`,
-//! `async_handlers.rs`, `faults.rs`, `data_loss.rs`, `fault_matrix.rs`): the
+//! `async_handlers.rs`, `faults.rs`, `data_loss.rs`, `finalize.rs`, `fault_matrix.rs`): the
 //! program as a
 //! closure, then its expectation.
 //!
@@ -56,6 +56,7 @@ mod exit_paths;
 #[cfg(unix)]
 mod fault_matrix;
 mod faults;
+mod finalize;
 #[cfg(unix)]
 mod fork;
 mod order;
@@ -85,6 +86,7 @@ fn all() -> Vec<Scenario> {
         ("async_handlers", async_handlers::all()),
         ("faults", faults::all()),
         ("data_loss", data_loss::all()),
+        ("finalize", finalize::all()),
         #[cfg(unix)]
         ("fault_matrix", fault_matrix::all()),
     ];
