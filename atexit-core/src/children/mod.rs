@@ -872,21 +872,172 @@ fn is_no_child(error: &io::Error) -> bool {
 #[cfg(all(test, unix, feature = "tokio"))]
 mod tests {
     use super::CommandExt as _;
+    use std::io::Read as _;
+    use std::os::fd::{FromRawFd as _, OwnedFd};
+    use std::time::{Duration, Instant};
+
+    /// A pipe: (read end, write end).
+    fn pipe() -> (std::fs::File, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: `pipe2` fills two descriptors we then own.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both are new descriptors owned by nobody else.
+        unsafe {
+            (
+                std::fs::File::from_raw_fd(fds[0]),
+                OwnedFd::from_raw_fd(fds[1]),
+            )
+        }
+    }
+
+    /// What a command refused by `spawn_tied` would have written: the read
+    /// end reaches its end once every write end is closed, at once when no
+    /// process was started with one.
+    fn refused_without_spawning(runtime: Option<&tokio::runtime::Runtime>, wanted: &str) {
+        let (mut output, input) = pipe();
+        let mut command = tokio::process::Command::new("sh");
+        command
+            .args(["-c", "echo started"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::from(input));
+        let _entered = runtime.map(tokio::runtime::Runtime::enter);
+        let error = command.spawn_tied().unwrap_err();
+        assert!(error.to_string().contains(wanted), "{error}");
+        // The caller's command is intact: spawning it again runs `sh`.
+        assert_eq!(command.as_std().get_program(), "sh");
+        let args: Vec<_> = command.as_std().get_args().collect();
+        assert_eq!(args, ["-c", "echo started"]);
+        drop(command);
+        let mut written = String::new();
+        output.read_to_string(&mut written).expect("read");
+        assert_eq!(written, "", "a process was started");
+    }
 
     /// Outside a runtime Tokio would start the process and then panic,
     /// leaving a child nobody owns: the spawn is refused first.
     #[test]
     fn a_tokio_command_outside_a_runtime_is_refused_before_the_spawn() {
-        let marker = std::env::temp_dir().join(format!("atexit-tokio-{}", std::process::id()));
-        let _ = std::fs::remove_file(&marker);
-        let mut command = tokio::process::Command::new("touch");
-        command.arg(&marker);
-        let error = command.spawn_tied().unwrap_err();
-        assert!(
-            error.to_string().contains("needs a Tokio runtime"),
-            "{error}"
+        refused_without_spawning(None, "needs a Tokio runtime");
+    }
+
+    /// Issue 20, 9: the same in a runtime without `enable_io`.
+    #[test]
+    fn a_tokio_command_in_a_runtime_without_io_is_refused_before_the_spawn() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        refused_without_spawning(Some(&runtime), "enable_io");
+    }
+
+    /// The variable that names the scenario `tokio_program` runs.
+    const SCENARIO: &str = "ATEXIT_TOKIO_SCENARIO";
+
+    /// Not a test of its own: runs a scenario when started by [`run`].
+    #[test]
+    fn tokio_program() {
+        let Ok(name) = std::env::var(SCENARIO) else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(std::env::var("SCENARIO_DIR").expect("SCENARIO_DIR"));
+        match name.as_str() {
+            "dropped-wait" => dropped_wait(&dir),
+            other => panic!("no scenario {other}"),
+        }
+        std::process::exit(0);
+    }
+
+    /// Runs this test binary on scenario `name`: its status and stdout.
+    fn run(name: &str, dir: &std::path::Path) -> (std::process::ExitStatus, String) {
+        let mut program = std::process::Command::new(std::env::current_exe().expect("this binary"))
+            .args([
+                "children::tests::tokio_program",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+                "-q",
+            ])
+            .env(SCENARIO, name)
+            .env("SCENARIO_DIR", dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the scenario");
+        let mut stdout = program.stdout.take().expect("piped");
+        let (sender, text) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text);
+            let _ = sender.send(text);
+        });
+        let limit = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = program.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > limit {
+                let _ = program.kill();
+                let _ = program.wait();
+                panic!(
+                    "the scenario hung; stdout: {}",
+                    text.recv_timeout(Duration::from_secs(1))
+                        .unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        (
+            status,
+            text.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Issue 20, 8: a task waiting for a tied child is dropped with the
+    /// runtime when `main` ends; the runtime's drop must not wait for it.
+    fn dropped_wait(dir: &std::path::Path) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let child = tokio::process::Command::new("sh")
+                .args([
+                    "-c",
+                    "trap 'echo stopped > stopped; exit 0' TERM; : > ready; while :; do sleep 0.05; done",
+                ])
+                .current_dir(dir)
+                .spawn_tied()
+                .expect("spawn sh");
+            let limit = Instant::now() + Duration::from_secs(20);
+            while !dir.join("ready").exists() && Instant::now() < limit {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+            });
+            // Let the supervisor start its wait.
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+        });
+        drop(runtime);
+        println!("runtime dropped");
+    }
+
+    #[test]
+    fn a_dropped_wait_does_not_hold_the_exit() {
+        let dir = std::env::temp_dir().join(format!("atexit-dropped-wait-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a directory");
+        let (status, stdout) = run("dropped-wait", &dir);
+        let stopped = std::fs::read_to_string(dir.join("stopped"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(status.code(), Some(0), "{status:?}; stdout: {stdout}");
+        assert!(stdout.contains("runtime dropped"), "{stdout}");
+        assert_eq!(
+            stopped.ok().as_deref(),
+            Some("stopped\n"),
+            "the child got SIGTERM at exit"
         );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        assert!(!marker.exists(), "nothing was spawned");
     }
 }
