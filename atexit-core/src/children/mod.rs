@@ -6,6 +6,10 @@
 //! handler per child through `api`. Nothing in `exit/`, `hooks` or `os`
 //! knows about it.
 //!
+//! The slot's lock is held only for short steps that do no user-visible I/O
+//! and call no user code (no formatter, no callback, no blocking wait): the
+//! stop at exit takes it, and must never wait for a thread of the program.
+//!
 //! Exactness about pids: a child's pid is only ever signalled while its
 //! `Child` is in a [`Slot`] and not yet reaped, under the slot's lock, so the
 //! pid (and the process group it leads) cannot have been reused. Reaping
@@ -420,12 +424,18 @@ impl ExitChild<tokio::process::Child> {
 }
 
 impl<C: Process> std::fmt::Debug for ExitChild<C> {
+    /// Copies the fields out and lets go of the lock before it writes: the
+    /// formatter may block (a full stderr pipe nobody reads) for ever, and the
+    /// stop at exit needs that lock.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let slot = self.shared.lock();
+        let (pid, status, grace) = {
+            let slot = self.shared.lock();
+            (slot.pid, slot.status, slot.grace)
+        };
         f.debug_struct("ExitChild")
-            .field("id", &slot.pid)
-            .field("status", &slot.status)
-            .field("grace", &slot.grace)
+            .field("id", &pid)
+            .field("status", &status)
+            .field("grace", &grace)
             .finish()
     }
 }
