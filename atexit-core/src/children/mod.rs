@@ -48,6 +48,13 @@ const MAX_PAUSE: Duration = Duration::from_millis(20);
 /// caught by [`catch_signals`](crate::catch_signals)), in its place in the
 /// newest-first order like any handler:
 ///
+/// A child that has ended by the time it is handed over, or was reaped
+/// already (`Child::wait`), is reaped now (or its status taken) and not
+/// registered: its pid is never used, since the system may have given it to
+/// another process. A process group it led is then not stopped either (once
+/// its leader is reaped, the group's id is not safe to signal): hand children
+/// over while they run, as [`CommandExt::spawn_tied`] does.
+///
 /// 1. If the child has ended already, it is reaped: nothing is signalled.
 /// 2. On Unix it gets SIGTERM; when it leads a process group of its own
 ///    (spawned with `std::os::unix::process::CommandExt::process_group(0)`,
@@ -100,19 +107,47 @@ const MAX_PAUSE: Duration = Duration::from_millis(20);
 /// # }
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn stop_at_exit<C: Process>(child: C) -> ExitChild<C> {
+pub fn stop_at_exit<C: Process>(mut child: C) -> ExitChild<C> {
+    // Ask the `Child` before anything uses its pid: one reaped already (by
+    // `Child::wait`) still reports its pid, which the system may have given
+    // to another process (and group) since; only the `Child` knows. This
+    // reaps it now if it has ended: then there is nothing to stop.
+    match child.try_reap() {
+        Ok(None) => tie(child),
+        Ok(Some(status)) => untied(Slot {
+            status: Some(status),
+            ..Slot::empty()
+        }),
+        // Reaped by something else (SIGCHLD ignored): the pid is not ours.
+        Err(_) => untied(Slot {
+            child: Some(child),
+            ..Slot::empty()
+        }),
+    }
+}
+
+/// Registers the stop of `child`, which runs and has not been reaped: its
+/// pid is its own (and the group it may lead too) until the slot reaps it.
+fn tie<C: Process>(child: C) -> ExitChild<C> {
     let shared = Arc::new(Shared {
         slot: Mutex::new(Slot {
             pid: child.pid(),
             hold: sys::hold(child.pid()),
             child: Some(child),
-            status: None,
-            grace: ExitChild::<C>::DEFAULT_GRACE,
-            asked: None,
-            group: false,
+            ..Slot::empty()
         }),
     });
     let handle = crate::api::register_with_args(stop_child::<C>, (Arc::clone(&shared),));
+    ExitChild { shared, handle }
+}
+
+/// An `ExitChild` with nothing to stop: not registered.
+fn untied<C: Process>(slot: Slot<C>) -> ExitChild<C> {
+    let shared = Arc::new(Shared {
+        slot: Mutex::new(slot),
+    });
+    let handle = crate::api::register_with_args(stop_child::<C>, (Arc::clone(&shared),));
+    handle.unregister();
     ExitChild { shared, handle }
 }
 
@@ -174,17 +209,18 @@ impl<C: Process> ExitChild<C> {
         self
     }
 
-    /// The child's process id, as it was when handed over. Once the child
-    /// has been reaped the system may give this number to another process.
+    /// The child's process id while it is neither reaped nor detached;
+    /// `None` then (the system may give the number to another process).
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
     /// # #[cfg(unix)] {
-    /// let child = std::process::Command::new("true").spawn()?;
+    /// let child = std::process::Command::new("sleep").arg("1000").spawn()?;
     /// let pid = child.id();
     /// let child = atexit::stop_at_exit(child);
     /// assert_eq!(child.id(), Some(pid));
-    /// # child.wait()?;
+    /// child.stop()?;
+    /// assert_eq!(child.id(), None);
     /// # }
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -268,9 +304,10 @@ impl<C: Process> ExitChild<C> {
     /// ```
     /// # extern crate atexit_core as atexit;
     /// # #[cfg(unix)] {
-    /// let child = atexit::stop_at_exit(std::process::Command::new("true").spawn()?);
+    /// let child = atexit::stop_at_exit(std::process::Command::new("sleep").arg("1000").spawn()?);
     /// let mut child = child.detach().expect("not reaped yet");
-    /// child.wait()?; // the program's business again
+    /// child.kill()?; // the program's business again
+    /// child.wait()?;
     /// # }
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -647,7 +684,9 @@ impl CommandExt for std::process::Command {
         let (command, spawned) = spawner::on_spawner_thread(command, |command| command.spawn())?;
         *self = command;
         let child = sys::after_spawn(spawned?)?;
-        Ok(stop_at_exit(child))
+        // Just spawned, never waited for: no need to ask it first (and a
+        // launcher that ended at once keeps its group for the stop).
+        Ok(tie(child))
     }
 }
 
@@ -673,7 +712,9 @@ impl CommandExt for tokio::process::Command {
         })?;
         *self = command;
         let child = sys::after_spawn(spawned?)?;
-        Ok(stop_at_exit(child))
+        // Just spawned, never waited for: no need to ask it first (and a
+        // launcher that ended at once keeps its group for the stop).
+        Ok(tie(child))
     }
 }
 
@@ -696,6 +737,21 @@ struct Slot<C> {
     asked: Option<Instant>,
     /// It led a process group of its own when asked to stop.
     group: bool,
+}
+
+impl<C> Slot<C> {
+    /// No child, no pid: what a slot holds once reaped or detached.
+    fn empty() -> Self {
+        Slot {
+            pid: None,
+            hold: sys::hold(None),
+            child: None,
+            status: None,
+            grace: ExitChild::<std::process::Child>::DEFAULT_GRACE,
+            asked: None,
+            group: false,
+        }
+    }
 }
 
 impl<C: Process> Slot<C> {
