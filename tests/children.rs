@@ -458,7 +458,8 @@ fn scenario_program() {
     match name.as_str() {
         "debug-on-blocked-stderr" => debug_on_blocked_stderr(),
         "reaped-pid-reused" => reaped_pid_reused(),
-        "ended-leader" => ended_leader(&dir),
+        "ended-leader" => ended_leader(&dir, true),
+        "leader-ends-first" => ended_leader(&dir, false),
         other => panic!("no scenario {other}"),
     }
     std::process::exit(0);
@@ -580,12 +581,23 @@ fn reaped_pid_reused() {
 
 /// Issue 20, 4: a tied launcher in a group of its own starts a worker and
 /// ends at once; at exit the worker must get SIGTERM and the grace (it
-/// flushes), not SIGKILL.
-fn ended_leader(dir: &std::path::Path) {
+/// flushes), not SIGKILL. With `ended` false the launcher is a shell that
+/// waits for the worker: SIGTERM ends it at once, and the worker, asked with
+/// it, must have the grace too.
+fn ended_leader(dir: &std::path::Path, ended: bool) {
     use atexit::CommandExt as _;
     let worker = "trap 'sleep 0.1; echo flushed > flushed; exit 0' TERM; echo $$ > ready.tmp; mv ready.tmp ready; while :; do sleep 0.05; done";
     let launcher = std::process::Command::new("sh")
-        .args(["-c", "sh -c \"$1\" >/dev/null & exit 0", "launcher", worker])
+        .args([
+            "-c",
+            if ended {
+                "sh -c \"$1\" >/dev/null & exit 0"
+            } else {
+                "sh -c \"$1\" >/dev/null & wait"
+            },
+            "launcher",
+            worker,
+        ])
         .current_dir(dir)
         .process_group(0)
         .spawn_tied()
@@ -593,9 +605,11 @@ fn ended_leader(dir: &std::path::Path) {
         .with_grace(Duration::from_secs(20));
     let leader = launcher.id().expect("running") as i32;
     eventually("the worker is ready", || dir.join("ready").exists());
-    eventually("the launcher has ended", || {
-        stat(leader).is_some_and(|(state, _, _)| state == 'Z')
-    });
+    if ended {
+        eventually("the launcher has ended", || {
+            stat(leader).is_some_and(|(state, _, _)| state == 'Z')
+        });
+    }
     let worker: i32 = std::fs::read_to_string(dir.join("ready"))
         .expect("ready")
         .trim()
@@ -669,9 +683,18 @@ fn a_reaped_child_handed_over_never_signals_the_pid_s_next_owner() {
 
 #[test]
 fn a_group_whose_leader_ended_gets_sigterm_and_the_grace() {
+    group_members_have_the_grace("ended-leader");
+}
+
+#[test]
+fn group_members_have_the_grace_when_their_leader_ends_first() {
+    group_members_have_the_grace("leader-ends-first");
+}
+
+fn group_members_have_the_grace(name: &str) {
     become_subreaper();
-    let dir = TempDir::new("ended-leader");
-    let mut program = scenario("ended-leader", dir.path());
+    let dir = TempDir::new(name);
+    let mut program = scenario(name, dir.path());
     let line = program
         .try_wait_for("the worker's pid", |line| line.starts_with("worker "))
         .unwrap_or_else(|error| panic!("{error}"));

@@ -55,19 +55,27 @@ const MAX_PAUSE: Duration = Duration::from_millis(20);
 /// its leader is reaped, the group's id is not safe to signal): hand children
 /// over while they run, as [`CommandExt::spawn_tied`] does.
 ///
-/// 1. If the child has ended already, it is reaped: nothing is signalled.
+/// 1. If the child has ended already, it is reaped: nothing is signalled
+///    (when it led a process group, only once no member of the group is
+///    left: otherwise the group is stopped as below).
 /// 2. On Unix it gets SIGTERM; when it leads a process group of its own
 ///    (spawned with `std::os::unix::process::CommandExt::process_group(0)`,
 ///    or it called `setsid`), the whole group gets it, so its own children
-///    (grandchildren of this process) are asked too.
+///    (grandchildren of this process) are asked too. That holds when the
+///    leader has already ended and members remain (a launcher such as
+///    `sh -c 'worker & exit 0'`): the ended leader is kept unreaped until
+///    the group's stop is done, so the group's id (the leader's pid) cannot
+///    be given to another process meanwhile.
 /// 3. It has the grace ([`ExitChild::DEFAULT_GRACE`], or
-///    [`ExitChild::with_grace`]) to end. As soon as it has, its group, if it
-///    leads one, gets SIGKILL (members still there after their leader ended
-///    are not waited for: a child that must let its children finish waits for
-///    them, as a shell's `wait` does), and it is reaped.
+///    [`ExitChild::with_grace`]) to end; a group, for the leader and every
+///    member to end (on Linux, the members are read from `/proc`; elsewhere
+///    they cannot be seen, and a group's stop lasts the whole grace). Then
+///    it is reaped.
 /// 4. Past the grace, SIGKILL (to the group, if it leads one), and it has 1 s
 ///    more to end and be reaped. A child that still has not ended then (stuck
-///    in the kernel) is reported on stderr and left to the system.
+///    in the kernel) is reported on stderr and left to the system; an ended
+///    leader whose killed members are still stuck is reaped, the members
+///    left to the system.
 ///
 /// On Windows there is no SIGTERM: the child is killed (`TerminateProcess`)
 /// at once and reaped, with no grace.
@@ -255,7 +263,7 @@ impl<C: Process> ExitChild<C> {
             let mut slot = self.shared.lock();
             match slot.status {
                 Some(status) => Some(status),
-                None => slot.reap_if_ended(false)?,
+                None => slot.reap_if_ended(Members::Ignore)?,
             }
         };
         if status.is_some() {
@@ -755,10 +763,9 @@ impl<C> Slot<C> {
 }
 
 impl<C: Process> Slot<C> {
-    /// Reaps the child if it has ended. With `end_group`, when it leads a
-    /// group, the group gets SIGKILL first, while the unreaped leader still
-    /// holds the group's id.
-    fn reap_if_ended(&mut self, end_group: bool) -> io::Result<Option<ExitStatus>> {
+    /// Reaps the child if it has ended. When it leads a group, `members`
+    /// says whether the reap also waits for the group's other members.
+    fn reap_if_ended(&mut self, members: Members) -> io::Result<Option<ExitStatus>> {
         if let Some(status) = self.status {
             return Ok(Some(status));
         }
@@ -766,14 +773,28 @@ impl<C: Process> Slot<C> {
         let Some(child) = self.child.as_mut() else {
             return Err(detached());
         };
-        if end_group && self.group {
+        if self.group && members != Members::Ignore {
             let Some(pid) = self.pid else {
                 return Err(detached());
             };
             if !sys::has_ended(pid)? {
                 return Ok(None);
             }
-            sys::kill_group(pid);
+            // The leader has ended but is not reaped: as a zombie it holds
+            // its pid, and with it the group's id, so no new process (nor
+            // group) can have that number, and signalling `-pid` reaches
+            // only this group. Once the leader is reaped, a group whose last
+            // member ends at that moment frees the number, and a new process
+            // could take it and lead a group of that id before our signal
+            // lands. So the leader is kept unreaped until the group's stop
+            // is done: its members have ended (within the grace), or were
+            // killed.
+            match (members, group_has_members(pid)) {
+                // Unknown (no /proc): the grace runs out, then SIGKILL.
+                (Members::Wait, None | Some(true)) => return Ok(None),
+                (Members::Killed, Some(true)) => return Ok(None),
+                _ => {}
+            }
         }
         let status = match child.try_reap() {
             // Reaped by something else after all (SIGCHLD ignored, say).
@@ -790,6 +811,30 @@ impl<C: Process> Slot<C> {
         }
         Ok(status)
     }
+}
+
+/// What reaping a group leader waits for besides the leader itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Members {
+    /// Nothing: `try_wait` and `wait` reap the leader alone.
+    Ignore,
+    /// The stop, before SIGKILL: the leader and every other member ended.
+    Wait,
+    /// The stop, after SIGKILL to the group: members seen still there (in
+    /// the kernel, say) are waited for; unknown ones are not.
+    Killed,
+}
+
+/// Whether the group `pid` leads has members other than it that have not
+/// ended; `None` where that cannot be seen.
+#[cfg(unix)]
+fn group_has_members(pid: u32) -> Option<bool> {
+    sys::group_has_members(pid)
+}
+
+#[cfg(not(unix))]
+fn group_has_members(_: u32) -> Option<bool> {
+    Some(false)
 }
 
 impl<C: Process> Slot<C> {
@@ -827,14 +872,18 @@ impl<C: Process> Shared<C> {
             }
             if slot.asked.is_none() && slot.status.is_none() {
                 let pid = slot.pid.ok_or_else(detached)?;
-                // Asked while unreaped: the group id is still the child's.
+                // Asked while unreaped (running, or a zombie): the group id
+                // is still the child's.
                 slot.group = sys::leads_group(pid);
             }
-            if let Some(status) = slot.reap_if_ended(true)? {
+            // Ended already, and (a leader) no member left: nothing to ask.
+            if let Some(status) = slot.reap_if_ended(Members::Wait)? {
                 return Ok(status);
             }
             if slot.asked.is_none() {
                 let pid = slot.pid.ok_or_else(detached)?;
+                // A group whose leader has ended gets it too: the unreaped
+                // leader holds the group's id (see `reap_if_ended`).
                 if !sys::ask_to_stop(pid, slot.group, &slot.hold) {
                     // Nothing to ask with (Windows): no grace.
                     slot.grace = Duration::ZERO;
@@ -843,12 +892,12 @@ impl<C: Process> Shared<C> {
             }
             slot.asked.and_then(|asked| asked.checked_add(slot.grace))
         };
-        if let Some(status) = self.poll_until(grace_ends)? {
+        if let Some(status) = self.poll_until(grace_ends, Members::Wait)? {
             return Ok(status);
         }
         {
             let mut slot = self.lock();
-            if let Some(status) = slot.reap_if_ended(true)? {
+            if let Some(status) = slot.reap_if_ended(Members::Wait)? {
                 return Ok(status);
             }
             let pid = slot.pid.ok_or_else(detached)?;
@@ -858,7 +907,13 @@ impl<C: Process> Shared<C> {
                 child.kill_now()?;
             }
         }
-        if let Some(status) = self.poll_until(Instant::now().checked_add(KILL_BOUND))? {
+        let kill_ends = Instant::now().checked_add(KILL_BOUND);
+        if let Some(status) = self.poll_until(kill_ends, Members::Killed)? {
+            return Ok(status);
+        }
+        // A leader that has ended is reaped even if members killed with it
+        // are still stuck (in the kernel): they are left to the system.
+        if let Some(status) = self.lock().reap_if_ended(Members::Ignore)? {
             return Ok(status);
         }
         Err(io::Error::new(
@@ -869,10 +924,14 @@ impl<C: Process> Shared<C> {
 
     /// Looks at the child, with growing pauses, until it has ended and is
     /// reaped (its status) or `until` passes (`None`; `until` `None` is never).
-    fn poll_until(&self, until: Option<Instant>) -> io::Result<Option<ExitStatus>> {
+    fn poll_until(
+        &self,
+        until: Option<Instant>,
+        members: Members,
+    ) -> io::Result<Option<ExitStatus>> {
         let mut pause = Duration::from_millis(1);
         loop {
-            if let Some(status) = self.lock().reap_if_ended(true)? {
+            if let Some(status) = self.lock().reap_if_ended(members)? {
                 return Ok(Some(status));
             }
             let left = until.map(|until| until.saturating_duration_since(Instant::now()));
@@ -890,7 +949,7 @@ impl<C: Process> Shared<C> {
         loop {
             let pid = {
                 let mut slot = self.lock();
-                if let Some(status) = slot.reap_if_ended(false)? {
+                if let Some(status) = slot.reap_if_ended(Members::Ignore)? {
                     return Ok(status);
                 }
                 slot.pid.ok_or_else(detached)?
