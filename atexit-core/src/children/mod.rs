@@ -677,7 +677,15 @@ pub trait CommandExt: private::SealedCommand {
     ///
     /// As `spawn`; on Windows also when the job cannot be made or joined (the
     /// child is then killed and reaped before this returns). A Tokio command
-    /// outside a Tokio runtime fails before anything is spawned.
+    /// outside a Tokio runtime, or (on Unix) in one built without IO
+    /// (`enable_io`), fails before anything is spawned. On every error the
+    /// command is left as it was (with the parent-death step of a failed
+    /// spawn kept, as after a success).
+    ///
+    /// Tokio tells a runtime without IO only by panicking: the check makes
+    /// it panic on a pipe of its own and catches that, so the program's
+    /// panic hook reports that panic (a `panic = "abort"` build aborts
+    /// there, as Tokio's own `spawn` would).
     fn spawn_tied(&mut self) -> io::Result<ExitChild<Self::Child>>;
 }
 
@@ -688,9 +696,10 @@ impl CommandExt for std::process::Command {
 
     fn spawn_tied(&mut self) -> io::Result<ExitChild<std::process::Child>> {
         sys::die_with_parent(self);
-        let command = std::mem::replace(self, std::process::Command::new(""));
-        let (command, spawned) = spawner::on_spawner_thread(command, |command| command.spawn())?;
-        *self = command;
+        let spawned =
+            spawner::on_spawner_thread(self, std::process::Command::new(""), |command| {
+                command.spawn()
+            })?;
         let child = sys::after_spawn(spawned?)?;
         // Just spawned, never waited for: no need to ask it first (and a
         // launcher that ended at once keeps its group for the stop).
@@ -706,19 +715,26 @@ impl CommandExt for tokio::process::Command {
     type Child = tokio::process::Child;
 
     fn spawn_tied(&mut self) -> io::Result<ExitChild<tokio::process::Child>> {
-        sys::die_with_parent(self.as_std_mut());
-        // Tokio's spawn needs its runtime's context: take the caller's along.
-        // Without one, Tokio would start the process and then panic, leaving
-        // a running child that nobody owns: refuse before spawning.
+        // Tokio's spawn needs its runtime's context, with its IO driver:
+        // without one Tokio starts the process and then panics, leaving a
+        // running child that nobody owns. So both are checked first, before
+        // the command is touched or anything is spawned.
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             io::Error::other("spawn_tied of a tokio::process::Command needs a Tokio runtime")
         })?;
-        let command = std::mem::replace(self, tokio::process::Command::new(""));
-        let (command, spawned) = spawner::on_spawner_thread(command, move |command| {
-            let _entered = runtime.enter();
-            command.spawn()
-        })?;
-        *self = command;
+        #[cfg(unix)]
+        if !sys::tokio_io_enabled() {
+            return Err(io::Error::other(
+                "spawn_tied of a tokio::process::Command needs a Tokio runtime with IO \
+                 enabled (`enable_io` or `enable_all` on its builder)",
+            ));
+        }
+        sys::die_with_parent(self.as_std_mut());
+        let spawned =
+            spawner::on_spawner_thread(self, tokio::process::Command::new(""), move |command| {
+                let _entered = runtime.enter();
+                command.spawn()
+            })?;
         let child = sys::after_spawn(spawned?)?;
         // Just spawned, never waited for: no need to ask it first (and a
         // launcher that ended at once keeps its group for the stop).

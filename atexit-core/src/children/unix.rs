@@ -144,6 +144,33 @@ pub(super) fn group_has_members(pid: u32) -> Option<bool> {
     }
 }
 
+/// Whether the current Tokio runtime has its IO driver, which Tokio needs for
+/// a child (its pidfd or SIGCHLD, its pipes) once it has spawned it. Tokio
+/// has no way to ask but to try: a pipe of our own is registered with the
+/// driver, which panics when there is none; the panic is caught here.
+#[cfg(feature = "tokio")]
+pub(super) fn tokio_io_enabled() -> bool {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `pipe2` fills two new descriptors, which we then own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        // Cannot check: let the spawn say.
+        return true;
+    }
+    // SAFETY: new descriptors owned by nobody else.
+    let (read, write) = unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    drop(read);
+    let write = std::process::ChildStdin::from(write);
+    // Whatever it returns (an error registering is the spawn's to report),
+    // only a panic says there is no driver.
+    std::panic::catch_unwind(move || drop(tokio::process::ChildStdin::from_std(write))).is_ok()
+}
+
 /// Whether the child has ended, without reaping it (`WNOWAIT`), so its pid
 /// and group id stay reserved until the caller reaps it.
 pub(super) fn has_ended(pid: u32) -> io::Result<bool> {
