@@ -439,9 +439,16 @@ impl ExitChild<std::process::Child> {
 
 #[cfg(feature = "tokio")]
 impl ExitChild<tokio::process::Child> {
-    /// Waits for the child to end and reaps it, as Tokio's `Child::wait`;
-    /// the registration is then cancelled. The wait runs on Tokio's blocking
-    /// pool (`spawn_blocking`), so it must be awaited inside a Tokio runtime.
+    /// Waits for the child to end and reaps it, as Tokio's `Child::wait`
+    /// (which it uses, so it must be awaited inside the Tokio runtime the
+    /// child was spawned on); the registration is then cancelled. As Tokio's,
+    /// it closes the child's stdin if it was piped and not taken, so a child
+    /// that reads to the end does end.
+    ///
+    /// Cancel-safe: the future can be dropped at any point (a `select!`, a
+    /// timeout, a task dropped with its runtime when `main` returns), and
+    /// nothing then waits on: the runtime's drop does not wait for it, and
+    /// the child is still stopped at exit.
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -459,12 +466,50 @@ impl ExitChild<tokio::process::Child> {
     ///
     /// The child was [detached](ExitChild::detach), or waiting failed.
     pub async fn wait(&self) -> io::Result<ExitStatus> {
-        let shared = Arc::clone(&self.shared);
-        let status = tokio::task::spawn_blocking(move || shared.wait_blocking())
-            .await
-            .map_err(io::Error::other)??;
+        let status = std::future::poll_fn(|cx| self.shared.poll_wait(cx)).await?;
         self.handle.unregister();
         Ok(status)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Shared<tokio::process::Child> {
+    /// One look for `ExitChild::wait`: polls a fresh Tokio `wait()` future
+    /// once, under the lock (it does not block), and drops it. Tokio keeps
+    /// the waker with the child's own registration (its pidfd, or SIGCHLD),
+    /// so the task is woken when the child ends, whoever reaps it then (the
+    /// stop at exit, say): the next look finds the status in the slot.
+    fn poll_wait(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<ExitStatus>> {
+        use std::future::Future as _;
+        use std::task::Poll;
+        let mut slot = self.lock();
+        if let Some(status) = slot.status {
+            return Poll::Ready(Ok(status));
+        }
+        if let Err(error) = slot.ensure_ours() {
+            return Poll::Ready(Err(error));
+        }
+        let Some(child) = slot.child.as_mut() else {
+            return Poll::Ready(Err(detached()));
+        };
+        let polled = std::pin::pin!(child.wait()).poll(cx);
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(status)) => {
+                slot.status = Some(status);
+                slot.child = None;
+                slot.pid = None;
+                Poll::Ready(Ok(status))
+            }
+            Poll::Ready(Err(error)) if is_no_child(&error) => {
+                slot.forget();
+                Poll::Ready(Err(reaped_elsewhere()))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+        }
     }
 }
 
@@ -1082,6 +1127,7 @@ mod tests {
         let dir = std::path::PathBuf::from(std::env::var("SCENARIO_DIR").expect("SCENARIO_DIR"));
         match name.as_str() {
             "dropped-wait" => dropped_wait(&dir),
+            "woken-by-stop" => woken_by_stop(),
             other => panic!("no scenario {other}"),
         }
         std::process::exit(0);
@@ -1163,6 +1209,53 @@ mod tests {
         });
         drop(runtime);
         println!("runtime dropped");
+    }
+
+    /// A wait polled and dropped many times (as in a `select!` loop), then
+    /// one awaited in a task while another thread stops the child: the task
+    /// is woken with the child's status.
+    fn woken_by_stop() {
+        use std::future::Future as _;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .expect("a runtime");
+        let child = runtime.block_on(async {
+            std::sync::Arc::new(
+                tokio::process::Command::new("sleep")
+                    .arg("1000")
+                    .spawn_tied()
+                    .expect("spawn sleep"),
+            )
+        });
+        let _entered = runtime.enter();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        for _ in 0..100 {
+            assert!(std::pin::pin!(child.wait()).poll(&mut cx).is_pending());
+        }
+        let waited = std::sync::Arc::clone(&child);
+        let task = runtime.spawn(async move { waited.wait().await });
+        let stopper = std::sync::Arc::clone(&child);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            stopper.stop()
+        });
+        let status = runtime.block_on(task).expect("the task").expect("wait");
+        println!(
+            "waited {:?}",
+            std::os::unix::process::ExitStatusExt::signal(&status)
+        );
+    }
+
+    #[test]
+    fn a_wait_is_woken_when_another_thread_stops_the_child() {
+        let dir = std::env::temp_dir();
+        let (status, stdout) = run("woken-by-stop", &dir);
+        assert_eq!(status.code(), Some(0), "{status:?}; stdout: {stdout}");
+        assert!(
+            stdout.contains(&format!("waited {:?}", Some(libc::SIGTERM))),
+            "{stdout}"
+        );
     }
 
     #[test]
