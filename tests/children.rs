@@ -458,8 +458,9 @@ fn scenario_program() {
     match name.as_str() {
         "debug-on-blocked-stderr" => debug_on_blocked_stderr(),
         "reaped-pid-reused" => reaped_pid_reused(),
-        "ended-leader" => ended_leader(&dir, true),
-        "leader-ends-first" => ended_leader(&dir, false),
+        "ended-leader" => ended_leader(&dir, true, false),
+        "leader-ends-first" => ended_leader(&dir, false, false),
+        "ended-leader-stubborn" => ended_leader(&dir, true, true),
         other => panic!("no scenario {other}"),
     }
     std::process::exit(0);
@@ -583,10 +584,16 @@ fn reaped_pid_reused() {
 /// ends at once; at exit the worker must get SIGTERM and the grace (it
 /// flushes), not SIGKILL. With `ended` false the launcher is a shell that
 /// waits for the worker: SIGTERM ends it at once, and the worker, asked with
-/// it, must have the grace too.
-fn ended_leader(dir: &std::path::Path, ended: bool) {
+/// it, must have the grace too. A `stubborn` worker ignores SIGTERM: it is
+/// killed when the (short) grace ends.
+fn ended_leader(dir: &std::path::Path, ended: bool, stubborn: bool) {
     use atexit::CommandExt as _;
-    let worker = "trap 'sleep 0.1; echo flushed > flushed; exit 0' TERM; echo $$ > ready.tmp; mv ready.tmp ready; while :; do sleep 0.05; done";
+    let worker = if stubborn {
+        "trap '' TERM; echo $$ > ready.tmp; mv ready.tmp ready; while :; do sleep 0.05; done"
+    } else {
+        "trap 'sleep 0.1; echo flushed > flushed; exit 0' TERM; echo $$ > ready.tmp; mv ready.tmp ready; while :; do sleep 0.05; done"
+    };
+    let grace = if stubborn { 300 } else { 20_000 };
     let launcher = std::process::Command::new("sh")
         .args([
             "-c",
@@ -602,7 +609,7 @@ fn ended_leader(dir: &std::path::Path, ended: bool) {
         .process_group(0)
         .spawn_tied()
         .expect("spawn the launcher")
-        .with_grace(Duration::from_secs(20));
+        .with_grace(Duration::from_millis(grace));
     let leader = launcher.id().expect("running") as i32;
     eventually("the worker is ready", || dir.join("ready").exists());
     if ended {
@@ -689,6 +696,26 @@ fn a_group_whose_leader_ended_gets_sigterm_and_the_grace() {
 #[test]
 fn group_members_have_the_grace_when_their_leader_ends_first() {
     group_members_have_the_grace("leader-ends-first");
+}
+
+/// The members of a group whose leader ended that ignore SIGTERM are killed
+/// when the grace ends: the exit does not wait for them for ever.
+#[test]
+fn stubborn_members_of_a_group_whose_leader_ended_are_killed_after_the_grace() {
+    become_subreaper();
+    let dir = TempDir::new("ended-leader-stubborn");
+    let mut program = scenario("ended-leader-stubborn", dir.path());
+    let line = program
+        .try_wait_for("the worker's pid", |line| line.starts_with("worker "))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let worker = Seen::new(line["worker ".len()..].parse().expect("a pid"));
+    let (finished, _) = program.finish(HANG);
+    assert_eq!(finished.status.code(), Some(0), "{}", finished.describe());
+    let mut adopted = false;
+    eventually("the worker is gone", || {
+        worker.now(&mut adopted) == Now::Gone
+    });
+    assert!(!dir.path().join("flushed").exists());
 }
 
 fn group_members_have_the_grace(name: &str) {
