@@ -282,13 +282,26 @@
 //! A tied child is stopped by an exit handler, in its place in the
 //! newest-first order: SIGTERM (to its process group when it leads one),
 //! the grace ([`ExitChild::DEFAULT_GRACE`], 2 s), SIGKILL, and it is always
-//! reaped, with a bound. [`ExitChild`] owns the child, so a pid is never
+//! reaped, with a bound. A group has the grace for all its members: also
+//! when its leader has already ended (a launcher like
+//! `sh -c 'worker & exit 0'`), the members get SIGTERM and the grace, the
+//! ended leader being kept unreaped meanwhile so that the group's id cannot
+//! be reused. [`ExitChild`] owns the child, so a pid is never
 //! signalled after it was reaped; reaping it yourself
 //! ([`ExitChild::wait`], [`ExitChild::try_wait`], [`ExitChild::stop`])
-//! cancels the registration. Children are stopped one after another: the
+//! cancels the registration. A child handed to [`stop_at_exit`] after it
+//! was reaped (`Child::wait`) or ended is not registered at all. Children
+//! are stopped one after another: the
 //! graces of children that ignore SIGTERM add up, and [`set_deadline`]
 //! bounds the whole exit. When no handler can run, Linux's
 //! `PR_SET_PDEATHSIG` (set by `spawn_tied`) kills the child.
+//!
+//! With the `tokio` feature, `tokio::process::Command::spawn_tied` needs a
+//! runtime built with IO (`enable_io`, `enable_all`) and refuses, before
+//! spawning, without one; `ExitChild::wait` there is cancel-safe (a task
+//! dropped with its runtime when `main` returns holds nothing up). Printing
+//! an [`ExitChild`] (`{:?}`) holds no lock while it writes, so a blocked
+//! stderr cannot hold up the exit.
 //!
 //! What happens to a tied child (started in its own process group) and to
 //! the grandchild it started, on Linux, as `tests/children.rs` measures it

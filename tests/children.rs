@@ -438,3 +438,307 @@ fn the_pitfall_spawn_tied_avoids() {
     let status = child.wait().expect("wait");
     assert_eq!(status.signal(), Some(libc::SIGKILL));
 }
+
+// ---------------------------------------------------------------------------
+// Programs run by the tests below: this test binary, started again with
+// `SCENARIO` naming one, runs only `scenario_program`, which runs that
+// scenario and ends the process through `std::process::exit` (its exit
+// handlers, the stops of tied children among them, run then).
+
+/// The variable that names the scenario `scenario_program` runs.
+const SCENARIO: &str = "ATEXIT_CHILDREN_SCENARIO";
+
+/// Not a test of its own: does nothing unless started by [`scenario`].
+#[test]
+fn scenario_program() {
+    let Ok(name) = std::env::var(SCENARIO) else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(std::env::var("SCENARIO_DIR").expect("SCENARIO_DIR"));
+    match name.as_str() {
+        "debug-on-blocked-stderr" => debug_on_blocked_stderr(),
+        "reaped-pid-reused" => reaped_pid_reused(),
+        "ended-leader" => ended_leader(&dir, true, false),
+        "leader-ends-first" => ended_leader(&dir, false, false),
+        "ended-leader-stubborn" => ended_leader(&dir, true, true),
+        other => panic!("no scenario {other}"),
+    }
+    std::process::exit(0);
+}
+
+/// Starts this binary running the scenario `name`, with `dir` for its files.
+fn scenario(name: &str, dir: &std::path::Path) -> support::Running {
+    let mut command = support::command(&std::env::current_exe().expect("this test binary"));
+    command
+        .args([
+            "scenario_program",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env(SCENARIO, name)
+        .env("SCENARIO_DIR", dir);
+    support::Running::start(&mut command)
+}
+
+/// Waits (bounded, generously) until `done` holds.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let limit = Instant::now() + HANG;
+    while !done() {
+        assert!(Instant::now() < limit, "not within {HANG:?}: {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// How many bytes wait in the pipe `fd` (`FIONREAD`).
+fn pipe_bytes(fd: i32) -> usize {
+    let mut bytes: libc::c_int = 0;
+    // SAFETY: `FIONREAD` writes one `c_int` we own.
+    unsafe { libc::ioctl(fd, libc::FIONREAD, &mut bytes) };
+    usize::try_from(bytes).unwrap_or(0)
+}
+
+/// Issue 20, 2: a thread prints a tied child with `{:?}` to a stderr pipe
+/// nobody reads, and blocks in the middle of it. The exit must still stop
+/// the child (nothing the crate locks is held across that write).
+fn debug_on_blocked_stderr() {
+    use atexit::CommandExt as _;
+    let child = std::sync::Arc::new(
+        std::process::Command::new("sleep")
+            .arg("1000")
+            .spawn_tied()
+            .expect("spawn sleep"),
+    );
+    println!("child {}", child.id().expect("running"));
+    let printed = std::sync::Arc::clone(&child);
+    std::thread::spawn(move || loop {
+        eprintln!("{printed:?}");
+    });
+    // Until the pipe is full, and the printing thread blocked in a write.
+    eventually("stderr full", || pipe_bytes(2) >= 60_000);
+    std::thread::sleep(Duration::from_millis(100));
+    println!("stderr full");
+}
+
+/// Issue 20, 3: a child reaped by `Child::wait`, then tied. Its pid is given
+/// to another child (steered with `ns_last_pid`) that leads a group and
+/// blocks SIGTERM, so a SIGTERM sent to it stays pending, for the check.
+fn reaped_pid_reused() {
+    let mut first = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let pid = first.id();
+    first.wait().expect("wait");
+    let mut other = None;
+    for _ in 0..200 {
+        if std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1)).is_err() {
+            println!("cannot steer pids");
+            return;
+        }
+        let mut command = std::process::Command::new("sleep");
+        command.arg("1000").process_group(0);
+        // SAFETY: `sigprocmask` is async-signal-safe; the mask outlives exec.
+        unsafe {
+            command.pre_exec(|| {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGTERM);
+                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().expect("spawn sleep");
+        if child.id() == pid {
+            other = Some(child);
+            break;
+        }
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+    }
+    let other = other.expect("no child got the reaped pid in 200 tries");
+    println!("reused {pid}");
+    // Runs after the tied child's stop (newest first).
+    atexit::register(move || {
+        let mut other = other;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", other.id()))
+            .expect("the other child's status");
+        let pending = status
+            .lines()
+            .find_map(|line| line.strip_prefix("ShdPnd:"))
+            .map(str::trim)
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .expect("ShdPnd");
+        println!(
+            "sigterm pending {}",
+            pending & (1 << (libc::SIGTERM - 1)) != 0
+        );
+        let _ = other.kill();
+        let _ = other.wait();
+    });
+    let tied = atexit::stop_at_exit(first);
+    println!("registered {}", tied.is_registered());
+}
+
+/// Issue 20, 4: a tied launcher in a group of its own starts a worker and
+/// ends at once; at exit the worker must get SIGTERM and the grace (it
+/// flushes), not SIGKILL. With `ended` false the launcher is a shell that
+/// waits for the worker: SIGTERM ends it at once, and the worker, asked with
+/// it, must have the grace too. A `stubborn` worker ignores SIGTERM: it is
+/// killed when the (short) grace ends.
+fn ended_leader(dir: &std::path::Path, ended: bool, stubborn: bool) {
+    use atexit::CommandExt as _;
+    let worker = if stubborn {
+        "trap '' TERM; echo $$ > ready.tmp; mv ready.tmp ready; while :; do sleep 0.05; done"
+    } else {
+        "trap 'sleep 0.1; echo flushed > flushed; exit 0' TERM; echo $$ > ready.tmp; mv ready.tmp ready; while :; do sleep 0.05; done"
+    };
+    let grace = if stubborn { 300 } else { 20_000 };
+    let launcher = std::process::Command::new("sh")
+        .args([
+            "-c",
+            if ended {
+                "sh -c \"$1\" >/dev/null & exit 0"
+            } else {
+                "sh -c \"$1\" >/dev/null & wait"
+            },
+            "launcher",
+            worker,
+        ])
+        .current_dir(dir)
+        .process_group(0)
+        .spawn_tied()
+        .expect("spawn the launcher")
+        .with_grace(Duration::from_millis(grace));
+    let leader = launcher.id().expect("running") as i32;
+    eventually("the worker is ready", || dir.join("ready").exists());
+    if ended {
+        eventually("the launcher has ended", || {
+            stat(leader).is_some_and(|(state, _, _)| state == 'Z')
+        });
+    }
+    let worker: i32 = std::fs::read_to_string(dir.join("ready"))
+        .expect("ready")
+        .trim()
+        .parse()
+        .expect("the worker's pid");
+    println!("worker {worker}");
+}
+
+#[test]
+fn a_tied_child_printed_on_a_blocked_stderr_does_not_block_the_exit() {
+    let dir = TempDir::new("blocked-stderr");
+    let mut command = support::command(&std::env::current_exe().expect("this test binary"));
+    command
+        .args([
+            "scenario_program",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env(SCENARIO, "debug-on-blocked-stderr")
+        .env("SCENARIO_DIR", dir.path());
+    // Its stderr is a pipe this test never reads.
+    let mut program = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the scenario");
+    let _unread_stderr = program.stderr.take();
+    let lines = lines_of(&mut program);
+    let mut next = || {
+        lines.recv_timeout(HANG).unwrap_or_else(|_| {
+            let _ = program.kill();
+            panic!("the scenario said nothing within {HANG:?}")
+        })
+    };
+    let child = loop {
+        if let Some(pid) = next().strip_prefix("child ") {
+            break Seen::new(pid.parse().expect("a pid"));
+        }
+    };
+    while next() != "stderr full" {}
+    let status = wait(&mut program);
+    assert_eq!(status.code(), Some(0), "{status}");
+    let mut adopted = false;
+    assert_eq!(child.now(&mut adopted), Now::Gone);
+    assert!(!adopted, "the program reaped its child");
+}
+
+#[test]
+fn a_reaped_child_handed_over_never_signals_the_pid_s_next_owner() {
+    let dir = TempDir::new("pid-reused");
+    let program = scenario("reaped-pid-reused", dir.path());
+    let (finished, _) = program.finish(HANG);
+    if finished.stdout.contains("cannot steer pids") {
+        println!("skipped: /proc/sys/kernel/ns_last_pid is not writable here");
+        return;
+    }
+    assert_eq!(finished.status.code(), Some(0), "{}", finished.describe());
+    assert!(
+        finished.stdout.contains("registered false"),
+        "a reaped child has nothing to stop: {}",
+        finished.describe()
+    );
+    assert!(
+        finished.stdout.contains("sigterm pending false"),
+        "the pid's new owner was signalled: {}",
+        finished.describe()
+    );
+}
+
+#[test]
+fn a_group_whose_leader_ended_gets_sigterm_and_the_grace() {
+    group_members_have_the_grace("ended-leader");
+}
+
+#[test]
+fn group_members_have_the_grace_when_their_leader_ends_first() {
+    group_members_have_the_grace("leader-ends-first");
+}
+
+/// The members of a group whose leader ended that ignore SIGTERM are killed
+/// when the grace ends: the exit does not wait for them for ever.
+#[test]
+fn stubborn_members_of_a_group_whose_leader_ended_are_killed_after_the_grace() {
+    become_subreaper();
+    let dir = TempDir::new("ended-leader-stubborn");
+    let mut program = scenario("ended-leader-stubborn", dir.path());
+    let line = program
+        .try_wait_for("the worker's pid", |line| line.starts_with("worker "))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let worker = Seen::new(line["worker ".len()..].parse().expect("a pid"));
+    let (finished, _) = program.finish(HANG);
+    assert_eq!(finished.status.code(), Some(0), "{}", finished.describe());
+    let mut adopted = false;
+    eventually("the worker is gone", || {
+        worker.now(&mut adopted) == Now::Gone
+    });
+    assert!(!dir.path().join("flushed").exists());
+}
+
+fn group_members_have_the_grace(name: &str) {
+    become_subreaper();
+    let dir = TempDir::new(name);
+    let mut program = scenario(name, dir.path());
+    let line = program
+        .try_wait_for("the worker's pid", |line| line.starts_with("worker "))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let worker = Seen::new(line["worker ".len()..].parse().expect("a pid"));
+    let (finished, _) = program.finish(HANG);
+    assert_eq!(finished.status.code(), Some(0), "{}", finished.describe());
+    // The worker was reparented to this test (the subreaper) when its
+    // launcher ended: it is reaped here.
+    let mut adopted = false;
+    eventually("the worker is gone", || {
+        worker.now(&mut adopted) == Now::Gone
+    });
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("flushed"))
+            .ok()
+            .as_deref(),
+        Some("flushed\n"),
+        "the worker was killed before it could flush"
+    );
+}

@@ -6,6 +6,10 @@
 //! handler per child through `api`. Nothing in `exit/`, `hooks` or `os`
 //! knows about it.
 //!
+//! The slot's lock is held only for short steps that do no user-visible I/O
+//! and call no user code (no formatter, no callback, no blocking wait): the
+//! stop at exit takes it, and must never wait for a thread of the program.
+//!
 //! Exactness about pids: a child's pid is only ever signalled while its
 //! `Child` is in a [`Slot`] and not yet reaped, under the slot's lock, so the
 //! pid (and the process group it leads) cannot have been reused. Reaping
@@ -44,19 +48,34 @@ const MAX_PAUSE: Duration = Duration::from_millis(20);
 /// caught by [`catch_signals`](crate::catch_signals)), in its place in the
 /// newest-first order like any handler:
 ///
-/// 1. If the child has ended already, it is reaped: nothing is signalled.
+/// A child that has ended by the time it is handed over, or was reaped
+/// already (`Child::wait`), is reaped now (or its status taken) and not
+/// registered: its pid is never used, since the system may have given it to
+/// another process. A process group it led is then not stopped either (once
+/// its leader is reaped, the group's id is not safe to signal): hand children
+/// over while they run, as [`CommandExt::spawn_tied`] does.
+///
+/// 1. If the child has ended already, it is reaped: nothing is signalled
+///    (when it led a process group, only once no member of the group is
+///    left: otherwise the group is stopped as below).
 /// 2. On Unix it gets SIGTERM; when it leads a process group of its own
 ///    (spawned with `std::os::unix::process::CommandExt::process_group(0)`,
 ///    or it called `setsid`), the whole group gets it, so its own children
-///    (grandchildren of this process) are asked too.
+///    (grandchildren of this process) are asked too. That holds when the
+///    leader has already ended and members remain (a launcher such as
+///    `sh -c 'worker & exit 0'`): the ended leader is kept unreaped until
+///    the group's stop is done, so the group's id (the leader's pid) cannot
+///    be given to another process meanwhile.
 /// 3. It has the grace ([`ExitChild::DEFAULT_GRACE`], or
-///    [`ExitChild::with_grace`]) to end. As soon as it has, its group, if it
-///    leads one, gets SIGKILL (members still there after their leader ended
-///    are not waited for: a child that must let its children finish waits for
-///    them, as a shell's `wait` does), and it is reaped.
+///    [`ExitChild::with_grace`]) to end; a group, for the leader and every
+///    member to end (on Linux, the members are read from `/proc`; elsewhere
+///    they cannot be seen, and a group's stop lasts the whole grace). Then
+///    it is reaped.
 /// 4. Past the grace, SIGKILL (to the group, if it leads one), and it has 1 s
 ///    more to end and be reaped. A child that still has not ended then (stuck
-///    in the kernel) is reported on stderr and left to the system.
+///    in the kernel) is reported on stderr and left to the system; an ended
+///    leader whose killed members are still stuck is reaped, the members
+///    left to the system.
 ///
 /// On Windows there is no SIGTERM: the child is killed (`TerminateProcess`)
 /// at once and reaped, with no grace.
@@ -96,19 +115,47 @@ const MAX_PAUSE: Duration = Duration::from_millis(20);
 /// # }
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn stop_at_exit<C: Process>(child: C) -> ExitChild<C> {
+pub fn stop_at_exit<C: Process>(mut child: C) -> ExitChild<C> {
+    // Ask the `Child` before anything uses its pid: one reaped already (by
+    // `Child::wait`) still reports its pid, which the system may have given
+    // to another process (and group) since; only the `Child` knows. This
+    // reaps it now if it has ended: then there is nothing to stop.
+    match child.try_reap() {
+        Ok(None) => tie(child),
+        Ok(Some(status)) => untied(Slot {
+            status: Some(status),
+            ..Slot::empty()
+        }),
+        // Reaped by something else (SIGCHLD ignored): the pid is not ours.
+        Err(_) => untied(Slot {
+            child: Some(child),
+            ..Slot::empty()
+        }),
+    }
+}
+
+/// Registers the stop of `child`, which runs and has not been reaped: its
+/// pid is its own (and the group it may lead too) until the slot reaps it.
+fn tie<C: Process>(child: C) -> ExitChild<C> {
     let shared = Arc::new(Shared {
         slot: Mutex::new(Slot {
             pid: child.pid(),
             hold: sys::hold(child.pid()),
             child: Some(child),
-            status: None,
-            grace: ExitChild::<C>::DEFAULT_GRACE,
-            asked: None,
-            group: false,
+            ..Slot::empty()
         }),
     });
     let handle = crate::api::register_with_args(stop_child::<C>, (Arc::clone(&shared),));
+    ExitChild { shared, handle }
+}
+
+/// An `ExitChild` with nothing to stop: not registered.
+fn untied<C: Process>(slot: Slot<C>) -> ExitChild<C> {
+    let shared = Arc::new(Shared {
+        slot: Mutex::new(slot),
+    });
+    let handle = crate::api::register_with_args(stop_child::<C>, (Arc::clone(&shared),));
+    handle.unregister();
     ExitChild { shared, handle }
 }
 
@@ -170,17 +217,18 @@ impl<C: Process> ExitChild<C> {
         self
     }
 
-    /// The child's process id, as it was when handed over. Once the child
-    /// has been reaped the system may give this number to another process.
+    /// The child's process id while it is neither reaped nor detached;
+    /// `None` then (the system may give the number to another process).
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
     /// # #[cfg(unix)] {
-    /// let child = std::process::Command::new("true").spawn()?;
+    /// let child = std::process::Command::new("sleep").arg("1000").spawn()?;
     /// let pid = child.id();
     /// let child = atexit::stop_at_exit(child);
     /// assert_eq!(child.id(), Some(pid));
-    /// # child.wait()?;
+    /// child.stop()?;
+    /// assert_eq!(child.id(), None);
     /// # }
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -215,7 +263,7 @@ impl<C: Process> ExitChild<C> {
             let mut slot = self.shared.lock();
             match slot.status {
                 Some(status) => Some(status),
-                None => slot.reap_if_ended(false)?,
+                None => slot.reap_if_ended(Members::Ignore)?,
             }
         };
         if status.is_some() {
@@ -264,9 +312,10 @@ impl<C: Process> ExitChild<C> {
     /// ```
     /// # extern crate atexit_core as atexit;
     /// # #[cfg(unix)] {
-    /// let child = atexit::stop_at_exit(std::process::Command::new("true").spawn()?);
+    /// let child = atexit::stop_at_exit(std::process::Command::new("sleep").arg("1000").spawn()?);
     /// let mut child = child.detach().expect("not reaped yet");
-    /// child.wait()?; // the program's business again
+    /// child.kill()?; // the program's business again
+    /// child.wait()?;
     /// # }
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -390,9 +439,16 @@ impl ExitChild<std::process::Child> {
 
 #[cfg(feature = "tokio")]
 impl ExitChild<tokio::process::Child> {
-    /// Waits for the child to end and reaps it, as Tokio's `Child::wait`;
-    /// the registration is then cancelled. The wait runs on Tokio's blocking
-    /// pool (`spawn_blocking`), so it must be awaited inside a Tokio runtime.
+    /// Waits for the child to end and reaps it, as Tokio's `Child::wait`
+    /// (which it uses, so it must be awaited inside the Tokio runtime the
+    /// child was spawned on); the registration is then cancelled. As Tokio's,
+    /// it closes the child's stdin if it was piped and not taken, so a child
+    /// that reads to the end does end.
+    ///
+    /// Cancel-safe: the future can be dropped at any point (a `select!`, a
+    /// timeout, a task dropped with its runtime when `main` returns), and
+    /// nothing then waits on: the runtime's drop does not wait for it, and
+    /// the child is still stopped at exit.
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -410,22 +466,66 @@ impl ExitChild<tokio::process::Child> {
     ///
     /// The child was [detached](ExitChild::detach), or waiting failed.
     pub async fn wait(&self) -> io::Result<ExitStatus> {
-        let shared = Arc::clone(&self.shared);
-        let status = tokio::task::spawn_blocking(move || shared.wait_blocking())
-            .await
-            .map_err(io::Error::other)??;
+        let status = std::future::poll_fn(|cx| self.shared.poll_wait(cx)).await?;
         self.handle.unregister();
         Ok(status)
     }
 }
 
+#[cfg(feature = "tokio")]
+impl Shared<tokio::process::Child> {
+    /// One look for `ExitChild::wait`: polls a fresh Tokio `wait()` future
+    /// once, under the lock (it does not block), and drops it. Tokio keeps
+    /// the waker with the child's own registration (its pidfd, or SIGCHLD),
+    /// so the task is woken when the child ends, whoever reaps it then (the
+    /// stop at exit, say): the next look finds the status in the slot.
+    fn poll_wait(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<ExitStatus>> {
+        use std::future::Future as _;
+        use std::task::Poll;
+        let mut slot = self.lock();
+        if let Some(status) = slot.status {
+            return Poll::Ready(Ok(status));
+        }
+        if let Err(error) = slot.ensure_ours() {
+            return Poll::Ready(Err(error));
+        }
+        let Some(child) = slot.child.as_mut() else {
+            return Poll::Ready(Err(detached()));
+        };
+        let polled = std::pin::pin!(child.wait()).poll(cx);
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(status)) => {
+                slot.status = Some(status);
+                slot.child = None;
+                slot.pid = None;
+                Poll::Ready(Ok(status))
+            }
+            Poll::Ready(Err(error)) if is_no_child(&error) => {
+                slot.forget();
+                Poll::Ready(Err(reaped_elsewhere()))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+        }
+    }
+}
+
 impl<C: Process> std::fmt::Debug for ExitChild<C> {
+    /// Copies the fields out and lets go of the lock before it writes: the
+    /// formatter may block (a full stderr pipe nobody reads) for ever, and the
+    /// stop at exit needs that lock.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let slot = self.shared.lock();
+        let (pid, status, grace) = {
+            let slot = self.shared.lock();
+            (slot.pid, slot.status, slot.grace)
+        };
         f.debug_struct("ExitChild")
-            .field("id", &slot.pid)
-            .field("status", &slot.status)
-            .field("grace", &slot.grace)
+            .field("id", &pid)
+            .field("status", &status)
+            .field("grace", &grace)
             .finish()
     }
 }
@@ -622,7 +722,15 @@ pub trait CommandExt: private::SealedCommand {
     ///
     /// As `spawn`; on Windows also when the job cannot be made or joined (the
     /// child is then killed and reaped before this returns). A Tokio command
-    /// outside a Tokio runtime fails before anything is spawned.
+    /// outside a Tokio runtime, or (on Unix) in one built without IO
+    /// (`enable_io`), fails before anything is spawned. On every error the
+    /// command is left as it was (with the parent-death step of a failed
+    /// spawn kept, as after a success).
+    ///
+    /// Tokio tells a runtime without IO only by panicking: the check makes
+    /// it panic on a pipe of its own and catches that, so the program's
+    /// panic hook reports that panic (a `panic = "abort"` build aborts
+    /// there, as Tokio's own `spawn` would).
     fn spawn_tied(&mut self) -> io::Result<ExitChild<Self::Child>>;
 }
 
@@ -633,11 +741,14 @@ impl CommandExt for std::process::Command {
 
     fn spawn_tied(&mut self) -> io::Result<ExitChild<std::process::Child>> {
         sys::die_with_parent(self);
-        let command = std::mem::replace(self, std::process::Command::new(""));
-        let (command, spawned) = spawner::on_spawner_thread(command, |command| command.spawn())?;
-        *self = command;
+        let spawned =
+            spawner::on_spawner_thread(self, std::process::Command::new(""), |command| {
+                command.spawn()
+            })?;
         let child = sys::after_spawn(spawned?)?;
-        Ok(stop_at_exit(child))
+        // Just spawned, never waited for: no need to ask it first (and a
+        // launcher that ended at once keeps its group for the stop).
+        Ok(tie(child))
     }
 }
 
@@ -649,21 +760,30 @@ impl CommandExt for tokio::process::Command {
     type Child = tokio::process::Child;
 
     fn spawn_tied(&mut self) -> io::Result<ExitChild<tokio::process::Child>> {
-        sys::die_with_parent(self.as_std_mut());
-        // Tokio's spawn needs its runtime's context: take the caller's along.
-        // Without one, Tokio would start the process and then panic, leaving
-        // a running child that nobody owns: refuse before spawning.
+        // Tokio's spawn needs its runtime's context, with its IO driver:
+        // without one Tokio starts the process and then panics, leaving a
+        // running child that nobody owns. So both are checked first, before
+        // the command is touched or anything is spawned.
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             io::Error::other("spawn_tied of a tokio::process::Command needs a Tokio runtime")
         })?;
-        let command = std::mem::replace(self, tokio::process::Command::new(""));
-        let (command, spawned) = spawner::on_spawner_thread(command, move |command| {
-            let _entered = runtime.enter();
-            command.spawn()
-        })?;
-        *self = command;
+        #[cfg(unix)]
+        if !sys::tokio_io_enabled() {
+            return Err(io::Error::other(
+                "spawn_tied of a tokio::process::Command needs a Tokio runtime with IO \
+                 enabled (`enable_io` or `enable_all` on its builder)",
+            ));
+        }
+        sys::die_with_parent(self.as_std_mut());
+        let spawned =
+            spawner::on_spawner_thread(self, tokio::process::Command::new(""), move |command| {
+                let _entered = runtime.enter();
+                command.spawn()
+            })?;
         let child = sys::after_spawn(spawned?)?;
-        Ok(stop_at_exit(child))
+        // Just spawned, never waited for: no need to ask it first (and a
+        // launcher that ended at once keeps its group for the stop).
+        Ok(tie(child))
     }
 }
 
@@ -688,11 +808,25 @@ struct Slot<C> {
     group: bool,
 }
 
+impl<C> Slot<C> {
+    /// No child, no pid: what a slot holds once reaped or detached.
+    fn empty() -> Self {
+        Slot {
+            pid: None,
+            hold: sys::hold(None),
+            child: None,
+            status: None,
+            grace: ExitChild::<std::process::Child>::DEFAULT_GRACE,
+            asked: None,
+            group: false,
+        }
+    }
+}
+
 impl<C: Process> Slot<C> {
-    /// Reaps the child if it has ended. With `end_group`, when it leads a
-    /// group, the group gets SIGKILL first, while the unreaped leader still
-    /// holds the group's id.
-    fn reap_if_ended(&mut self, end_group: bool) -> io::Result<Option<ExitStatus>> {
+    /// Reaps the child if it has ended. When it leads a group, `members`
+    /// says whether the reap also waits for the group's other members.
+    fn reap_if_ended(&mut self, members: Members) -> io::Result<Option<ExitStatus>> {
         if let Some(status) = self.status {
             return Ok(Some(status));
         }
@@ -700,14 +834,28 @@ impl<C: Process> Slot<C> {
         let Some(child) = self.child.as_mut() else {
             return Err(detached());
         };
-        if end_group && self.group {
+        if self.group && members != Members::Ignore {
             let Some(pid) = self.pid else {
                 return Err(detached());
             };
             if !sys::has_ended(pid)? {
                 return Ok(None);
             }
-            sys::kill_group(pid);
+            // The leader has ended but is not reaped: as a zombie it holds
+            // its pid, and with it the group's id, so no new process (nor
+            // group) can have that number, and signalling `-pid` reaches
+            // only this group. Once the leader is reaped, a group whose last
+            // member ends at that moment frees the number, and a new process
+            // could take it and lead a group of that id before our signal
+            // lands. So the leader is kept unreaped until the group's stop
+            // is done: its members have ended (within the grace), or were
+            // killed.
+            match (members, group_has_members(pid)) {
+                // Unknown (no /proc): the grace runs out, then SIGKILL.
+                (Members::Wait, None | Some(true)) => return Ok(None),
+                (Members::Killed, Some(true)) => return Ok(None),
+                _ => {}
+            }
         }
         let status = match child.try_reap() {
             // Reaped by something else after all (SIGCHLD ignored, say).
@@ -724,6 +872,30 @@ impl<C: Process> Slot<C> {
         }
         Ok(status)
     }
+}
+
+/// What reaping a group leader waits for besides the leader itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Members {
+    /// Nothing: `try_wait` and `wait` reap the leader alone.
+    Ignore,
+    /// The stop, before SIGKILL: the leader and every other member ended.
+    Wait,
+    /// The stop, after SIGKILL to the group: members seen still there (in
+    /// the kernel, say) are waited for; unknown ones are not.
+    Killed,
+}
+
+/// Whether the group `pid` leads has members other than it that have not
+/// ended; `None` where that cannot be seen.
+#[cfg(unix)]
+fn group_has_members(pid: u32) -> Option<bool> {
+    sys::group_has_members(pid)
+}
+
+#[cfg(not(unix))]
+fn group_has_members(_: u32) -> Option<bool> {
+    Some(false)
 }
 
 impl<C: Process> Slot<C> {
@@ -761,14 +933,18 @@ impl<C: Process> Shared<C> {
             }
             if slot.asked.is_none() && slot.status.is_none() {
                 let pid = slot.pid.ok_or_else(detached)?;
-                // Asked while unreaped: the group id is still the child's.
+                // Asked while unreaped (running, or a zombie): the group id
+                // is still the child's.
                 slot.group = sys::leads_group(pid);
             }
-            if let Some(status) = slot.reap_if_ended(true)? {
+            // Ended already, and (a leader) no member left: nothing to ask.
+            if let Some(status) = slot.reap_if_ended(Members::Wait)? {
                 return Ok(status);
             }
             if slot.asked.is_none() {
                 let pid = slot.pid.ok_or_else(detached)?;
+                // A group whose leader has ended gets it too: the unreaped
+                // leader holds the group's id (see `reap_if_ended`).
                 if !sys::ask_to_stop(pid, slot.group, &slot.hold) {
                     // Nothing to ask with (Windows): no grace.
                     slot.grace = Duration::ZERO;
@@ -777,12 +953,12 @@ impl<C: Process> Shared<C> {
             }
             slot.asked.and_then(|asked| asked.checked_add(slot.grace))
         };
-        if let Some(status) = self.poll_until(grace_ends)? {
+        if let Some(status) = self.poll_until(grace_ends, Members::Wait)? {
             return Ok(status);
         }
         {
             let mut slot = self.lock();
-            if let Some(status) = slot.reap_if_ended(true)? {
+            if let Some(status) = slot.reap_if_ended(Members::Wait)? {
                 return Ok(status);
             }
             let pid = slot.pid.ok_or_else(detached)?;
@@ -792,7 +968,13 @@ impl<C: Process> Shared<C> {
                 child.kill_now()?;
             }
         }
-        if let Some(status) = self.poll_until(Instant::now().checked_add(KILL_BOUND))? {
+        let kill_ends = Instant::now().checked_add(KILL_BOUND);
+        if let Some(status) = self.poll_until(kill_ends, Members::Killed)? {
+            return Ok(status);
+        }
+        // A leader that has ended is reaped even if members killed with it
+        // are still stuck (in the kernel): they are left to the system.
+        if let Some(status) = self.lock().reap_if_ended(Members::Ignore)? {
             return Ok(status);
         }
         Err(io::Error::new(
@@ -803,10 +985,14 @@ impl<C: Process> Shared<C> {
 
     /// Looks at the child, with growing pauses, until it has ended and is
     /// reaped (its status) or `until` passes (`None`; `until` `None` is never).
-    fn poll_until(&self, until: Option<Instant>) -> io::Result<Option<ExitStatus>> {
+    fn poll_until(
+        &self,
+        until: Option<Instant>,
+        members: Members,
+    ) -> io::Result<Option<ExitStatus>> {
         let mut pause = Duration::from_millis(1);
         loop {
-            if let Some(status) = self.lock().reap_if_ended(true)? {
+            if let Some(status) = self.lock().reap_if_ended(members)? {
                 return Ok(Some(status));
             }
             let left = until.map(|until| until.saturating_duration_since(Instant::now()));
@@ -824,7 +1010,7 @@ impl<C: Process> Shared<C> {
         loop {
             let pid = {
                 let mut slot = self.lock();
-                if let Some(status) = slot.reap_if_ended(false)? {
+                if let Some(status) = slot.reap_if_ended(Members::Ignore)? {
                     return Ok(status);
                 }
                 slot.pid.ok_or_else(detached)?
@@ -872,21 +1058,220 @@ fn is_no_child(error: &io::Error) -> bool {
 #[cfg(all(test, unix, feature = "tokio"))]
 mod tests {
     use super::CommandExt as _;
+    use std::io::Read as _;
+    use std::os::fd::{FromRawFd as _, OwnedFd};
+    use std::time::{Duration, Instant};
+
+    /// A pipe: (read end, write end).
+    fn pipe() -> (std::fs::File, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: `pipe2` fills two descriptors we then own.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both are new descriptors owned by nobody else.
+        unsafe {
+            (
+                std::fs::File::from_raw_fd(fds[0]),
+                OwnedFd::from_raw_fd(fds[1]),
+            )
+        }
+    }
+
+    /// What a command refused by `spawn_tied` would have written: the read
+    /// end reaches its end once every write end is closed, at once when no
+    /// process was started with one.
+    fn refused_without_spawning(runtime: Option<&tokio::runtime::Runtime>, wanted: &str) {
+        let (mut output, input) = pipe();
+        let mut command = tokio::process::Command::new("sh");
+        command
+            .args(["-c", "echo started"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::from(input));
+        let _entered = runtime.map(tokio::runtime::Runtime::enter);
+        let error = command.spawn_tied().unwrap_err();
+        assert!(error.to_string().contains(wanted), "{error}");
+        // The caller's command is intact: spawning it again runs `sh`.
+        assert_eq!(command.as_std().get_program(), "sh");
+        let args: Vec<_> = command.as_std().get_args().collect();
+        assert_eq!(args, ["-c", "echo started"]);
+        drop(command);
+        let mut written = String::new();
+        output.read_to_string(&mut written).expect("read");
+        assert_eq!(written, "", "a process was started");
+    }
 
     /// Outside a runtime Tokio would start the process and then panic,
     /// leaving a child nobody owns: the spawn is refused first.
     #[test]
     fn a_tokio_command_outside_a_runtime_is_refused_before_the_spawn() {
-        let marker = std::env::temp_dir().join(format!("atexit-tokio-{}", std::process::id()));
-        let _ = std::fs::remove_file(&marker);
-        let mut command = tokio::process::Command::new("touch");
-        command.arg(&marker);
-        let error = command.spawn_tied().unwrap_err();
-        assert!(
-            error.to_string().contains("needs a Tokio runtime"),
-            "{error}"
+        refused_without_spawning(None, "needs a Tokio runtime");
+    }
+
+    /// Issue 20, 9: the same in a runtime without `enable_io`.
+    #[test]
+    fn a_tokio_command_in_a_runtime_without_io_is_refused_before_the_spawn() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        refused_without_spawning(Some(&runtime), "enable_io");
+    }
+
+    /// The variable that names the scenario `tokio_program` runs.
+    const SCENARIO: &str = "ATEXIT_TOKIO_SCENARIO";
+
+    /// Not a test of its own: runs a scenario when started by [`run`].
+    #[test]
+    fn tokio_program() {
+        let Ok(name) = std::env::var(SCENARIO) else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(std::env::var("SCENARIO_DIR").expect("SCENARIO_DIR"));
+        match name.as_str() {
+            "dropped-wait" => dropped_wait(&dir),
+            "woken-by-stop" => woken_by_stop(),
+            other => panic!("no scenario {other}"),
+        }
+        std::process::exit(0);
+    }
+
+    /// Runs this test binary on scenario `name`: its status and stdout.
+    fn run(name: &str, dir: &std::path::Path) -> (std::process::ExitStatus, String) {
+        let mut program = std::process::Command::new(std::env::current_exe().expect("this binary"))
+            .args([
+                "children::tests::tokio_program",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+                "-q",
+            ])
+            .env(SCENARIO, name)
+            .env("SCENARIO_DIR", dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the scenario");
+        let mut stdout = program.stdout.take().expect("piped");
+        let (sender, text) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text);
+            let _ = sender.send(text);
+        });
+        let limit = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = program.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > limit {
+                let _ = program.kill();
+                let _ = program.wait();
+                panic!(
+                    "the scenario hung; stdout: {}",
+                    text.recv_timeout(Duration::from_secs(1))
+                        .unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        (
+            status,
+            text.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Issue 20, 8: a task waiting for a tied child is dropped with the
+    /// runtime when `main` ends; the runtime's drop must not wait for it.
+    fn dropped_wait(dir: &std::path::Path) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let child = tokio::process::Command::new("sh")
+                .args([
+                    "-c",
+                    "trap 'echo stopped > stopped; exit 0' TERM; : > ready; while :; do sleep 0.05; done",
+                ])
+                .current_dir(dir)
+                .spawn_tied()
+                .expect("spawn sh");
+            let limit = Instant::now() + Duration::from_secs(20);
+            while !dir.join("ready").exists() && Instant::now() < limit {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+            });
+            // Let the supervisor start its wait.
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+        });
+        drop(runtime);
+        println!("runtime dropped");
+    }
+
+    /// A wait polled and dropped many times (as in a `select!` loop), then
+    /// one awaited in a task while another thread stops the child: the task
+    /// is woken with the child's status.
+    fn woken_by_stop() {
+        use std::future::Future as _;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .expect("a runtime");
+        let child = runtime.block_on(async {
+            std::sync::Arc::new(
+                tokio::process::Command::new("sleep")
+                    .arg("1000")
+                    .spawn_tied()
+                    .expect("spawn sleep"),
+            )
+        });
+        let _entered = runtime.enter();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        for _ in 0..100 {
+            assert!(std::pin::pin!(child.wait()).poll(&mut cx).is_pending());
+        }
+        let waited = std::sync::Arc::clone(&child);
+        let task = runtime.spawn(async move { waited.wait().await });
+        let stopper = std::sync::Arc::clone(&child);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            stopper.stop()
+        });
+        let status = runtime.block_on(task).expect("the task").expect("wait");
+        println!(
+            "waited {:?}",
+            std::os::unix::process::ExitStatusExt::signal(&status)
         );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        assert!(!marker.exists(), "nothing was spawned");
+    }
+
+    #[test]
+    fn a_wait_is_woken_when_another_thread_stops_the_child() {
+        let dir = std::env::temp_dir();
+        let (status, stdout) = run("woken-by-stop", &dir);
+        assert_eq!(status.code(), Some(0), "{status:?}; stdout: {stdout}");
+        assert!(
+            stdout.contains(&format!("waited {:?}", Some(libc::SIGTERM))),
+            "{stdout}"
+        );
+    }
+
+    #[test]
+    fn a_dropped_wait_does_not_hold_the_exit() {
+        let dir = std::env::temp_dir().join(format!("atexit-dropped-wait-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a directory");
+        let (status, stdout) = run("dropped-wait", &dir);
+        let stopped = std::fs::read_to_string(dir.join("stopped"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(status.code(), Some(0), "{status:?}; stdout: {stdout}");
+        assert!(stdout.contains("runtime dropped"), "{stdout}");
+        assert_eq!(
+            stopped.ok().as_deref(),
+            Some("stopped\n"),
+            "the child got SIGTERM at exit"
+        );
     }
 }

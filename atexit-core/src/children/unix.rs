@@ -96,6 +96,81 @@ pub(super) fn kill_group(pid: u32) {
     unsafe { libc::kill(-pid_t(pid), libc::SIGKILL) };
 }
 
+/// Whether a process other than the leader `pid` is still in the group it
+/// leads: a zombie member counts as ended. Read from `/proc` on Linux;
+/// `None` (unknown) elsewhere, or when `/proc` cannot be read. Called while
+/// the leader is unreaped, so the group id is still this group's.
+pub(super) fn group_has_members(pid: u32) -> Option<bool> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let leader = pid_t(pid);
+        let entries = std::fs::read_dir("/proc").ok()?;
+        for entry in entries {
+            let Ok(entry) = entry else { continue };
+            let Some(other) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<libc::pid_t>().ok())
+            else {
+                continue;
+            };
+            if other == leader {
+                continue;
+            }
+            // Gone meanwhile: not a member.
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{other}/stat")) else {
+                continue;
+            };
+            // After the command (in parentheses, which may hold anything):
+            // state, ppid, pgrp.
+            let Some(rest) = stat.rfind(')').map(|end| &stat[end + 1..]) else {
+                continue;
+            };
+            let mut fields = rest.split_whitespace();
+            let state = fields.next();
+            let group = fields
+                .nth(1)
+                .and_then(|pgrp| pgrp.parse::<libc::pid_t>().ok());
+            if group == Some(leader) && !matches!(state, Some("Z" | "X" | "x")) {
+                return Some(true);
+            }
+        }
+        Some(false)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
+/// Whether the current Tokio runtime has its IO driver, which Tokio needs for
+/// a child (its pidfd or SIGCHLD, its pipes) once it has spawned it. Tokio
+/// has no way to ask but to try: a pipe of our own is registered with the
+/// driver, which panics when there is none; the panic is caught here.
+#[cfg(feature = "tokio")]
+pub(super) fn tokio_io_enabled() -> bool {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `pipe2` fills two new descriptors, which we then own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        // Cannot check: let the spawn say.
+        return true;
+    }
+    // SAFETY: new descriptors owned by nobody else.
+    let (read, write) = unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    drop(read);
+    let write = std::process::ChildStdin::from(write);
+    // Whatever it returns (an error registering is the spawn's to report),
+    // only a panic says there is no driver.
+    std::panic::catch_unwind(move || drop(tokio::process::ChildStdin::from_std(write))).is_ok()
+}
+
 /// Whether the child has ended, without reaping it (`WNOWAIT`), so its pid
 /// and group id stay reserved until the caller reaps it.
 pub(super) fn has_ended(pid: u32) -> io::Result<bool> {
