@@ -131,7 +131,7 @@
 //! | the program exits with another status, or panics | the handlers run; [`exit_reason`] tells that status (or the panic) | with that status (101 for the panic): the program's own word; [`set_exit_code`] wins over all |
 //! | the grace passes first | stderr says so; the handlers run on a thread of the crate's while `main` is still draining (what finishes after they ran is not in what they wrote) | by the first signal |
 //! | a second signal, before the exit started | stderr says so; the handlers run now, as above | by the first signal |
-//! | another signal while the handlers run | nothing more runs | at once, by that signal |
+//! | another signal after the one that ended the drain (or after the grace passed), whether the handlers have started yet or not | nothing more runs | at once, by that signal |
 //! | the first signal comes while the handlers of an exit that started without one run | it is the request: the handlers go on, and [`exit_reason`] says `Signal(..)` from then on | by that signal, if the status was 0 |
 //! | the first signal comes once the handlers are done | nothing: the process is ending with its status | with its status |
 //!

@@ -11,8 +11,10 @@
 //! waiters, and starts the grace's timer. The exit then starts when the
 //! program returns from `main` (or exits), when the grace passes, or when a
 //! second signal comes, whichever is first; a signal once the exit has
-//! started ends the process at once. The signal handler tells those apart by
-//! two atomics: the signals received, and `exit::has_started`.
+//! started, or once a signal (or the grace) has ended the drain, ends the
+//! process at once. The signal handler tells those apart by atomics: the
+//! signals received, the request and whether its drain was ended
+//! (`request`), and `exit::has_started`.
 
 use crate::exit::ending::{self, Context, Ending};
 use crate::exit::{self, ExitRun};
@@ -466,14 +468,18 @@ static REQUEST_GRACE_NANOS: AtomicU64 = AtomicU64::new(u64::MAX);
 ///   without the mode since, or asked with `request_shutdown`), until the
 ///   exit starts: it ends the drain.
 ///
-/// Any other signal forces the end: a second one in the default mode, or
-/// one while the handlers of an exit after a request run. Async-signal-safe:
-/// atomic loads.
+/// Any other signal forces the end: a second one in the default mode, one
+/// after the signal (or the grace) that ended a drain, even when the exit
+/// has not started yet (the watcher is busy running it: the signal would
+/// wait in the pipe unseen), or one while the handlers of an exit after a
+/// request run. Async-signal-safe: atomics.
 fn goes_to_the_watcher(first: bool, made_the_request: bool) -> bool {
     let requested = request::signal().is_some();
     made_the_request
         || (first && !requested)
-        || ((REQUEST_MODE.load(Ordering::SeqCst) || requested) && !exit::has_started())
+        || ((REQUEST_MODE.load(Ordering::SeqCst) || requested)
+            && !exit::has_started()
+            && request::end_the_drain())
 }
 
 /// In the signal handler, for the first signal: in graceful-shutdown mode,
@@ -539,7 +545,9 @@ fn start_grace(signal: Signal, grace_nanos: u64) {
         .name("atexit-grace".into())
         .spawn(move || {
             if grace.is_zero() {
-                return on_signal(signal); // at once, as documented: no report
+                // At once, as documented: no report. The next signal forces.
+                request::end_the_drain();
+                return on_signal(signal);
             }
             std::thread::sleep(grace);
             end_the_drain(signal, grace)
@@ -557,6 +565,9 @@ fn start_grace(signal: Signal, grace_nanos: u64) {
 fn end_the_drain(signal: Signal, grace: Duration) {
     if exit::has_started() {
         return; // the program's exit (bounded by the deadline) ends it
+    }
+    if !request::end_the_drain() {
+        return; // a signal ended the drain first: its exit ends the process
     }
     let report = format!(
         "atexit: the shutdown grace of {grace:?} after {signal} passed before the program \

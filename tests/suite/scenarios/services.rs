@@ -606,5 +606,31 @@ pub fn all() -> Vec<Scenario> {
             "child drained\nchild handler\nchild killed by {}\n",
             libc::SIGTERM
         )),
+        // Issue 20: three signals in a row (Ctrl+C pressed three times).
+        // The second ends the drain; the third came before the exit had
+        // started, went to the watcher, busy running the handlers, and
+        // was swallowed: the process waited for the slow handler (a
+        // fourth was needed). Once a signal has ended the drain, the next
+        // forces the end.
+        Scenario::new("a_third_signal_right_after_the_second_forces", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            atexit::register(|| {
+                eprintln!("slow handler starts");
+                std::thread::sleep(Duration::from_secs(60));
+            });
+            // SAFETY: signalling this thread; each handler runs before
+            // `raise` returns.
+            unsafe {
+                libc::raise(libc::SIGTERM); // the request
+                libc::raise(libc::SIGTERM); // ends the drain
+                libc::raise(libc::SIGINT); // forces the end
+            }
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .any_stderr()
+        .killed_by(libc::SIGINT)
+        .hang_after(Duration::from_secs(20))
+        .faster_than(Duration::from_secs(15))
+        .drive(Drive::Repeat(3)),
     ]
 }
