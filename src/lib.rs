@@ -135,6 +135,16 @@
 //! | the first signal comes while the handlers of an exit that started without one run | it is the request: the handlers go on, and [`exit_reason`] says `Signal(..)` from then on | by that signal, if the status was 0 |
 //! | the first signal comes once the handlers are done | nothing: the process is ending with its status | with its status |
 //!
+//! **Several installs.** A library may call [`catch_signals`] for its own
+//! sake, before or after the binary installs graceful-shutdown mode. An
+//! install sets only what its builder asked for: it adds its signals, and
+//! changes the ending only when it names one ([`CatchSignals::ending`]) and
+//! the mode only when it asks for it ([`CatchSignals::graceful_shutdown`],
+//! which also sets a new grace). So a plain `catch_signals()` never switches
+//! graceful-shutdown mode off nor undoes [`SignalEnding::ExitCode`]; once on,
+//! the mode stays on for the process (`Duration::ZERO` as the grace is the
+//! nearest to off).
+//!
 //! Where the platform does not tell the exit handlers the status of a
 //! return from `main` or `std::process::exit` (everywhere but Linux with
 //! glibc; see [`ExitReason::Exit`]), those exits count as status 0 after a

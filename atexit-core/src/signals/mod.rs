@@ -102,8 +102,12 @@ pub struct CatchSignals {
     /// The ones the program named (with `only` or `signal`), which are caught
     /// even when ignored at start.
     named: Vec<Signal>,
-    ending: SignalEnding,
-    /// Graceful-shutdown mode, with its grace: the first signal asks for a shutdown.
+    /// The ending, when the program asked for one: an install sets only
+    /// what was asked for, so that a library's plain `catch_signals()`
+    /// does not undo the binary's choice.
+    ending: Option<SignalEnding>,
+    /// Graceful-shutdown mode, with its grace, when asked for: the first
+    /// signal asks for a shutdown.
     grace: Option<Duration>,
 }
 
@@ -125,7 +129,7 @@ impl CatchSignals {
         CatchSignals {
             signals: Signal::DEFAULT.to_vec(),
             named: Vec::new(),
-            ending: SignalEnding::Reraise,
+            ending: None,
             grace: None,
         }
     }
@@ -177,7 +181,9 @@ impl CatchSignals {
     }
 
     /// How the process ends after the handlers: [`SignalEnding::Reraise`]
-    /// (the default) or [`SignalEnding::ExitCode`].
+    /// (the default) or [`SignalEnding::ExitCode`]. Installing sets it for
+    /// every caught signal; an install that does not name an ending (a
+    /// library's plain [`catch_signals`]) keeps the one in force.
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -186,7 +192,7 @@ impl CatchSignals {
     /// assert_eq!(catch.ending_kind(), SignalEnding::ExitCode);
     /// ```
     pub fn ending(mut self, ending: SignalEnding) -> Self {
-        self.ending = ending;
+        self.ending = Some(ending);
         self
     }
 
@@ -201,7 +207,14 @@ impl CatchSignals {
     ///
     /// `grace` bounds the drain: when it passes first, the handlers run
     /// anyway and the process ends by the signal. A second signal ends the
-    /// drain at once. The crate docs' "Services" section has the whole
+    /// drain at once, and a third forces the end.
+    ///
+    /// Once installed, the mode stays for the process: a later install
+    /// without `graceful_shutdown` (a library calling
+    /// [`catch_signals`] for its own sake) keeps it and its grace, and one
+    /// with it sets a new grace. `Duration::ZERO` is the closest to the
+    /// mode off: the first signal runs the handlers at once, and still
+    /// wakes the waiters. The crate docs' "Services" section has the whole
     /// table (every exit after the request, the grace, the second signal,
     /// the bounds, other signal users); `Duration::ZERO` runs the handlers
     /// at once and `Duration::MAX` is no bound.
@@ -254,7 +267,10 @@ impl CatchSignals {
         &self.signals
     }
 
-    /// How the process ends after a caught signal.
+    /// How the process ends after a caught signal, as this builder says:
+    /// the one named with [`ending`](CatchSignals::ending), else
+    /// [`SignalEnding::Reraise`], the default (which installing a builder
+    /// that names none does not impose on an ending installed before).
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -262,15 +278,21 @@ impl CatchSignals {
     /// assert_eq!(CatchSignals::new().ending_kind(), SignalEnding::Reraise);
     /// ```
     pub fn ending_kind(&self) -> SignalEnding {
-        self.ending
+        self.ending.unwrap_or_default()
     }
 
     /// Installs the signal handling. Installing again is harmless: it adds
-    /// signals not caught yet and sets the ending and the mode (graceful-
-    /// shutdown or not, and its grace) for all of them. A shutdown already
+    /// signals not caught yet, and sets for all of them what this builder
+    /// asked for, and only that: the ending, if it named one with
+    /// [`ending`](CatchSignals::ending), and graceful-shutdown mode with its
+    /// grace, if it asked with
+    /// [`graceful_shutdown`](CatchSignals::graceful_shutdown). So a
+    /// library's plain [`catch_signals`] neither switches a binary's
+    /// graceful-shutdown mode off nor changes its ending. Graceful-shutdown
+    /// mode, once on, stays on. A shutdown already
     /// requested stays requested, with the grace that was in force when it
     /// was taken, and the next signal still ends its drain. A failed
-    /// install leaves the mode as it was.
+    /// install leaves the mode and the ending as they were.
     ///
     /// A signal taken from the default set ([`CatchSignals::new`]) that is
     /// ignored when this runs (as `nohup` does for SIGHUP, and shells for
@@ -311,8 +333,13 @@ impl CatchSignals {
             let nanos = u64::try_from(grace.as_nanos()).map_or(u64::MAX, |n| n.min(u64::MAX - 1));
             GRACE_NANOS.store(nanos, Ordering::SeqCst);
         }
-        let old_mode = REQUEST_MODE.swap(self.grace.is_some(), Ordering::SeqCst);
-        let old_ending = request::set_by_exit_code(self.ending == SignalEnding::ExitCode);
+        // Only what this builder asked for: a plain install keeps the mode
+        // and the ending in force.
+        let old_mode = REQUEST_MODE.fetch_or(self.grace.is_some(), Ordering::SeqCst);
+        let old_ending = request::by_exit_code();
+        if let Some(ending) = self.ending {
+            request::set_by_exit_code(ending == SignalEnding::ExitCode);
+        }
         let installed = imp::install(self);
         if installed.is_err() {
             GRACE_NANOS.store(old_grace, Ordering::SeqCst);
@@ -331,7 +358,10 @@ impl CatchSignals {
 /// watcher thread (or, if the process is already exiting, lets that exit
 /// finish); a second one while they run ends the process at once: press
 /// Ctrl+C again to force. Handlers can tell why they run with
-/// [`exit_reason`](crate::exit_reason). Calling it twice is harmless.
+/// [`exit_reason`](crate::exit_reason). Calling it twice is harmless, and
+/// so is calling it after [`CatchSignals::install`] (a library that calls it
+/// for its own sake): it adds the default signals not caught yet, and keeps
+/// the ending and graceful-shutdown mode the program installed.
 ///
 /// In a forked child, the signals do the default action until the child calls
 /// `catch_signals` itself (the watcher thread does not survive `fork`).

@@ -632,5 +632,34 @@ pub fn all() -> Vec<Scenario> {
         .hang_after(Duration::from_secs(20))
         .faster_than(Duration::from_secs(15))
         .drive(Drive::Repeat(3)),
+        // Issue 20: a library's own `atexit::catch_signals()`, called after
+        // the binary installed graceful-shutdown mode, switched the mode
+        // off: the signal then ran the handlers at once, cutting the drain.
+        // An install changes only what its builder asked for.
+        Scenario::new("a_librarys_plain_catch_signals_keeps_graceful_mode", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            report_reason();
+            atexit::catch_signals().unwrap(); // the library's
+            requested_then_drained();
+        })
+        .stdout(format!("{DRAINED}handler: Some(Signal(Term))\n"))
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
+        // A later graceful install sets a new grace; the mode stays on.
+        Scenario::new("a_later_graceful_install_sets_the_grace", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            atexit::catch_signals().unwrap();
+            request_mode(Duration::from_millis(300)).install().unwrap();
+            atexit::catch_signals().unwrap();
+            report_reason();
+            kill_self_after(50, libc::SIGTERM);
+            atexit::shutdown_request().wait();
+            println!("draining for ever");
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .stdout("draining for ever\nhandler: Some(Signal(Term))\n")
+        .stderr_has(&["atexit: the shutdown grace of 300ms after SIGTERM passed"])
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
     ]
 }

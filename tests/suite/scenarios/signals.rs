@@ -159,6 +159,41 @@ pub fn all() -> Vec<Scenario> {
         .stdout("handler ran\n")
         .killed_by(libc::SIGHUP)
         .hang_after(Duration::from_secs(10)),
+        // Issue 20: a library's own `atexit::catch_signals()` after the
+        // binary chose `128 + n` put the ending back to the default (death
+        // by the signal). An install changes only what its builder set.
+        Scenario::new("a_librarys_plain_catch_signals_keeps_the_ending", || {
+            CatchSignals::new()
+                .only([Signal::Term])
+                .ending(SignalEnding::ExitCode)
+                .install()
+                .unwrap();
+            atexit::catch_signals().unwrap(); // the library's
+            atexit::register(say("handler ran"));
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(30));
+        })
+        .stdout("handler ran\n")
+        .code(128 + libc::SIGTERM)
+        .hang_after(Duration::from_secs(10)),
+        // Asking for the default ending by name does set it.
+        Scenario::new("an_install_naming_the_ending_sets_it", || {
+            CatchSignals::new()
+                .only([Signal::Term])
+                .ending(SignalEnding::ExitCode)
+                .install()
+                .unwrap();
+            CatchSignals::new()
+                .ending(SignalEnding::Reraise)
+                .install()
+                .unwrap();
+            atexit::register(say("handler ran"));
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(30));
+        })
+        .stdout("handler ran\n")
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(10)),
     ];
     // The matrix: every signal × every case, then the `128 + n` ending.
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
