@@ -132,7 +132,7 @@
 //! | the grace passes first | stderr says so; the handlers run on a thread of the crate's while `main` is still draining (what finishes after they ran is not in what they wrote) | by the first signal |
 //! | a second signal, before the exit started | stderr says so; the handlers run now, as above | by the first signal |
 //! | another signal after the one that ended the drain (or after the grace passed), whether the handlers have started yet or not | nothing more runs | at once, by that signal |
-//! | the first signal comes while the handlers of an exit that started without one run | it is the request: the handlers go on, and [`exit_reason`] says `Signal(..)` from then on | by that signal, if the status was 0 |
+//! | the first signal comes while the handlers of an exit that started without one run | it is the request: the handlers go on; after an exit with status 0, [`exit_reason`] says `Signal(..)` from then on; after another status or a panic it keeps telling that, as above | by that signal if the status was 0, else with the status |
 //! | the first signal comes once the handlers are done | nothing: the process is ending with its status | with its status |
 //!
 //! **Several installs.** A library may call [`catch_signals`] for its own

@@ -661,5 +661,32 @@ pub fn all() -> Vec<Scenario> {
         .stderr_has(&["atexit: the shutdown grace of 300ms after SIGTERM passed"])
         .killed_by(libc::SIGTERM)
         .hang_after(Duration::from_secs(20)),
+        // Issue 20: the docs said `exit_reason` says `Signal` "from then
+        // on" when the first signal comes during an exit's handlers; after
+        // `exit(3)` the status is the program's word, and the reason keeps
+        // telling it, as for a failure status after the request (the docs
+        // now say so).
+        Scenario::new(
+            "a_first_signal_during_an_exit_3_keeps_its_reason_and_status",
+            || {
+                request_mode(Duration::from_secs(60)).install().unwrap();
+                atexit::register(|| println!("handler: {:?}", atexit::exit_reason()));
+                atexit::register(|| {
+                    println!("slow handler starts: {:?}", atexit::exit_reason());
+                    // SAFETY: signalling our own process.
+                    unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+                    std::thread::sleep(Duration::from_millis(300));
+                    println!("slow handler ends: {:?}", atexit::exit_reason());
+                });
+                std::process::exit(3);
+            },
+        )
+        .stdout(
+            "slow handler starts: Some(Exit(Some(3)))\n\
+             slow handler ends: Some(Exit(Some(3)))\n\
+             handler: Some(Exit(Some(3)))\n",
+        )
+        .code(3)
+        .hang_after(Duration::from_secs(20)),
     ]
 }
