@@ -632,6 +632,53 @@ pub fn all() -> Vec<Scenario> {
         .hang_after(Duration::from_secs(20))
         .faster_than(Duration::from_secs(15))
         .drive(Drive::Repeat(3)),
+        // The same three, sent by the parent as fast as it can: whether the
+        // exit has started when the third comes or not, it forces.
+        Scenario::new("three_signals_from_outside_force_the_end", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            atexit::register(|| {
+                eprintln!("slow handler starts");
+                std::thread::sleep(Duration::from_secs(60));
+            });
+            println!("ready");
+            atexit::shutdown_request().wait();
+            println!("draining");
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .drive(Drive::Steps(vec![
+            Step::WaitFor("ready"),
+            Step::Signal(libc::SIGTERM),
+            Step::WaitFor("draining"),
+            Step::Signal(libc::SIGTERM),
+            Step::Signal(libc::SIGINT),
+        ]))
+        .stdout("ready\ndraining\n")
+        .any_stderr()
+        .killed_by(libc::SIGINT)
+        .hang_after(Duration::from_secs(20))
+        .faster_than(Duration::from_secs(15)),
+        // After `request_shutdown`, the first signal ends the drain and the
+        // second forces, even before the exit has started.
+        Scenario::new("after_request_shutdown_the_second_signal_forces", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            atexit::register(|| {
+                eprintln!("slow handler starts");
+                std::thread::sleep(Duration::from_secs(60));
+            });
+            atexit::request_shutdown(Signal::Term);
+            // SAFETY: signalling this thread; each handler runs before
+            // `raise` returns.
+            unsafe {
+                libc::raise(libc::SIGINT); // ends the drain
+                libc::raise(libc::SIGINT); // forces the end
+            }
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .any_stderr()
+        .killed_by(libc::SIGINT)
+        .hang_after(Duration::from_secs(20))
+        .faster_than(Duration::from_secs(15))
+        .drive(Drive::Repeat(3)),
         // Issue 20: a library's own `atexit::catch_signals()`, called after
         // the binary installed graceful-shutdown mode, switched the mode
         // off: the signal then ran the handlers at once, cutting the drain.

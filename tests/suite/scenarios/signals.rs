@@ -304,6 +304,29 @@ pub fn all() -> Vec<Scenario> {
         .stdout("reporter\nhandler ran\n")
         .killed_by(libc::SIGTERM)
         .hang_after(Duration::from_secs(10)),
+        // In graceful-shutdown mode the chaining handler's signal only asks
+        // for the shutdown: from then on it is known to reach this crate,
+        // and is no longer listed.
+        Scenario::new(
+            "a_chaining_handler_is_no_longer_listed_once_it_chained",
+            || {
+                CatchSignals::new()
+                    .only([Signal::Term])
+                    .graceful_shutdown(Duration::from_secs(20))
+                    .install()
+                    .unwrap();
+                install_chaining_reporter(libc::SIGTERM);
+                atexit::register(say("handler ran"));
+                println!("before: {:?}", atexit::replaced_signals());
+                // SAFETY: signalling this thread.
+                unsafe { libc::raise(libc::SIGTERM) };
+                atexit::shutdown_request().wait();
+                println!("after: {:?}", atexit::replaced_signals());
+            },
+        )
+        .stdout("before: [Term]\nreporter\nafter: []\nhandler ran\n")
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(10)),
     ];
     // The matrix: every signal × every case, then the `128 + n` ending.
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
