@@ -396,7 +396,7 @@ pub fn catch_signals() -> io::Result<()> {
 ///   calls the one it found (a crash reporter's, chaining) looks the same
 ///   until the signal comes: nothing short of the signal can tell whether
 ///   it chains, so it is listed, until a signal reaching this crate through
-///   it proves it does.
+///   it proves it does (a handler set after that one is judged afresh).
 /// - **Blocked**: no thread would run the handler, since every thread
 ///   blocks the signal in its mask or waits for it in `sigwait` (a library
 ///   taking signals with `signalfd` or `sigwait`, installed before this

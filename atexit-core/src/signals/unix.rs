@@ -27,14 +27,16 @@ static INSTALLED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 /// stays while nobody replaces it); 0 for the others. Atomics, so that the
 /// check at exit takes no lock a thread (or a thread lost to `fork`) holds.
 static OURS: [AtomicUsize; 32] = [const { AtomicUsize::new(0) }; 32];
-/// Bit `1 << number` for each signal whose handler, when the signal came,
-/// was another's that called this crate's in turn (a crash reporter's
-/// chaining to the handler it found): proof that the signal still reaches
-/// this crate, which nothing short of the signal can give.
-static CHAINED: AtomicU64 = AtomicU64::new(0);
-/// The signals blocked in the watcher thread's mask, bit `1 << number`,
-/// as it found it when it started (inherited from the thread that
-/// installed; this crate never changes it); `u64::MAX` before it starts.
+/// For each signal number, the address of another's handler that was
+/// the system's when the signal came and that called this crate's in turn
+/// (a crash reporter's, chaining to the handler it found): proof that the
+/// signal still reaches this crate through it, which nothing short of the
+/// signal can give. 0 when none was seen; a handler set after it is judged
+/// afresh.
+static CHAINED_VIA: [AtomicUsize; 32] = [const { AtomicUsize::new(0) }; 32];
+/// The signals blocked in the watcher thread's mask, bit `1 << number`:
+/// the mask of the thread that started it, read just before (a new thread
+/// inherits it, and this crate never changes it); `u64::MAX` before.
 static WATCHER_BLOCKED: AtomicU64 = AtomicU64::new(u64::MAX);
 
 pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
@@ -81,13 +83,13 @@ pub(super) fn replaced() -> Vec<Signal> {
     if !installed_here() {
         return Vec::new();
     }
-    let chained = CHAINED.load(Ordering::SeqCst);
     (0..OURS.len())
         .filter_map(|number| {
             let ours = OURS[number].load(Ordering::SeqCst);
+            let chained_via = CHAINED_VIA[number].load(Ordering::SeqCst);
             let replaced = ours != 0
-                && chained & (1 << number) == 0
-                && current_handler(number as i32).is_ok_and(|now| now != ours);
+                && current_handler(number as i32)
+                    .is_ok_and(|now| now != ours && now != chained_via);
             replaced
                 .then(|| Signal::from_number(number as i32))
                 .flatten()
@@ -254,10 +256,12 @@ fn start_watcher() -> io::Result<()> {
 fn on_raw_signal(number: i32) {
     // Reached through another's handler installed after this crate's: it
     // chains, so the signal is not lost. `sigaction` is async-signal-safe.
-    if let Some(slot) = OURS.get(number as usize) {
-        let ours = slot.load(Ordering::SeqCst);
-        if ours != 0 && current_handler(number).is_ok_and(|now| now != ours) {
-            CHAINED.fetch_or(1 << number, Ordering::SeqCst);
+    if let (Some(ours), Some(via)) = (OURS.get(number as usize), CHAINED_VIA.get(number as usize)) {
+        let ours = ours.load(Ordering::SeqCst);
+        if let Ok(now) = current_handler(number) {
+            if ours != 0 && now != ours {
+                via.store(now, Ordering::SeqCst);
+            }
         }
     }
     // SAFETY: `getpid` is async-signal-safe.

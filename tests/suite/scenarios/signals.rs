@@ -322,9 +322,18 @@ pub fn all() -> Vec<Scenario> {
                 unsafe { libc::raise(libc::SIGTERM) };
                 atexit::shutdown_request().wait();
                 println!("after: {:?}", atexit::replaced_signals());
+                // A handler set after it is judged afresh.
+                // SAFETY: installs a handler that does nothing, as ctrlc would.
+                unsafe {
+                    libc::signal(
+                        libc::SIGTERM,
+                        ignore_signal as *const () as libc::sighandler_t,
+                    )
+                };
+                println!("then: {:?}", atexit::replaced_signals());
             },
         )
-        .stdout("before: [Term]\nreporter\nafter: []\nhandler ran\n")
+        .stdout("before: [Term]\nreporter\nafter: []\nthen: [Term]\nhandler ran\n")
         .killed_by(libc::SIGTERM)
         .hang_after(Duration::from_secs(10)),
     ];
@@ -369,6 +378,9 @@ fn block(signal: i32) {
     let blocked = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
     assert_eq!(blocked, 0);
 }
+
+/// A signal handler that does nothing, as another library's would.
+extern "C" fn ignore_signal(_: libc::c_int) {}
 
 /// The handler found when the crash reporter installed its own.
 static PREVIOUS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
