@@ -9,6 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The number of the signal that asked for the shutdown; 0 before.
 static REQUESTED: AtomicI32 = AtomicI32::new(0);
+/// A signal (or the grace) has ended the request's drain: the handlers are
+/// about to run, and the next signal forces the end even before the exit
+/// has started.
+static DRAIN_ENDED: AtomicBool = AtomicBool::new(false);
 /// The signals end the process with `128 + n` rather than by the signal.
 static BY_EXIT_CODE: AtomicBool = AtomicBool::new(false);
 
@@ -26,6 +30,13 @@ pub(crate) fn signal() -> Option<Signal> {
     Signal::from_number(REQUESTED.load(Ordering::SeqCst))
 }
 
+/// Notes that the drain is ended (by a signal after the request, or by the
+/// grace): true when this call ended it, false when something had already.
+/// Async-signal-safe.
+pub(crate) fn end_the_drain() -> bool {
+    !DRAIN_ENDED.swap(true, Ordering::SeqCst)
+}
+
 /// Whether caught signals end the process with `128 + n` rather than by the
 /// signal. Set when the signals are installed; returns the old setting.
 pub(crate) fn set_by_exit_code(by_exit_code: bool) -> bool {
@@ -41,4 +52,5 @@ pub(crate) fn by_exit_code() -> bool {
 #[cfg(unix)]
 pub(crate) fn forget() {
     REQUESTED.store(0, Ordering::SeqCst);
+    DRAIN_ENDED.store(false, Ordering::SeqCst);
 }

@@ -11,8 +11,10 @@
 //! waiters, and starts the grace's timer. The exit then starts when the
 //! program returns from `main` (or exits), when the grace passes, or when a
 //! second signal comes, whichever is first; a signal once the exit has
-//! started ends the process at once. The signal handler tells those apart by
-//! two atomics: the signals received, and `exit::has_started`.
+//! started, or once a signal (or the grace) has ended the drain, ends the
+//! process at once. The signal handler tells those apart by atomics: the
+//! signals received, the request and whether its drain was ended
+//! (`request`), and `exit::has_started`.
 
 use crate::exit::ending::{self, Context, Ending};
 use crate::exit::{self, ExitRun};
@@ -46,6 +48,10 @@ mod imp {
     }
 
     pub(super) fn replaced() -> Vec<super::Signal> {
+        Vec::new()
+    }
+
+    pub(super) fn blocked() -> Vec<super::Signal> {
         Vec::new()
     }
 
@@ -101,8 +107,12 @@ pub struct CatchSignals {
     /// The ones the program named (with `only` or `signal`), which are caught
     /// even when ignored at start.
     named: Vec<Signal>,
-    ending: SignalEnding,
-    /// Graceful-shutdown mode, with its grace: the first signal asks for a shutdown.
+    /// The ending, when the program asked for one: an install sets only
+    /// what was asked for, so that a library's plain `catch_signals()`
+    /// does not undo the binary's choice.
+    ending: Option<SignalEnding>,
+    /// Graceful-shutdown mode, with its grace, when asked for: the first
+    /// signal asks for a shutdown.
     grace: Option<Duration>,
 }
 
@@ -124,7 +134,7 @@ impl CatchSignals {
         CatchSignals {
             signals: Signal::DEFAULT.to_vec(),
             named: Vec::new(),
-            ending: SignalEnding::Reraise,
+            ending: None,
             grace: None,
         }
     }
@@ -176,7 +186,9 @@ impl CatchSignals {
     }
 
     /// How the process ends after the handlers: [`SignalEnding::Reraise`]
-    /// (the default) or [`SignalEnding::ExitCode`].
+    /// (the default) or [`SignalEnding::ExitCode`]. Installing sets it for
+    /// every caught signal; an install that does not name an ending (a
+    /// library's plain [`catch_signals`]) keeps the one in force.
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -185,7 +197,7 @@ impl CatchSignals {
     /// assert_eq!(catch.get_ending(), SignalEnding::ExitCode);
     /// ```
     pub fn ending(mut self, ending: SignalEnding) -> Self {
-        self.ending = ending;
+        self.ending = Some(ending);
         self
     }
 
@@ -200,10 +212,17 @@ impl CatchSignals {
     ///
     /// `drain_timeout` bounds the drain: when it passes first, the handlers
     /// run anyway and the process ends by the signal. A second signal ends
-    /// the drain at once. The crate docs' "Services" section has the whole
-    /// table (every exit after the request, the drain timeout, the second signal,
-    /// the bounds, other signal users); `Duration::ZERO` runs the handlers
-    /// at once and `Duration::MAX` is no bound.
+    /// the drain at once, and a third forces the end.
+    ///
+    /// Once installed, the mode stays for the process: a later install
+    /// without `graceful_shutdown` (a library calling
+    /// [`catch_signals`] for its own sake) keeps it and its drain timeout,
+    /// and one with it sets a new drain timeout. `Duration::ZERO` is the
+    /// closest to the mode off: the first signal runs the handlers at once,
+    /// and still wakes the waiters. The crate docs' "Services" section has
+    /// the whole table (every exit after the request, the drain timeout, the
+    /// second signal, the bounds, other signal users). `Duration::MAX` is no
+    /// bound.
     ///
     /// ```no_run
     /// # extern crate atexit_core as atexit;
@@ -253,7 +272,10 @@ impl CatchSignals {
         &self.signals
     }
 
-    /// How the process ends after a caught signal.
+    /// How the process ends after a caught signal, as this builder says:
+    /// the one named with [`ending`](CatchSignals::ending), else
+    /// [`SignalEnding::Reraise`], the default (which installing a builder
+    /// that names none does not impose on an ending installed before).
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -261,15 +283,21 @@ impl CatchSignals {
     /// assert_eq!(CatchSignals::new().get_ending(), SignalEnding::Reraise);
     /// ```
     pub fn get_ending(&self) -> SignalEnding {
-        self.ending
+        self.ending.unwrap_or_default()
     }
 
     /// Installs the signal handling. Installing again is harmless: it adds
-    /// signals not caught yet and sets the ending and the mode (graceful-
-    /// shutdown or not, and its grace) for all of them. A shutdown already
+    /// signals not caught yet, and sets for all of them what this builder
+    /// asked for, and only that: the ending, if it named one with
+    /// [`ending`](CatchSignals::ending), and graceful-shutdown mode with its
+    /// grace, if it asked with
+    /// [`graceful_shutdown`](CatchSignals::graceful_shutdown). So a
+    /// library's plain [`catch_signals`] neither switches a binary's
+    /// graceful-shutdown mode off nor changes its ending. Graceful-shutdown
+    /// mode, once on, stays on. A shutdown already
     /// requested stays requested, with the grace that was in force when it
     /// was taken, and the next signal still ends its drain. A failed
-    /// install leaves the mode as it was.
+    /// install leaves the mode and the ending as they were.
     ///
     /// A signal taken from the default set ([`CatchSignals::new`]) that is
     /// ignored when this runs (as `nohup` does for SIGHUP, and shells for
@@ -310,8 +338,13 @@ impl CatchSignals {
             let nanos = u64::try_from(grace.as_nanos()).map_or(u64::MAX, |n| n.min(u64::MAX - 1));
             GRACE_NANOS.store(nanos, Ordering::SeqCst);
         }
-        let old_mode = REQUEST_MODE.swap(self.grace.is_some(), Ordering::SeqCst);
-        let old_ending = request::set_by_exit_code(self.ending == SignalEnding::ExitCode);
+        // Only what this builder asked for: a plain install keeps the mode
+        // and the ending in force.
+        let old_mode = REQUEST_MODE.fetch_or(self.grace.is_some(), Ordering::SeqCst);
+        let old_ending = request::by_exit_code();
+        if let Some(ending) = self.ending {
+            request::set_by_exit_code(ending == SignalEnding::ExitCode);
+        }
         let installed = imp::install(self);
         if installed.is_err() {
             GRACE_NANOS.store(old_grace, Ordering::SeqCst);
@@ -330,7 +363,10 @@ impl CatchSignals {
 /// watcher thread (or, if the process is already exiting, lets that exit
 /// finish); a second one while they run ends the process at once: press
 /// Ctrl+C again to force. Handlers can tell why they run with
-/// [`exit_reason`](crate::exit_reason). Calling it twice is harmless.
+/// [`exit_reason`](crate::exit_reason). Calling it twice is harmless, and
+/// so is calling it after [`CatchSignals::install`] (a library that calls it
+/// for its own sake): it adds the default signals not caught yet, and keeps
+/// the ending and graceful-shutdown mode the program installed.
 ///
 /// In a forked child, the signals do the default action until the child calls
 /// `catch_signals` itself (the watcher thread does not survive `fork`).
@@ -349,12 +385,34 @@ pub fn catch_signals() -> io::Result<()> {
 }
 
 /// The signals installed by [`catch_signals`] or [`CatchSignals::install`]
-/// whose handler is no longer this crate's, by signal number: a handler
-/// installed later with a plain `sigaction` or `signal` (as
-/// `ctrlc::set_handler` does, or the program resetting one to its default)
-/// replaced it, and those signals no longer run the exit handlers or ask
-/// for a shutdown. Empty when all are intact: handlers added later through
-/// `signal-hook` or `tokio::signal` share this crate's and keep it.
+/// that no longer reach this crate's handler, as far as can be known, by
+/// signal number; those signals no longer run the exit handlers or ask for
+/// a shutdown. Two causes are seen:
+///
+/// - **Replaced**: the signal's handler is no longer this crate's. A
+///   handler installed later with a plain `sigaction` or `signal` (as
+///   `ctrlc::set_handler` does, or the program resetting one to its
+///   default) replaced it. Handlers added later through `signal-hook` or
+///   `tokio::signal` share this crate's and keep it. A later handler that
+///   calls the one it found (a crash reporter's, chaining) looks the same
+///   until the signal comes: nothing short of the signal can tell whether
+///   it chains, so it is listed, until a signal reaching this crate through
+///   it proves it does (a handler set after that one is judged afresh).
+/// - **Blocked**: no thread would run the handler, since every thread
+///   blocks the signal in its mask or waits for it in `sigwait` (a library
+///   taking signals with `signalfd` or `sigwait`, installed before this
+///   crate's, whose mask the watcher thread inherited). The watcher's
+///   own mask is known without looking: when it takes the signals (the
+///   usual case) the answer costs about 0.4 µs. Else, on Linux, every
+///   thread's mask is read (`/proc/self/task`, about 15 µs per thread
+///   measured, stopping at the first that takes them all); elsewhere only
+///   the watcher thread's and the calling thread's masks can be seen, so a
+///   signal blocked in both is listed though another thread may take it.
+///   A snapshot: masks change. A signal blocked only in some threads still
+///   reaches this crate (the kernel picks a thread that takes it), but a
+///   thread waiting in `sigwait` for it may be picked first.
+///
+/// Empty when all are intact.
 ///
 /// When an exit starts, the replaced signals the program has not been told
 /// of by a call to this function are reported on stderr, once. In a forked
@@ -370,11 +428,14 @@ pub fn catch_signals() -> io::Result<()> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn replaced_signals() -> Vec<Signal> {
-    let replaced = imp::replaced();
-    for signal in &replaced {
+    let mut lost = imp::replaced();
+    lost.extend(imp::blocked());
+    lost.sort_by_key(|signal| signal.number());
+    lost.dedup();
+    for signal in &lost {
         TOLD.fetch_or(1 << signal.number(), Ordering::SeqCst);
     }
-    replaced
+    lost
 }
 
 /// The signals [`replaced_signals`] has returned, by bit `1 << number`: the
@@ -385,23 +446,52 @@ static TOLD: AtomicU64 = AtomicU64::new(0);
 /// once per process: called when an exit starts, since those signals can
 /// no longer start one.
 pub(crate) fn report_replaced() {
+    report_lost(None);
+}
+
+/// [`report_replaced`], for an exit that the delivery of `delivered`
+/// starts: that signal reached this crate's handler, whatever the masks
+/// say now (the thread it came to blocks it until its handler returns).
+fn report_lost(delivered: Option<Signal>) {
     static REPORTED: AtomicBool = AtomicBool::new(false);
-    let told = TOLD.load(Ordering::SeqCst);
-    let replaced: Vec<Signal> = imp::replaced()
-        .into_iter()
-        .filter(|signal| told & (1 << signal.number()) == 0)
-        .collect();
-    if replaced.is_empty() || REPORTED.swap(true, Ordering::SeqCst) {
+    let told = TOLD.load(Ordering::SeqCst) | delivered.map_or(0, |signal| 1 << signal.number());
+    let untold = |signals: Vec<Signal>| -> Vec<String> {
+        signals
+            .into_iter()
+            .filter(|signal| told & (1 << signal.number()) == 0)
+            .map(|signal| signal.to_string())
+            .collect()
+    };
+    let replaced = untold(imp::replaced());
+    let blocked = untold(imp::blocked());
+    if (replaced.is_empty() && blocked.is_empty()) || REPORTED.swap(true, Ordering::SeqCst) {
         return;
     }
-    let names: Vec<String> = replaced.iter().map(Signal::to_string).collect();
-    let report = format!(
-        "atexit: {} no longer {} the exit handlers: a handler set after \
-         catch_signals() with a plain sigaction or signal (as ctrlc::set_handler \
-         does) replaced this crate's\n",
-        names.join(", "),
-        if replaced.len() == 1 { "runs" } else { "run" },
-    );
+    let runs = |names: &[String]| if names.len() == 1 { "runs" } else { "run" };
+    let mut report = String::new();
+    if !replaced.is_empty() {
+        report.push_str(&format!(
+            "atexit: {} no longer {} the exit handlers: a handler set after \
+             catch_signals() with a plain sigaction or signal (as ctrlc::set_handler \
+             does) replaced this crate's, unless it calls this crate's in turn\n",
+            replaced.join(", "),
+            runs(&replaced),
+        ));
+    }
+    if !blocked.is_empty() {
+        report.push_str(&format!(
+            "atexit: {} no longer {} the exit handlers: {} blocked in every thread \
+             (or waited for with sigwait), as a library taking signals with \
+             signalfd or sigwait does\n",
+            blocked.join(", "),
+            runs(&blocked),
+            if blocked.len() == 1 {
+                "it is"
+            } else {
+                "they are"
+            },
+        ));
+    }
     os::write_stderr(report.as_bytes(), Duration::from_secs(1));
 }
 
@@ -467,14 +557,18 @@ static REQUEST_GRACE_NANOS: AtomicU64 = AtomicU64::new(u64::MAX);
 ///   without the mode since, or asked with `request_shutdown`), until the
 ///   exit starts: it ends the drain.
 ///
-/// Any other signal forces the end: a second one in the default mode, or
-/// one while the handlers of an exit after a request run. Async-signal-safe:
-/// atomic loads.
+/// Any other signal forces the end: a second one in the default mode, one
+/// after the signal (or the grace) that ended a drain, even when the exit
+/// has not started yet (the watcher is busy running it: the signal would
+/// wait in the pipe unseen), or one while the handlers of an exit after a
+/// request run. Async-signal-safe: atomics.
 fn goes_to_the_watcher(first: bool, made_the_request: bool) -> bool {
     let requested = request::signal().is_some();
     made_the_request
         || (first && !requested)
-        || ((REQUEST_MODE.load(Ordering::SeqCst) || requested) && !exit::has_started())
+        || ((REQUEST_MODE.load(Ordering::SeqCst) || requested)
+            && !exit::has_started()
+            && request::end_the_drain())
 }
 
 /// In the signal handler, for the first signal: in graceful-shutdown mode,
@@ -519,10 +613,10 @@ fn on_caught(signal: Signal, made_the_request: bool) {
                      exit handlers run now\n"
                 );
                 os::write_stderr(report.as_bytes(), Duration::from_secs(1));
-                on_signal(first);
+                on_signal(first, Some(signal));
             }
         }
-        None => on_signal(signal),
+        None => on_signal(signal, Some(signal)),
     }
 }
 
@@ -540,7 +634,9 @@ fn start_grace(signal: Signal, grace_nanos: u64) {
         .name("atexit-grace".into())
         .spawn(move || {
             if grace.is_zero() {
-                return on_signal(signal); // at once, as documented: no report
+                // At once, as documented: no report. The next signal forces.
+                request::end_the_drain();
+                return on_signal(signal, None);
             }
             std::thread::sleep(grace);
             end_the_drain(signal, grace)
@@ -559,12 +655,15 @@ fn end_the_drain(signal: Signal, grace: Duration) {
     if exit::has_started() {
         return; // the program's exit (bounded by the deadline) ends it
     }
+    if !request::end_the_drain() {
+        return; // a signal ended the drain first: its exit ends the process
+    }
     let report = format!(
         "atexit: the shutdown grace of {grace:?} after {signal} passed before the program \
          exited: the exit handlers run now\n"
     );
     os::write_stderr(report.as_bytes(), Duration::from_secs(1));
-    on_signal(signal);
+    on_signal(signal, None);
 }
 
 /// How a caught `signal` ends the process, as installed.
@@ -577,9 +676,10 @@ fn ending_of(signal: Signal) -> Ending {
 }
 
 /// Runs the exit handlers like any exit, then ends the process as
-/// configured.
-fn on_signal(signal: Signal) {
-    report_replaced();
+/// configured; `delivered` is the signal whose delivery starts it, if one
+/// does.
+fn on_signal(signal: Signal, delivered: Option<Signal>) {
+    report_lost(delivered);
     let ending = ending_of(signal);
     let plan = ExitPlan {
         reason: ExitReason::Signal(signal),

@@ -86,3 +86,8 @@ pub(super) fn installed_here() -> bool {
 pub(super) fn replaced() -> Vec<Signal> {
     Vec::new()
 }
+
+/// Console control events have no mask to block them: none to report.
+pub(super) fn blocked() -> Vec<Signal> {
+    Vec::new()
+}

@@ -606,5 +606,134 @@ pub fn all() -> Vec<Scenario> {
             "child drained\nchild handler\nchild killed by {}\n",
             libc::SIGTERM
         )),
+        // Issue 20: three signals in a row (Ctrl+C pressed three times).
+        // The second ends the drain; the third came before the exit had
+        // started, went to the watcher, busy running the handlers, and
+        // was swallowed: the process waited for the slow handler (a
+        // fourth was needed). Once a signal has ended the drain, the next
+        // forces the end.
+        Scenario::new("a_third_signal_right_after_the_second_forces", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            atexit::register(|| {
+                eprintln!("slow handler starts");
+                std::thread::sleep(Duration::from_secs(60));
+            });
+            // SAFETY: signalling this thread; each handler runs before
+            // `raise` returns.
+            unsafe {
+                libc::raise(libc::SIGTERM); // the request
+                libc::raise(libc::SIGTERM); // ends the drain
+                libc::raise(libc::SIGINT); // forces the end
+            }
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .any_stderr()
+        .killed_by(libc::SIGINT)
+        .hang_after(Duration::from_secs(20))
+        .faster_than(Duration::from_secs(15))
+        .drive(Drive::Repeat(3)),
+        // The same three, sent by the parent as fast as it can: whether the
+        // exit has started when the third comes or not, it forces.
+        Scenario::new("three_signals_from_outside_force_the_end", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            atexit::register(|| {
+                eprintln!("slow handler starts");
+                std::thread::sleep(Duration::from_secs(60));
+            });
+            println!("ready");
+            atexit::shutdown_request().wait();
+            println!("draining");
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .drive(Drive::Steps(vec![
+            Step::WaitFor("ready"),
+            Step::Signal(libc::SIGTERM),
+            Step::WaitFor("draining"),
+            Step::Signal(libc::SIGTERM),
+            Step::Signal(libc::SIGINT),
+        ]))
+        .stdout("ready\ndraining\n")
+        .any_stderr()
+        .killed_by(libc::SIGINT)
+        .hang_after(Duration::from_secs(20))
+        .faster_than(Duration::from_secs(15)),
+        // After `request_shutdown`, the first signal ends the drain and the
+        // second forces, even before the exit has started.
+        Scenario::new("after_request_shutdown_the_second_signal_forces", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            atexit::register(|| {
+                eprintln!("slow handler starts");
+                std::thread::sleep(Duration::from_secs(60));
+            });
+            atexit::request_shutdown(Signal::Term);
+            // SAFETY: signalling this thread; each handler runs before
+            // `raise` returns.
+            unsafe {
+                libc::raise(libc::SIGINT); // ends the drain
+                libc::raise(libc::SIGINT); // forces the end
+            }
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .any_stderr()
+        .killed_by(libc::SIGINT)
+        .hang_after(Duration::from_secs(20))
+        .faster_than(Duration::from_secs(15))
+        .drive(Drive::Repeat(3)),
+        // Issue 20: a library's own `atexit::catch_signals()`, called after
+        // the binary installed graceful-shutdown mode, switched the mode
+        // off: the signal then ran the handlers at once, cutting the drain.
+        // An install changes only what its builder asked for.
+        Scenario::new("a_librarys_plain_catch_signals_keeps_graceful_mode", || {
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            report_reason();
+            atexit::catch_signals().unwrap(); // the library's
+            requested_then_drained();
+        })
+        .stdout(format!("{DRAINED}handler: Some(Signal(Term))\n"))
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
+        // A later graceful install sets a new grace; the mode stays on.
+        Scenario::new("a_later_graceful_install_sets_the_grace", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            atexit::catch_signals().unwrap();
+            request_mode(Duration::from_millis(300)).install().unwrap();
+            atexit::catch_signals().unwrap();
+            report_reason();
+            kill_self_after(50, libc::SIGTERM);
+            atexit::shutdown_request().wait();
+            println!("draining for ever");
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .stdout("draining for ever\nhandler: Some(Signal(Term))\n")
+        .stderr_has(&["atexit: the shutdown grace of 300ms after SIGTERM passed"])
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
+        // Issue 20: the docs said `exit_reason` says `Signal` "from then
+        // on" when the first signal comes during an exit's handlers; after
+        // `exit(3)` the status is the program's word, and the reason keeps
+        // telling it, as for a failure status after the request (the docs
+        // now say so).
+        Scenario::new(
+            "a_first_signal_during_an_exit_3_keeps_its_reason_and_status",
+            || {
+                request_mode(Duration::from_secs(60)).install().unwrap();
+                atexit::register(|| println!("handler: {:?}", atexit::exit_reason()));
+                atexit::register(|| {
+                    println!("slow handler starts: {:?}", atexit::exit_reason());
+                    // SAFETY: signalling our own process.
+                    unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+                    std::thread::sleep(Duration::from_millis(300));
+                    println!("slow handler ends: {:?}", atexit::exit_reason());
+                });
+                std::process::exit(3);
+            },
+        )
+        .stdout(
+            "slow handler starts: Some(Exit(Some(3)))\n\
+             slow handler ends: Some(Exit(Some(3)))\n\
+             handler: Some(Exit(Some(3)))\n",
+        )
+        .code(3)
+        .hang_after(Duration::from_secs(20)),
     ]
 }

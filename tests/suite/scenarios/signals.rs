@@ -159,6 +159,183 @@ pub fn all() -> Vec<Scenario> {
         .stdout("handler ran\n")
         .killed_by(libc::SIGHUP)
         .hang_after(Duration::from_secs(10)),
+        // Issue 20: a library's own `atexit::catch_signals()` after the
+        // binary chose `128 + n` put the ending back to the default (death
+        // by the signal). An install changes only what its builder set.
+        Scenario::new("a_librarys_plain_catch_signals_keeps_the_ending", || {
+            CatchSignals::new()
+                .only([Signal::Term])
+                .ending(SignalEnding::ExitCode)
+                .install()
+                .unwrap();
+            atexit::catch_signals().unwrap(); // the library's
+            atexit::register(say("handler ran"));
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(30));
+        })
+        .stdout("handler ran\n")
+        .code(128 + libc::SIGTERM)
+        .hang_after(Duration::from_secs(10)),
+        // Asking for the default ending by name does set it.
+        Scenario::new("an_install_naming_the_ending_sets_it", || {
+            CatchSignals::new()
+                .only([Signal::Term])
+                .ending(SignalEnding::ExitCode)
+                .install()
+                .unwrap();
+            CatchSignals::new()
+                .ending(SignalEnding::Reraise)
+                .install()
+                .unwrap();
+            atexit::register(say("handler ran"));
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(30));
+        })
+        .stdout("handler ran\n")
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(10)),
+        // Issue 20: a signal library that takes SIGTERM with `signalfd` or
+        // `sigwait` blocks it in the thread mask; installed after, the
+        // watcher inherits the mask, no thread runs the handler, and
+        // `replaced_signals()` said nothing.
+        Scenario::new("a_signal_blocked_in_every_thread_is_told", || {
+            block(libc::SIGTERM);
+            CatchSignals::new().only([Signal::Term]).install().unwrap();
+            println!("{:?}", atexit::replaced_signals());
+        })
+        .stdout("[Term]\n"),
+        Scenario::new(
+            "a_signal_blocked_in_every_thread_is_reported_at_exit",
+            || {
+                block(libc::SIGTERM);
+                CatchSignals::new().only([Signal::Term]).install().unwrap();
+            },
+        )
+        .stderr_has(&[
+            "atexit: SIGTERM no longer runs the exit handlers: it is blocked in every thread",
+        ]),
+        // A thread inside `sigwait` shows the signals it waits for as
+        // unblocked (the kernel unblocks them for the wait); it takes them
+        // all the same.
+        Scenario::new("a_thread_in_sigwait_takes_the_signal_and_is_told", || {
+            block(libc::SIGTERM);
+            let (sent, got) = std::sync::mpsc::channel();
+            std::thread::spawn(move || loop {
+                let set = sigset(libc::SIGTERM);
+                let mut number = 0;
+                // SAFETY: waits for SIGTERM, blocked in every thread.
+                if unsafe { libc::sigwait(&set, &mut number) } == 0 {
+                    let _ = sent.send(number);
+                }
+            });
+            CatchSignals::new().only([Signal::Term]).install().unwrap();
+            atexit::register(say("handler: main returned"));
+            // Inside `sigwait` or not, the answer is the same.
+            std::thread::sleep(Duration::from_millis(100));
+            println!("{:?}", atexit::replaced_signals());
+            // SAFETY: signalling our own process.
+            unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+            println!("sigwait got {}", got.recv().unwrap() == libc::SIGTERM);
+        })
+        .stdout("[Term]\nsigwait got true\nhandler: main returned\n")
+        .hang_after(Duration::from_secs(20)),
+        // A thread inside `sigwait` for another signal, with SIGTERM
+        // unblocked, takes SIGTERM by the handler: its wait set is read, not
+        // guessed.
+        Scenario::new(
+            "a_thread_in_sigwait_for_another_signal_still_takes_it",
+            || {
+                block(libc::SIGTERM);
+                block(libc::SIGUSR1);
+                std::thread::spawn(|| {
+                    let term = sigset(libc::SIGTERM);
+                    // SAFETY: changes this thread's mask only.
+                    unsafe {
+                        libc::pthread_sigmask(libc::SIG_UNBLOCK, &term, std::ptr::null_mut())
+                    };
+                    let usr1 = sigset(libc::SIGUSR1);
+                    let mut number = 0;
+                    loop {
+                        // SAFETY: waits for SIGUSR1, blocked in every thread.
+                        unsafe { libc::sigwait(&usr1, &mut number) };
+                    }
+                });
+                CatchSignals::new().only([Signal::Term]).install().unwrap();
+                atexit::register(say("handler ran"));
+                std::thread::sleep(Duration::from_millis(100));
+                println!("{:?}", atexit::replaced_signals());
+                // SAFETY: signalling our own process.
+                unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+                std::thread::sleep(Duration::from_secs(30));
+            },
+        )
+        .stdout("[]\nhandler ran\n")
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(10))
+        .drive(Drive::Repeat(5)),
+        // Blocked in the main thread after the install: the watcher thread
+        // still takes it, and nothing is told.
+        Scenario::new(
+            "a_signal_blocked_after_the_install_still_runs_the_handlers",
+            || {
+                CatchSignals::new().only([Signal::Term]).install().unwrap();
+                block(libc::SIGTERM);
+                println!("{:?}", atexit::replaced_signals());
+                atexit::register(say("handler ran"));
+                kill_self_after(50, libc::SIGTERM);
+                std::thread::sleep(Duration::from_secs(30));
+            },
+        )
+        .stdout("[]\nhandler ran\n")
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(10)),
+        // A crash reporter installs its own handler after this crate's and
+        // calls the one it found: the signal still reaches this crate.
+        // Nothing tells before the signal comes (`replaced_signals` cannot
+        // know), but the exit that signal starts must not report the signal
+        // as lost: it just ran the handlers.
+        Scenario::new("a_chaining_handler_is_not_reported_when_it_chains", || {
+            CatchSignals::new().only([Signal::Term]).install().unwrap();
+            install_chaining_reporter(libc::SIGTERM);
+            atexit::register(say("handler ran"));
+            kill_self_after(50, libc::SIGTERM);
+            std::thread::sleep(Duration::from_secs(30));
+        })
+        .stdout("reporter\nhandler ran\n")
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(10)),
+        // In graceful-shutdown mode the chaining handler's signal only asks
+        // for the shutdown: from then on it is known to reach this crate,
+        // and is no longer listed.
+        Scenario::new(
+            "a_chaining_handler_is_no_longer_listed_once_it_chained",
+            || {
+                CatchSignals::new()
+                    .only([Signal::Term])
+                    .graceful_shutdown(Duration::from_secs(20))
+                    .install()
+                    .unwrap();
+                install_chaining_reporter(libc::SIGTERM);
+                atexit::register(say("handler ran"));
+                println!("before: {:?}", atexit::replaced_signals());
+                // SAFETY: signalling this thread.
+                unsafe { libc::raise(libc::SIGTERM) };
+                atexit::shutdown_request().wait();
+                println!("after: {:?}", atexit::replaced_signals());
+                // A handler set after it is judged afresh.
+                // SAFETY: installs a handler that does nothing, as ctrlc would.
+                unsafe {
+                    libc::signal(
+                        libc::SIGTERM,
+                        ignore_signal as *const () as libc::sighandler_t,
+                    )
+                };
+                println!("then: {:?}", atexit::replaced_signals());
+            },
+        )
+        .stdout("before: [Term]\nreporter\nafter: []\nthen: [Term]\nhandler ran\n")
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(10)),
     ];
     // The matrix: every signal × every case, then the `128 + n` ending.
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
@@ -180,6 +357,68 @@ pub fn all() -> Vec<Scenario> {
         cell(libc::SIGTERM, SignalCase::ExitCode, SignalEnding::Reraise),
     ]);
     all
+}
+
+/// A set holding `signal` alone.
+fn sigset(signal: i32) -> libc::sigset_t {
+    // SAFETY: `sigemptyset` initialises the set we own.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        set
+    }
+}
+
+/// Blocks `signal` in this thread's mask (inherited by threads it starts),
+/// as a library that takes signals with `signalfd` or `sigwait` does.
+fn block(signal: i32) {
+    let set = sigset(signal);
+    // SAFETY: changes this thread's mask only.
+    let blocked = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    assert_eq!(blocked, 0);
+}
+
+/// A signal handler that does nothing, as another library's would.
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// The handler found when the crash reporter installed its own.
+static PREVIOUS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A crash reporter's handler: says so, then calls the one it replaced.
+extern "C" fn reporter(
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    let text = b"reporter\n";
+    // SAFETY: `write` is async-signal-safe.
+    unsafe { libc::write(1, text.as_ptr().cast(), text.len()) };
+    let previous = PREVIOUS.load(std::sync::atomic::Ordering::SeqCst);
+    if previous > libc::SIG_IGN {
+        // SAFETY: the previous handler was installed with SA_SIGINFO
+        // (signal-hook-registry's), so it takes these three arguments.
+        let previous: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+            unsafe { std::mem::transmute(previous) };
+        previous(signal, info, context);
+    }
+}
+
+/// Installs [`reporter`] for `signal` with a plain `sigaction`, keeping the
+/// handler it replaces to chain to.
+fn install_chaining_reporter(signal: i32) {
+    // SAFETY: installs an async-signal-safe handler; the old action is
+    // read into a zeroed struct we own.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = reporter as *const () as usize;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        let mut old: libc::sigaction = std::mem::zeroed();
+        assert_eq!(libc::sigaction(signal, &action, &mut old), 0);
+        assert_ne!(old.sa_flags & libc::SA_SIGINFO, 0);
+        PREVIOUS.store(old.sa_sigaction, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 const CLOSED_STDIO: &str = "closed_standard_streams_and_signals_caught_at_load";
