@@ -35,15 +35,15 @@
 //! - a second Ctrl+C ends the drain at once: the exit handlers run now (the
 //!   items in progress are cut short) and the process dies by the first
 //!   signal;
-//! - if the drain outlasts the grace (`--grace-ms`), the handlers run anyway
+//! - if the drain outlasts the drain timeout (`--drain-ms`), the handlers run anyway
 //!   and the process dies by the signal: a stuck item cannot keep it alive.
 //!
 //! Options (all optional):
 //!
 //! - `--items N`: items to convert (20); `--workers N`: threads (4);
 //! - `--item-ms MS`: the work of one item, simulated (200);
-//! - `--grace-ms MS`: the grace of the drain (20000);
-//! - `--hang ITEM`: that item never finishes, so only the grace (or a
+//! - `--drain-ms MS`: the drain timeout (20000);
+//! - `--hang ITEM`: that item never finishes, so only the drain timeout (or a
 //!   second signal) ends the drain;
 //! - `--summary FILE`: also write the summary line to FILE;
 //! - `--exit-code`: end with status 128 + signal number rather than by the
@@ -66,7 +66,7 @@ struct Options {
     items: usize,
     workers: usize,
     item: Duration,
-    grace: Duration,
+    drain_timeout: Duration,
     hang: Option<usize>,
     summary: Option<PathBuf>,
     exit_code: bool,
@@ -77,7 +77,7 @@ fn parse_options() -> Result<Options, String> {
         items: 20,
         workers: 4,
         item: Duration::from_millis(200),
-        grace: Duration::from_secs(20),
+        drain_timeout: Duration::from_secs(20),
         hang: None,
         summary: None,
         exit_code: false,
@@ -98,7 +98,7 @@ fn parse_options() -> Result<Options, String> {
             "--items" => options.items = number(value()?)? as usize,
             "--workers" => options.workers = (number(value()?)? as usize).max(1),
             "--item-ms" => options.item = Duration::from_millis(number(value()?)?),
-            "--grace-ms" => options.grace = Duration::from_millis(number(value()?)?),
+            "--drain-ms" => options.drain_timeout = Duration::from_millis(number(value()?)?),
             "--hang" => options.hang = Some(number(value()?)? as usize),
             "--summary" => options.summary = Some(PathBuf::from(value()?)),
             "--exit-code" => options.exit_code = true,
@@ -185,12 +185,12 @@ fn main() {
         std::process::exit(2);
     });
 
-    // The drain gets the grace; the exit handlers then get 5 s of their own
+    // The drain gets the drain timeout; the exit handlers then get 5 s of their own
     // (as a supervisor's stop timeout would be split).
     atexit::set_deadline(Some(Duration::from_secs(5)));
     let mut catch = CatchSignals::new()
         .only([Signal::Int, Signal::Term])
-        .graceful_shutdown(options.grace);
+        .graceful_shutdown(options.drain_timeout);
     if options.exit_code {
         catch = catch.ending(SignalEnding::ExitCode);
     }
@@ -207,7 +207,7 @@ fn main() {
 
     // The handler owns what it reports (an `Arc`, not a thread-local: those
     // of the exiting thread are gone when handlers run). It runs however the
-    // process ends: after `main` returns, when the grace passes, or on a
+    // process ends: after `main` returns, when the drain timeout passes, or on a
     // second signal while the workers are still busy.
     atexit::register({
         let pool = Arc::clone(&pool);

@@ -55,7 +55,7 @@
 //! | `std::process::abort` | no: nothing runs after an abort |
 //! | a panic under `panic = "abort"` | no, unless [`run_on_panic_abort`] was called |
 //! | SIGINT, SIGTERM, SIGHUP, SIGQUIT | after [`catch_signals`] (then the process dies by the same signal); without it no: the default action ends the process at once |
-//! | the same in graceful-shutdown mode ([`CatchSignals::graceful_shutdown`]) | when the program exits after draining, when the grace passes, or on a second signal; the process then ends by the first signal, unless the program chose a failure status (see "Services") |
+//! | the same in graceful-shutdown mode ([`CatchSignals::graceful_shutdown`]) | when the program exits after draining, when the drain timeout passes, or on a second signal; the process then ends by the first signal, unless the program chose a failure status (see "Services") |
 //! | SIGPIPE | when added with [`CatchSignals::signal`] (Rust ignores it by default) |
 //! | SIGKILL, a crash (SIGSEGV), power loss | no: no code can run |
 //!
@@ -127,12 +127,12 @@
 //!
 //! | when | what happens | how the process ends |
 //! |---|---|---|
-//! | the first signal | the request is noted at once (in the signal handler), every waiter is woken, the grace's timer starts | — |
+//! | the first signal | the request is noted at once (in the signal handler), every waiter is woken, the drain timeout's timer starts | — |
 //! | the program exits with status 0 (`main` returns, `std::process::exit(0)`, [`exit(0)`](exit)) | the handlers run, newest first; [`exit_reason`] is `Signal(..)` | by the first signal (`128 + n` with [`SignalEnding::ExitCode`]) |
 //! | the program exits with another status, or panics | the handlers run; [`exit_reason`] tells that status (or the panic) | with that status (101 for the panic): the program's own word; [`set_exit_code`] wins over all |
-//! | the grace passes first | stderr says so; the handlers run on a thread of the crate's while `main` is still draining (what finishes after they ran is not in what they wrote) | by the first signal |
+//! | the drain timeout passes first | stderr says so; the handlers run on a thread of the crate's while `main` is still draining (what finishes after they ran is not in what they wrote) | by the first signal |
 //! | a second signal, before the exit started | stderr says so; the handlers run now, as above | by the first signal |
-//! | another signal after the one that ended the drain (or after the grace passed), whether the handlers have started yet or not | nothing more runs | at once, by that signal |
+//! | another signal after the one that ended the drain (or after the drain timeout passed), whether the handlers have started yet or not | nothing more runs | at once, by that signal |
 //! | the first signal comes while the handlers of an exit that started without one run | it is the request: the handlers go on; after an exit with status 0, [`exit_reason`] says `Signal(..)` from then on; after another status or a panic it keeps telling that, as above | by that signal if the status was 0, else with the status |
 //! | the first signal comes once the handlers are done | nothing: the process is ending with its status | with its status |
 //!
@@ -141,9 +141,9 @@
 //! install sets only what its builder asked for: it adds its signals, and
 //! changes the ending only when it names one ([`CatchSignals::ending`]) and
 //! the mode only when it asks for it ([`CatchSignals::graceful_shutdown`],
-//! which also sets a new grace). So a plain `catch_signals()` never switches
+//! which also sets a new drain timeout). So a plain `catch_signals()` never switches
 //! graceful-shutdown mode off nor undoes [`SignalEnding::ExitCode`]; once on,
-//! the mode stays on for the process (`Duration::ZERO` as the grace is the
+//! the mode stays on for the process (`Duration::ZERO` as the drain timeout is the
 //! nearest to off).
 //!
 //! Where the platform does not tell the exit handlers the status of a
@@ -152,20 +152,20 @@
 //! request and end by the signal: end with [`exit(n)`](exit) there to keep a
 //! failure status.
 //!
-//! **Bounds.** The grace bounds the drain, [`set_deadline`] the handlers, and
+//! **Bounds.** The drain timeout bounds the drain, [`set_deadline`] the handlers, and
 //! the crate's end watchdog the last second (flushing, the C runtime's
-//! exit), so from the signal the process is gone within *grace + timeout +
+//! exit), so from the signal the process is gone within *drain timeout + deadline +
 //! 1 s*; when stdout or stderr is a pipe nobody reads, up to 2 s more (the
-//! flush of what `main` printed and the grace's report each give up after
+//! flush of what `main` printed and the drain timeout's report each give up after
 //! 1 s). Pick them from what the supervisor waits before SIGKILL: systemd's
 //! `TimeoutStopSec` (90 s by default), Kubernetes'
 //! `terminationGracePeriodSeconds` (30 s, counted from the `preStop` hook's
-//! start), `docker stop`'s `--time` (10 s). A grace of `Duration::MAX` (or
+//! start), `docker stop`'s `--time` (10 s). A drain timeout of `Duration::MAX` (or
 //! any of centuries) waits for the program for ever, and a second signal
 //! still ends it; `Duration::ZERO` runs the handlers at once, as without
 //! graceful-shutdown mode, but still wakes the waiters. On Windows, closing
 //! the console, logging off and shutting down end the process about 5 s
-//! after the event, whatever the grace.
+//! after the event, whatever the drain timeout.
 //!
 //! **Other signal users.** A signal has one handler in the kernel; who gets
 //! it depends on how each library installs its own:
@@ -207,14 +207,14 @@
 //!   the signal in every run.
 //!
 //! So in a service use graceful-shutdown mode *instead of* the other
-//! library's signal handling: one source for the shutdown, with the grace
+//! library's signal handling: one source for the shutdown, with the drain timeout
 //! and the second signal (Tokio alone swallows a second Ctrl+C). If `ctrlc`
 //! must stay, install it before.
 //!
 //! **Async handlers** run on a runtime of their own (see "Async handlers"),
 //! in graceful-shutdown mode as everywhere: after `main` returns, objects
 //! made on the program's runtime no longer work in them. A forced end
-//! (grace, second signal) runs them while `main`'s runtime is still alive,
+//! (drain timeout, second signal) runs them while `main`'s runtime is still alive,
 //! where such an object may happen to work, so test the path the service
 //! normally takes: return from `main`.
 //!

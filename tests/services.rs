@@ -253,7 +253,7 @@ fn second_signal(second: i32) {
         "2",
         "--item-ms",
         "60000",
-        "--grace-ms",
+        "--drain-ms",
         "60000",
     ];
     let mut running = start_pool(&args, &summary);
@@ -323,7 +323,7 @@ fn grace(signal: i32) {
         "20",
         "--hang",
         "1",
-        "--grace-ms",
+        "--drain-ms",
         "500",
     ];
     let mut running = start_pool(&args, &summary);

@@ -11,7 +11,7 @@
 //! into a request that the accept loop awaits ([`atexit::shutdown_request`],
 //! a future that needs no runtime of its own) next to `accept()`:
 //!
-//! - the grace (`--grace-ms`, 20 s by default) bounds the drain: when it
+//! - the drain timeout (`--drain-ms`, 20 s by default) bounds the drain: when it
 //!   passes, the exit handlers run anyway and the process dies by the signal;
 //! - a second signal ends the drain at once, in the same way;
 //! - the exit handler, registered with [`atexit::register`], writes the
@@ -35,9 +35,9 @@
 //! complete
 //! ```
 //!
-//! Arguments: `[--grace-ms N] [--stuck] [STATS_FILE]`. `--stuck` makes the
+//! Arguments: `[--drain-ms N] [--stuck] [STATS_FILE]`. `--stuck` makes the
 //! first request never finish (a stand-in for a hung upstream call), so the
-//! drain never ends and the grace (or a second signal) ends the process. The
+//! drain never ends and the drain timeout (or a second signal) ends the process. The
 //! stats file is `STATS_FILE`, else `$TCP_SERVER_STATS`, else
 //! `tcp_server_stats.txt` in the temp directory.
 
@@ -54,7 +54,7 @@ use tokio::task::JoinSet;
 /// How long a request takes to work on.
 const WORK: Duration = Duration::from_millis(300);
 /// How long a client may take to send its request line: a client that
-/// connects and sends nothing must not hold the drain up until the grace.
+/// connects and sends nothing must not hold the drain up until the drain timeout.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 // The counts live in statics, not in `main`'s locals or thread-locals: the
@@ -69,22 +69,22 @@ static ANSWERED: AtomicU64 = AtomicU64::new(0);
 static STUCK_LEFT: AtomicBool = AtomicBool::new(false);
 
 struct Options {
-    grace: Duration,
+    drain_timeout: Duration,
     stats: PathBuf,
 }
 
 fn parse_options() -> Options {
-    let mut grace = Duration::from_secs(20);
+    let mut drain_timeout = Duration::from_secs(20);
     let mut stats = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--grace-ms" => {
+            "--drain-ms" => {
                 let ms = args.next().and_then(|ms| ms.parse().ok());
                 let Some(ms) = ms else {
-                    usage("--grace-ms needs a number")
+                    usage("--drain-ms needs a number")
                 };
-                grace = Duration::from_millis(ms);
+                drain_timeout = Duration::from_millis(ms);
             }
             "--stuck" => STUCK_LEFT.store(true, Ordering::SeqCst),
             _ if arg.starts_with("--") => usage(&format!("unknown option {arg}")),
@@ -94,11 +94,11 @@ fn parse_options() -> Options {
     let stats = stats
         .or_else(|| std::env::var_os("TCP_SERVER_STATS").map(PathBuf::from))
         .unwrap_or_else(|| std::env::temp_dir().join("tcp_server_stats.txt"));
-    Options { grace, stats }
+    Options { drain_timeout, stats }
 }
 
 fn usage(problem: &str) -> ! {
-    eprintln!("{problem}\nusage: tcp_server [--grace-ms N] [--stuck] [STATS_FILE]");
+    eprintln!("{problem}\nusage: tcp_server [--drain-ms N] [--stuck] [STATS_FILE]");
     std::process::exit(2);
 }
 
@@ -140,7 +140,7 @@ async fn serve(stream: TcpStream) {
 async fn main() -> std::io::Result<()> {
     let options = parse_options();
 
-    // The exit handlers get 5 s, the drain `grace`: a supervisor's stop
+    // The exit handlers get 5 s, the drain `drain_timeout`: a supervisor's stop
     // timeout should cover both (systemd's TimeoutStopSec, Kubernetes'
     // terminationGracePeriodSeconds).
     atexit::set_deadline(Some(Duration::from_secs(5)));
@@ -149,7 +149,7 @@ async fn main() -> std::io::Result<()> {
     // action: they still kill the server at once.
     atexit::CatchSignals::new()
         .only([Signal::Term, Signal::Int])
-        .graceful_shutdown(options.grace)
+        .graceful_shutdown(options.drain_timeout)
         .install()?;
     let stats = options.stats;
     atexit::register(move || match write_stats(&stats) {

@@ -211,7 +211,7 @@ type Seen = (u64, Result<Outcome, String>, Instant);
 fn run_under_traffic(rng: &mut Rng) -> Result<Counts, String> {
     let dir = TempDir::new("tcp_server_traffic");
     let stats = dir.path().join("stats.txt");
-    let server = Server::start(&["--grace-ms", "10000"], &stats)?;
+    let server = Server::start(&["--drain-ms", "10000"], &stats)?;
     let address = server.address();
     let delay = Duration::from_millis(rng.between(0, 600));
     let mut spawner_rng = Rng(rng.next());
@@ -369,7 +369,7 @@ fn sigterm_under_traffic_answers_or_refuses_every_request() {
 /// A server in `--stuck` mode with one request stuck and one answered; returns
 /// it and the stuck client, which must get no byte of a reply.
 fn stuck_server(grace_ms: &str, stats: &Path) -> (Server, JoinHandle<Result<Outcome, String>>) {
-    let mut server = Server::start(&["--stuck", "--grace-ms", grace_ms], stats)
+    let mut server = Server::start(&["--stuck", "--drain-ms", grace_ms], stats)
         .unwrap_or_else(|e| panic!("{e}"));
     let address = server.address();
     let stuck = std::thread::spawn(move || {
