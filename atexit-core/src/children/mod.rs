@@ -445,6 +445,12 @@ impl ExitChild<tokio::process::Child> {
     /// it closes the child's stdin if it was piped and not taken, so a child
     /// that reads to the end does end.
     ///
+    /// The child's end reaches it through the driver of the runtime that
+    /// spawned it, as for Tokio's own `Child`: awaited elsewhere while that
+    /// runtime does not run (a current-thread runtime outside its
+    /// `block_on`), it is not woken. Once that runtime is dropped, it works
+    /// from another one.
+    ///
     /// Cancel-safe: the future can be dropped at any point (a `select!`, a
     /// timeout, a task dropped with its runtime when `main` returns), and
     /// nothing then waits on: the runtime's drop does not wait for it, and
