@@ -484,7 +484,9 @@ impl Shared<tokio::process::Child> {
     /// once, under the lock (it does not block), and drops it. Tokio keeps
     /// the waker with the child's own registration (its pidfd, or SIGCHLD),
     /// so the task is woken when the child ends, whoever reaps it then (the
-    /// stop at exit, say): the next look finds the status in the slot.
+    /// stop at exit, say): the next look finds the status in the slot. The
+    /// only code not ours or Tokio's that runs under the lock is the
+    /// executor's waker clone, as in any poll; nothing there blocks.
     fn poll_wait(
         &self,
         cx: &mut std::task::Context<'_>,
