@@ -525,38 +525,42 @@ fn debug_on_blocked_stderr() {
 /// to another child (steered with `ns_last_pid`) that leads a group and
 /// blocks SIGTERM, so a SIGTERM sent to it stays pending, for the check.
 fn reaped_pid_reused() {
-    let mut first = std::process::Command::new("true")
-        .spawn()
-        .expect("spawn true");
-    let pid = first.id();
-    first.wait().expect("wait");
-    let mut other = None;
-    for _ in 0..200 {
-        if std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1)).is_err() {
-            println!("cannot steer pids");
-            return;
+    // Another process may take the freed pid first (a busy machine: a
+    // compiler that lives for seconds): then start over with a new one.
+    let mut found = None;
+    'fresh: for _ in 0..50 {
+        let mut first = std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true");
+        let pid = first.id();
+        first.wait().expect("wait");
+        for _ in 0..20 {
+            if std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1)).is_err() {
+                println!("cannot steer pids");
+                return;
+            }
+            let mut command = std::process::Command::new("sleep");
+            command.arg("1000").process_group(0);
+            // SAFETY: `sigprocmask` is async-signal-safe; the mask outlives exec.
+            unsafe {
+                command.pre_exec(|| {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, libc::SIGTERM);
+                    libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                    Ok(())
+                });
+            }
+            let mut child = command.spawn().expect("spawn sleep");
+            if child.id() == pid {
+                found = Some((first, pid, child));
+                break 'fresh;
+            }
+            child.kill().expect("kill");
+            child.wait().expect("wait");
         }
-        let mut command = std::process::Command::new("sleep");
-        command.arg("1000").process_group(0);
-        // SAFETY: `sigprocmask` is async-signal-safe; the mask outlives exec.
-        unsafe {
-            command.pre_exec(|| {
-                let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                libc::sigaddset(&mut set, libc::SIGTERM);
-                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-                Ok(())
-            });
-        }
-        let mut child = command.spawn().expect("spawn sleep");
-        if child.id() == pid {
-            other = Some(child);
-            break;
-        }
-        child.kill().expect("kill");
-        child.wait().expect("wait");
     }
-    let other = other.expect("no child got the reaped pid in 200 tries");
+    let (first, pid, other) = found.expect("no child got a reaped pid in 50 × 20 tries");
     println!("reused {pid}");
     // Runs after the tied child's stop (newest first).
     atexit::register(move || {

@@ -445,6 +445,12 @@ impl ExitChild<tokio::process::Child> {
     /// it closes the child's stdin if it was piped and not taken, so a child
     /// that reads to the end does end.
     ///
+    /// The child's end reaches it through the driver of the runtime that
+    /// spawned it, as for Tokio's own `Child`: awaited elsewhere while that
+    /// runtime does not run (a current-thread runtime outside its
+    /// `block_on`), it is not woken. Once that runtime is dropped, it works
+    /// from another one.
+    ///
     /// Cancel-safe: the future can be dropped at any point (a `select!`, a
     /// timeout, a task dropped with its runtime when `main` returns), and
     /// nothing then waits on: the runtime's drop does not wait for it, and
@@ -478,7 +484,9 @@ impl Shared<tokio::process::Child> {
     /// once, under the lock (it does not block), and drops it. Tokio keeps
     /// the waker with the child's own registration (its pidfd, or SIGCHLD),
     /// so the task is woken when the child ends, whoever reaps it then (the
-    /// stop at exit, say): the next look finds the status in the slot.
+    /// stop at exit, say): the next look finds the status in the slot. The
+    /// only code not ours or Tokio's that runs under the lock is the
+    /// executor's waker clone, as in any poll; nothing there blocks.
     fn poll_wait(
         &self,
         cx: &mut std::task::Context<'_>,

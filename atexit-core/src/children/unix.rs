@@ -153,7 +153,21 @@ pub(super) fn tokio_io_enabled() -> bool {
     use std::os::fd::FromRawFd;
     let mut fds = [0; 2];
     // SAFETY: `pipe2` fills two new descriptors, which we then own.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    let made = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == 0;
+    // No `pipe2` (macOS): close-on-exec set just after, so that a child
+    // spawned meanwhile by another thread has them only until it runs.
+    // SAFETY: `pipe` fills two new descriptors; `fcntl` sets their flags.
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    let made = unsafe {
+        libc::pipe(fds.as_mut_ptr()) == 0 && {
+            for fd in fds {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+            true
+        }
+    };
+    if !made {
         // Cannot check: let the spawn say.
         return true;
     }
