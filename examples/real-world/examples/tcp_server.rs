@@ -94,7 +94,10 @@ fn parse_options() -> Options {
     let stats = stats
         .or_else(|| std::env::var_os("TCP_SERVER_STATS").map(PathBuf::from))
         .unwrap_or_else(|| std::env::temp_dir().join("tcp_server_stats.txt"));
-    Options { drain_timeout, stats }
+    Options {
+        drain_timeout,
+        stats,
+    }
 }
 
 fn usage(problem: &str) -> ! {
