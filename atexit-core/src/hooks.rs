@@ -184,6 +184,9 @@ mod fork {
     struct Held {
         guard: MutexGuard<'static, State>,
         by_runner: bool,
+        /// The reports on their way to the loggers, taken after the state.
+        #[cfg(any(feature = "log", feature = "tracing"))]
+        loggers: MutexGuard<'static, crate::report::loggers::Loggers>,
     }
 
     /// The guard `prepare` took, until `parent` or `child` releases it.
@@ -202,8 +205,18 @@ mod fork {
             .phase
             .run()
             .is_some_and(|run| run.runner == runner::current());
+        // Nothing takes the state while it holds this lock: the order is safe.
+        #[cfg(any(feature = "log", feature = "tracing"))]
+        let loggers = crate::report::loggers::lock();
         // SAFETY: we hold the lock (see `HeldAcrossFork`).
-        unsafe { *HELD.0.get() = Some(Held { guard, by_runner }) };
+        unsafe {
+            *HELD.0.get() = Some(Held {
+                guard,
+                by_runner,
+                #[cfg(any(feature = "log", feature = "tracing"))]
+                loggers,
+            })
+        };
     }
 
     fn take() -> Option<Held> {
@@ -220,10 +233,14 @@ mod fork {
         let Some(Held {
             mut guard,
             by_runner,
+            #[cfg(any(feature = "log", feature = "tracing"))]
+            mut loggers,
         }) = take()
         else {
             return;
         };
+        #[cfg(any(feature = "log", feature = "tracing"))]
+        crate::report::loggers::forget_in_forked_child(&mut loggers);
         let state = &mut *guard;
         state.registry.fork_child();
         state.forget_waiters();
