@@ -60,7 +60,8 @@ fn on_c_exit(status: Option<i32>) {
     let _ = std::panic::catch_unwind(|| {
         crate::signals::report_replaced();
         let runtime_ending = status.map_or(Ending::Unknown, Ending::Code);
-        let ending = match exit::run_at_exit(c_exit_plan(status)) {
+        let run = exit::run_at_exit(c_exit_plan(status));
+        let ending = match run {
             ExitRun::Ran => exit::current_ending(),
             // A handler of `atexit::exit` or `run_exitfuncs` called
             // `std::process::exit`: this exit is the one that ends the
@@ -80,9 +81,14 @@ fn on_c_exit(status: Option<i32>) {
         };
         if ending == runtime_ending || ending == Ending::Unknown {
             ending::leave_to_the_c_runtime(runtime_ending);
-        } else {
-            // The C runtime cannot be told another status: end here with it.
+        } else if run == ExitRun::OtherThread {
+            // That thread is ending the process now: its end comes first.
             ending::end(ending, Context::InsideExit);
+        } else {
+            // The C runtime cannot be told another status (or a signal):
+            // it does the rest of its exit work first, then the process
+            // ends with this one (see `exit`'s docs, "The C runtime's exit").
+            ending::end_after_the_c_runtime(ending);
         }
     });
 }

@@ -71,6 +71,26 @@ pub(crate) fn on_c_exit(hook: fn(Option<i32>)) -> bool {
     imp::on_c_exit(hook)
 }
 
+/// Has `end` called once the C runtime's exit, in which this is called (from
+/// this crate's hook), has done the rest of its work; false where that
+/// cannot be arranged (the caller ends at once then).
+///
+/// On glibc: a destructor of this object (`.fini_array`) runs inside the
+/// dynamic linker's finalizer (`_dl_fini`), an exit callback registered
+/// before any of the executable's constructors; from there it registers
+/// `end` with `on_exit`, and glibc runs a callback registered while the
+/// list runs right after the one running (`_dl_fini`) returns. So `end`
+/// runs after every C `atexit` callback registered after the dynamic
+/// linker's (by the executable's constructors, `main`, `dlopen`ed
+/// libraries) and after every object's destructors, where it flushes the C
+/// streams itself (glibc's own flush, `_IO_cleanup`, would come after).
+/// Still skipped: callbacks that libraries linked at start-up registered
+/// from their constructors (those ran before the executable's first
+/// instruction, so their callbacks are older than `_dl_fini`'s).
+pub(crate) fn after_the_c_runtime(end: fn()) -> bool {
+    imp::after_the_c_runtime(end)
+}
+
 /// Registers the three `fork` hooks. Returns false if that failed.
 #[cfg(unix)]
 pub(crate) fn on_fork(
@@ -166,6 +186,9 @@ mod imp {
         if HOOK.set(hook).is_err() {
             return true; // registered already
         }
+        // Named, so the linker keeps the destructor's entry with this code.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        std::hint::black_box(&late::AFTER_THE_DESTRUCTORS);
         // SAFETY: `c_exit_hook` is an `extern "C"` function; the hook it calls
         // is documented (at `on_c_exit`'s caller) never to unwind.
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -174,6 +197,58 @@ mod imp {
         #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
         let status = unsafe { libc::atexit(c_exit_hook) };
         status == 0
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    pub(super) use late::after_the_c_runtime;
+
+    /// Elsewhere the order of the C runtime's last steps was not measured.
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    pub(super) fn after_the_c_runtime(_: fn()) -> bool {
+        false
+    }
+
+    /// See `os::after_the_c_runtime`.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    mod late {
+        use super::on_exit;
+        use std::ffi::{c_int, c_void};
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::sync::OnceLock;
+
+        /// What to call at the end; the same function every time.
+        static END: OnceLock<fn()> = OnceLock::new();
+        /// The process whose end is put off (not a child forked since).
+        static PUT_OFF_IN: AtomicU32 = AtomicU32::new(0);
+
+        pub(in super::super) fn after_the_c_runtime(end: fn()) -> bool {
+            let _ = END.set(end);
+            PUT_OFF_IN.store(std::process::id(), Ordering::SeqCst);
+            true
+        }
+
+        /// Run by `_dl_fini` with this object's other destructors.
+        #[used]
+        #[link_section = ".fini_array"]
+        pub(super) static AFTER_THE_DESTRUCTORS: extern "C" fn() = after_the_destructors;
+
+        extern "C" fn after_the_destructors() {
+            if PUT_OFF_IN.load(Ordering::SeqCst) != std::process::id() {
+                return;
+            }
+            // SAFETY: registers an `extern "C"` function that never unwinds;
+            // not tied to this object (no `__dso_handle`), which stays loaded.
+            if unsafe { on_exit(at_the_end, std::ptr::null_mut()) } != 0 {
+                at_the_end(0, std::ptr::null_mut()); // no room: end here
+            }
+        }
+
+        extern "C" fn at_the_end(_: c_int, _: *mut c_void) {
+            // `end` ends the process; nothing may unwind into libc.
+            if let Some(end) = END.get() {
+                let _ = std::panic::catch_unwind(end);
+            }
+        }
     }
 
     #[cfg(any(
@@ -321,6 +396,10 @@ mod imp {
 
     pub(super) fn pin_this_object() {}
 
+    pub(super) fn after_the_c_runtime(_: fn()) -> bool {
+        false
+    }
+
     pub(super) fn write_stderr(bytes: &[u8], _give_up_at: Option<Instant>) -> bool {
         // Not through Rust's stderr, whose lock a stuck handler may hold.
         // Windows has no poll for a console or pipe handle; a pipe nobody
@@ -372,6 +451,10 @@ mod imp {
     }
 
     pub(super) fn pin_this_object() {}
+
+    pub(super) fn after_the_c_runtime(_: fn()) -> bool {
+        false
+    }
 
     pub(super) fn write_stderr(bytes: &[u8], _: Option<Instant>) -> bool {
         use std::io::Write;
