@@ -233,7 +233,11 @@
 //!   its status. A `Duration` too large to add to the current time (such as
 //!   `Duration::MAX`) is no deadline. A child forked from the process keeps
 //!   the deadline for its own exit; a child forked by a handler during an
-//!   exit gets a watchdog of its own for the same deadline.
+//!   exit gets a watchdog of its own for the same deadline, from the fork on
+//!   even while it stays inside that handler (on Linux with glibc a timer
+//!   that raises `SIGALRM` watches until the child's run goes on; the
+//!   child's own `alarm` and `SIGALRM` handler still work; elsewhere the
+//!   watch starts when the run goes on).
 //! - **A panic on a full stderr.** std's default panic message is a blocking
 //!   write: a panic of `main` or of a handler with stderr a pipe nobody reads
 //!   would stop the exit before it began. The panic hook this crate chains

@@ -255,14 +255,15 @@ mod fork {
         if by_runner {
             // Forked from inside a handler: the child's copy of that run goes
             // on, with the child's own handlers only, and a watchdog of its
-            // own for the same deadline (started when the run goes on: no
-            // thread may be started here).
+            // own for the same deadline: a timer from now (no thread may be
+            // started here), a thread when the run goes on (see `deadline`).
             if let Some(run) = state.phase.run_mut() {
                 run.busy = None;
             }
             if let Phase::Exiting(exiting) = &mut state.phase {
                 exiting.in_forked_child = true;
                 exiting.watched = false;
+                crate::exit::deadline::watch_in_forked_child(exiting);
             }
         } else {
             state.phase = Phase::Open { run: None };

@@ -340,15 +340,20 @@ fn drain(me: ThreadKey, on_empty: impl Fn(&mut State)) {
 }
 
 /// Whether the exit's deadline still lets a handler start. Also gives a
-/// child forked during the exit its own watchdog: the parent's did not come
-/// along (no deadline, if no thread can be had for it).
+/// child forked during the exit its own watchdog thread: the parent's did
+/// not come along, and the timer the fork hook armed watches only until now
+/// (no deadline, if neither can be had).
 fn may_start_a_handler(exiting: &mut Exiting) -> bool {
     let Some(deadline) = exiting.deadline else {
         return true;
     };
     if !exiting.watched {
         exiting.watched = deadline::start(&deadline);
-        if !exiting.watched {
+        if exiting.watched {
+            deadline::thread_took_over();
+        } else if deadline::timer_watches() {
+            exiting.watched = true; // the timer goes on watching
+        } else {
             exiting.deadline = None;
             return true;
         }
