@@ -251,6 +251,7 @@ mod fork {
         state.registry.fork_child();
         state.forget_waiters();
         crate::shutdown::forget_in_forked_child(&mut state.shutdown);
+        crate::exit::deadline::forget_timer_in_forked_child();
         // The deadline setting stays: the child's own exit gets it too.
         if by_runner {
             // Forked from inside a handler: the child's copy of that run goes

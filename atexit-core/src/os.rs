@@ -197,6 +197,21 @@ pub(crate) mod alarm {
         true
     }
 
+    /// In any child just forked (async-signal-safe): the timer did not come
+    /// along, the handler did; puts the action before it back.
+    pub(crate) fn forget_after_fork() {
+        if !ARMED.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        // SAFETY: restores the action `arm` saved (`PREVIOUS` is not
+        // written while armed).
+        unsafe {
+            if let Some(previous) = &*PREVIOUS.0.get() {
+                libc::sigaction(libc::SIGALRM, previous, std::ptr::null_mut());
+            }
+        }
+    }
+
     /// Whether the timer is armed.
     pub(crate) fn armed() -> bool {
         ARMED.load(Ordering::SeqCst)

@@ -29,7 +29,10 @@
 //! one timer with the program's own `alarm`, which would silently cancel it;
 //! a timer that notifies on a thread (`SIGEV_THREAD`) makes a thread, which
 //! is not safe in the hook. Elsewhere, the watchdog starts when the run goes
-//! on, as before.
+//! on, as before. A child whose forking thread blocks `SIGALRM` gets the
+//! timer's signal only when it unblocks it (or when the run goes on, and
+//! the thread takes over); `exec` deletes the timer, as it does any POSIX
+//! timer, so a program the child runs is not held to the deadline.
 
 use super::ending;
 use crate::os;
@@ -113,6 +116,14 @@ pub(crate) fn watch_in_forked_child(exiting: &state::Exiting) -> bool {
         let _ = exiting;
         false
     }
+}
+
+/// In any child just forked, from the `fork` child hook: a timer of
+/// [`watch_in_forked_child`] armed in the parent did not come along.
+#[cfg(unix)]
+pub(crate) fn forget_timer_in_forked_child() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    os::alarm::forget_after_fork();
 }
 
 /// The watchdog thread has taken over from the timer of
