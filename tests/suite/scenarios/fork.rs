@@ -239,6 +239,23 @@ pub fn all() -> Vec<Scenario> {
         .stdout("grandchild: the program's SIGALRM handler ran\nstatuses: [5, 9]\n")
         .stderr_has(&["exit deadline of 2s passed", "ends with status 9"])
         .hang_after(Duration::from_secs(20)),
+        // The timer may fire while the child holds the crate's lock (here
+        // it registers and cancels handlers without a pause): its handler
+        // never waits for the lock, and ends the child all the same.
+        Scenario::new("a_forked_child_busy_with_the_registry_is_held_to_the_deadline", || {
+            atexit::set_timeout(Some(Duration::from_millis(500)));
+            atexit::register(|| {
+                // SAFETY: fork; the child only runs Rust code of this thread.
+                if unsafe { libc::fork() } == 0 {
+                    loop {
+                        atexit::register(|| {}).unregister();
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(3600));
+            });
+        })
+        .stderr_has(&["exit deadline of 500ms passed", "ends with status 0"])
+        .hang_after(Duration::from_secs(20)),
     ]
 }
 

@@ -647,6 +647,30 @@ pub fn all() -> Vec<Scenario> {
         .killed_by(libc::SIGTERM)
         .faster_than(Duration::from_secs(5))
         .hang_after(Duration::from_secs(20)),
+        // The C runtime's exit work blocked on a stdout nobody reads (the
+        // final flush of the C streams): the end watchdog still ends the
+        // process by the signal.
+        Scenario::new("the_c_runtime_exit_work_on_a_full_stdout", || {
+            C_LIBRARY_FLUSH.store(true, std::sync::atomic::Ordering::SeqCst);
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            atexit::request_shutdown(Signal::Term);
+            crate::scenario::fill_pipe(1);
+        })
+        .streams(crate::scenario::Streams::StdoutUnread)
+        .any_stdout()
+        .stderr_has(&["had not ended 1s after its exit handlers", "by SIGTERM"])
+        .killed_by(libc::SIGTERM)
+        .faster_than(Duration::from_secs(6))
+        .hang_after(Duration::from_secs(20)),
+        // With the standard streams closed, nothing changes.
+        Scenario::new("the_c_runtime_exit_work_with_closed_stdio", || {
+            C_LIBRARY_FLUSH.store(true, std::sync::atomic::Ordering::SeqCst);
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            atexit::request_shutdown(Signal::Term);
+        })
+        .streams(crate::scenario::Streams::Closed)
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
         // The same for a status a handler chose after a return from `main`.
         Scenario::new("the_c_runtime_exit_work_runs_after_set_exit_code", || {
             C_LIBRARY_FLUSH.store(true, std::sync::atomic::Ordering::SeqCst);
