@@ -71,7 +71,9 @@ fn report_panic(name: &'static str, payload: Box<dyn Any + Send>) {
 /// report in time is remembered as stuck (as a stuck stderr is): later
 /// reports are queued for it without waiting, until it catches up. Without
 /// that, every failing handler's report waited its whole `grace` again, on
-/// a thread of its own left stuck for good.
+/// a thread of its own left stuck for good. The price: with a logger that is
+/// only slow, the reports still queued when the process ends do not reach
+/// it (stderr has every one).
 #[cfg(any(feature = "log", feature = "tracing"))]
 pub(crate) fn to_loggers(handler: Option<&'static str>, text: String, grace: Duration) {
     let give_up_at = std::time::Instant::now().checked_add(grace);
