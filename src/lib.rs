@@ -230,11 +230,19 @@
 //! - **Reports** (a handler's panic, an expired deadline) are written to file
 //!   descriptor 2 directly, not through Rust's stderr lock, and give up after
 //!   a moment when stderr is a pipe nobody reads. Loggers (`log`,
-//!   `tracing`) get them on a thread of their own, for a bounded time.
+//!   `tracing`) get them on a thread of their own, for a bounded time; a
+//!   logger that missed its time once is not waited for again.
 //! - **The end.** Once the handlers are done, the process has 1 second to
 //!   end (flushing, and the C runtime's own exit work); if something blocks
 //!   it (a full pipe), it then ends at once with its status or signal, and
-//!   says so on stderr.
+//!   says so on stderr. After a return from `main` or `std::process::exit`
+//!   that ends otherwise than with the C runtime's status (by the signal
+//!   after a shutdown request, with a [`set_exit_code`] status), on Linux
+//!   with glibc the C runtime's exit work still runs first: the C `atexit`
+//!   callbacks registered before the crate's (a C library's flush), the
+//!   destructors, the flush of the C streams; only callbacks that libraries
+//!   linked at start-up registered from their constructors are skipped.
+//!   Elsewhere the process ends right after the handlers.
 //! - **The deadline.** [`set_deadline`] takes any `Duration`. Once set, it
 //!   always ends the process when it passes: no handler starts after it,
 //!   whatever a handler or another thread does. `Duration::ZERO` runs no
@@ -242,7 +250,11 @@
 //!   its status. A `Duration` too large to add to the current time (such as
 //!   `Duration::MAX`) is no deadline. A child forked from the process keeps
 //!   the deadline for its own exit; a child forked by a handler during an
-//!   exit gets a watchdog of its own for the same deadline.
+//!   exit gets a watchdog of its own for the same deadline, from the fork on
+//!   even while it stays inside that handler (on Linux with glibc a timer
+//!   that raises `SIGALRM` watches until the child's run goes on; the
+//!   child's own `alarm` and `SIGALRM` handler still work; elsewhere the
+//!   watch starts when the run goes on).
 //! - **A panic on a full stderr.** std's default panic message is a blocking
 //!   write: a panic of `main` or of a handler with stderr a pipe nobody reads
 //!   would stop the exit before it began. The panic hook this crate chains

@@ -391,10 +391,13 @@ pub fn exit_reason() -> Option<ExitReason> {
 ///   `code` (a signal exit then ends with `code` instead of dying by the
 ///   signal).
 /// - After `main` returns or `std::process::exit`, the C runtime has its
-///   status already: the crate flushes Rust's stdout (if no other thread
-///   holds its lock) and the C streams, and ends the process with `code`
-///   right after its handlers, skipping the C runtime callbacks registered
-///   before this crate loaded.
+///   status already: on Linux with glibc the C runtime does the rest of its
+///   exit work first (the C `atexit` callbacks registered before this
+///   crate's, the destructors), then the crate flushes Rust's stdout (if no
+///   other thread holds its lock) and the C streams and ends the process
+///   with `code`. Elsewhere it ends the process with `code` right after its
+///   handlers, skipping the C runtime callbacks registered before this crate
+///   loaded.
 ///
 /// ```
 /// # extern crate atexit_core as atexit;

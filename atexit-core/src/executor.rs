@@ -18,6 +18,7 @@ use crate::runner;
 use std::future::Future;
 use std::panic;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -78,32 +79,49 @@ fn execute<Fut: Future<Output = ()>>(future: Fut) {
 }
 
 /// Polls `future` on this thread until it is ready, parking in between.
+///
+/// A wake-up is a flag set before the unpark, and the park loops until it
+/// finds the flag (as `futures-executor` does): the thread's unpark token
+/// alone is not enough, since a `poll` that parks itself (a std channel's
+/// `recv`, a `Mutex`) consumes the token a wake-up left, and a bare park
+/// after it would sleep for ever.
 // With `tokio`, Tokio's runtime runs the futures; this stays, tested.
 #[cfg_attr(feature = "tokio", allow(dead_code))]
 pub(crate) fn block_on<Fut: Future>(future: Fut) -> Fut::Output {
     let mut future = pin!(future);
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let unpark = Arc::new(Unpark {
+        thread: thread::current(),
+        woken: AtomicBool::new(false),
+    });
+    let waker = Waker::from(Arc::clone(&unpark));
     let mut context = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
             return output;
         }
-        // A wake-up that came before the park makes it return at once, and a
-        // spurious return only costs one more poll.
-        thread::park();
+        // A wake-up during the poll left the flag: poll again at once. A
+        // spurious return from `park` just parks again.
+        while !unpark.woken.swap(false, Ordering::Acquire) {
+            thread::park();
+        }
     }
 }
 
 #[cfg_attr(feature = "tokio", allow(dead_code))]
-struct Unpark(Thread);
+struct Unpark {
+    thread: Thread,
+    /// Set by a wake-up, taken by the executor before it polls again.
+    woken: AtomicBool,
+}
 
 impl Wake for Unpark {
     fn wake(self: Arc<Self>) {
-        self.0.unpark();
+        self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
+        self.woken.store(true, Ordering::Release);
+        self.thread.unpark();
     }
 }
 
@@ -186,6 +204,36 @@ mod tests {
         });
         assert_eq!(block_on(read), b"hello");
         writing.join().unwrap();
+    }
+
+    /// A future whose `poll` blocks on a std channel (which parks the
+    /// thread) while its waker fires from another thread: the channel's own
+    /// park consumes the thread's unpark token, so a `block_on` that only
+    /// parks sleeps through the wake-up for ever (issue 20, item 1).
+    #[test]
+    fn a_wake_up_consumed_by_a_park_inside_poll_is_not_lost() {
+        let (finished, result) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let mut polls = 0;
+            let future = std::future::poll_fn(|cx| {
+                polls += 1;
+                if polls > 1 {
+                    return Poll::Ready(polls);
+                }
+                let (send, receive) = std::sync::mpsc::channel();
+                let waker = cx.waker().clone();
+                thread::spawn(move || {
+                    waker.wake();
+                    thread::sleep(Duration::from_millis(50));
+                    send.send(()).unwrap();
+                });
+                receive.recv().unwrap();
+                Poll::Pending
+            });
+            let _ = finished.send(block_on(future));
+        });
+        // Bounded: a lost wake-up fails here rather than hanging the tests.
+        assert_eq!(result.recv_timeout(Duration::from_secs(20)), Ok(2));
     }
 
     #[test]

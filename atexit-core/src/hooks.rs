@@ -60,7 +60,8 @@ fn on_c_exit(status: Option<i32>) {
     let _ = std::panic::catch_unwind(|| {
         crate::signals::report_replaced();
         let runtime_ending = status.map_or(Ending::Unknown, Ending::Code);
-        let ending = match exit::run_at_exit(c_exit_plan(status)) {
+        let run = exit::run_at_exit(c_exit_plan(status));
+        let ending = match run {
             ExitRun::Ran => exit::current_ending(),
             // A handler of `atexit::exit` or `run_exitfuncs` called
             // `std::process::exit`: this exit is the one that ends the
@@ -80,9 +81,14 @@ fn on_c_exit(status: Option<i32>) {
         };
         if ending == runtime_ending || ending == Ending::Unknown {
             ending::leave_to_the_c_runtime(runtime_ending);
-        } else {
-            // The C runtime cannot be told another status: end here with it.
+        } else if run == ExitRun::OtherThread {
+            // That thread is ending the process now: its end comes first.
             ending::end(ending, Context::InsideExit);
+        } else {
+            // The C runtime cannot be told another status (or a signal):
+            // it does the rest of its exit work first, then the process
+            // ends with this one (see `exit`'s docs, "The C runtime's exit").
+            ending::end_after_the_c_runtime(ending);
         }
     });
 }
@@ -184,6 +190,9 @@ mod fork {
     struct Held {
         guard: MutexGuard<'static, State>,
         by_runner: bool,
+        /// The reports on their way to the loggers, taken after the state.
+        #[cfg(any(feature = "log", feature = "tracing"))]
+        loggers: MutexGuard<'static, crate::report::loggers::Loggers>,
     }
 
     /// The guard `prepare` took, until `parent` or `child` releases it.
@@ -202,8 +211,18 @@ mod fork {
             .phase
             .run()
             .is_some_and(|run| run.runner == runner::current());
+        // Nothing takes the state while it holds this lock: the order is safe.
+        #[cfg(any(feature = "log", feature = "tracing"))]
+        let loggers = crate::report::loggers::lock();
         // SAFETY: we hold the lock (see `HeldAcrossFork`).
-        unsafe { *HELD.0.get() = Some(Held { guard, by_runner }) };
+        unsafe {
+            *HELD.0.get() = Some(Held {
+                guard,
+                by_runner,
+                #[cfg(any(feature = "log", feature = "tracing"))]
+                loggers,
+            })
+        };
     }
 
     fn take() -> Option<Held> {
@@ -220,26 +239,32 @@ mod fork {
         let Some(Held {
             mut guard,
             by_runner,
+            #[cfg(any(feature = "log", feature = "tracing"))]
+            mut loggers,
         }) = take()
         else {
             return;
         };
+        #[cfg(any(feature = "log", feature = "tracing"))]
+        crate::report::loggers::forget_in_forked_child(&mut loggers);
         let state = &mut *guard;
         state.registry.fork_child();
         state.forget_waiters();
         crate::shutdown::forget_in_forked_child(&mut state.shutdown);
+        crate::exit::deadline::forget_timer_in_forked_child();
         // The deadline setting stays: the child's own exit gets it too.
         if by_runner {
             // Forked from inside a handler: the child's copy of that run goes
             // on, with the child's own handlers only, and a watchdog of its
-            // own for the same deadline (started when the run goes on: no
-            // thread may be started here).
+            // own for the same deadline: a timer from now (no thread may be
+            // started here), a thread when the run goes on (see `deadline`).
             if let Some(run) = state.phase.run_mut() {
                 run.busy = None;
             }
             if let Phase::Exiting(exiting) = &mut state.phase {
                 exiting.in_forked_child = true;
                 exiting.watched = false;
+                crate::exit::deadline::watch_in_forked_child(exiting);
             }
         } else {
             state.phase = Phase::Open { run: None };

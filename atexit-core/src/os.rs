@@ -84,6 +84,26 @@ pub(crate) fn on_c_exit(hook: fn(Option<i32>)) -> bool {
     imp::on_c_exit(hook)
 }
 
+/// Has `end` called once the C runtime's exit, in which this is called (from
+/// this crate's hook), has done the rest of its work; false where that
+/// cannot be arranged (the caller ends at once then).
+///
+/// On glibc: a destructor of this object (`.fini_array`) runs inside the
+/// dynamic linker's finalizer (`_dl_fini`), an exit callback registered
+/// before any of the executable's constructors; from there it registers
+/// `end` with `on_exit`, and glibc runs a callback registered while the
+/// list runs right after the one running (`_dl_fini`) returns. So `end`
+/// runs after every C `atexit` callback registered after the dynamic
+/// linker's (by the executable's constructors, `main`, `dlopen`ed
+/// libraries) and after every object's destructors, where it flushes the C
+/// streams itself (glibc's own flush, `_IO_cleanup`, would come after).
+/// Still skipped: callbacks that libraries linked at start-up registered
+/// from their constructors (those ran before the executable's first
+/// instruction, so their callbacks are older than `_dl_fini`'s).
+pub(crate) fn after_the_c_runtime(end: fn()) -> bool {
+    imp::after_the_c_runtime(end)
+}
+
 /// Registers the three `fork` hooks. Returns false if that failed.
 #[cfg(unix)]
 pub(crate) fn on_fork(
@@ -94,6 +114,180 @@ pub(crate) fn on_fork(
     // SAFETY: the hooks are `extern "C" fn()`s; the caller guarantees they
     // never unwind.
     unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) == 0 }
+}
+
+/// A timer that calls a function from a signal handler when it expires: the
+/// deadline's watch where no thread may be started (the `fork` child hook),
+/// until a watchdog thread takes over.
+///
+/// A POSIX timer (`timer_create` on `CLOCK_MONOTONIC`, the clock `Instant`
+/// reads) that raises `SIGALRM`: the timer is the process's own, so a
+/// program's `alarm` or `setitimer` neither cancels it nor is cancelled by
+/// it, and the signal handler tells its `SIGALRM` (`SI_TIMER`, with this
+/// timer's value) from any other, which goes to the handler that was there
+/// before. `timer_create` and `timer_settime` are plain system calls in
+/// glibc (2.34 on) for a signal timer, and `sigaction` is
+/// async-signal-safe, so arming it in a forked child is safe.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub(crate) mod alarm {
+    use std::cell::UnsafeCell;
+    use std::ffi::{c_int, c_void};
+    use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// The timer's value, which its `SIGALRM`s carry.
+    const MARK: usize = 0x6174_6578; // "atex"
+
+    /// The timer is armed (the handler is installed).
+    static ARMED: AtomicBool = AtomicBool::new(false);
+    static TIMER: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
+    /// The `fn()` to call when the timer expires.
+    static ON_TIME: AtomicUsize = AtomicUsize::new(0);
+
+    /// The `SIGALRM` action before this one.
+    struct Previous(UnsafeCell<Option<libc::sigaction>>);
+    // SAFETY: written only by `arm`, before the handler that reads it is
+    // installed and while `ARMED` is false, on the one thread of a child
+    // just forked; read by the handler and by `disarm`.
+    unsafe impl Sync for Previous {}
+    static PREVIOUS: Previous = Previous(UnsafeCell::new(None));
+
+    /// Calls `on_time` from a signal handler `after` from now: it may only
+    /// do what is async-signal-safe. Async-signal-safe itself. False if the
+    /// timer could not be made.
+    pub(crate) fn arm(after: Duration, on_time: fn()) -> bool {
+        // A child forked again while armed: the timer did not come along (a
+        // forked child has none), the handler and its predecessor did.
+        ARMED.store(false, Ordering::SeqCst);
+        ON_TIME.store(on_time as usize, Ordering::SeqCst);
+        // SAFETY: plain system calls on structures we own; the handler is an
+        // `extern "C"` function that never unwinds.
+        unsafe {
+            let mut current: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(libc::SIGALRM, std::ptr::null(), &mut current) != 0 {
+                return false;
+            }
+            if current.sa_sigaction != on_signal as *const () as usize {
+                *PREVIOUS.0.get() = Some(current);
+            }
+            let mut event: libc::sigevent = std::mem::zeroed();
+            event.sigev_notify = libc::SIGEV_SIGNAL;
+            event.sigev_signo = libc::SIGALRM;
+            event.sigev_value = libc::sigval {
+                sival_ptr: MARK as *mut c_void,
+            };
+            let mut timer: libc::timer_t = std::ptr::null_mut();
+            if libc::timer_create(libc::CLOCK_MONOTONIC, &mut event, &mut timer) != 0 {
+                return false;
+            }
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            if libc::sigaction(libc::SIGALRM, &action, std::ptr::null_mut()) != 0 {
+                libc::timer_delete(timer);
+                return false;
+            }
+            TIMER.store(timer, Ordering::SeqCst);
+            ARMED.store(true, Ordering::SeqCst);
+            // A zero `it_value` would disarm: one nanosecond is "at once".
+            let after = after.max(Duration::from_nanos(1));
+            let spec = libc::itimerspec {
+                it_interval: libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                },
+                it_value: libc::timespec {
+                    tv_sec: libc::time_t::try_from(after.as_secs()).unwrap_or(libc::time_t::MAX),
+                    tv_nsec: after.subsec_nanos().into(),
+                },
+            };
+            if libc::timer_settime(timer, 0, &spec, std::ptr::null_mut()) != 0 {
+                disarm();
+                return false;
+            }
+        }
+        true
+    }
+
+    /// In any child just forked (async-signal-safe): the timer did not come
+    /// along, the handler did; puts the action before it back.
+    pub(crate) fn forget_after_fork() {
+        if !ARMED.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        // SAFETY: restores the action `arm` saved (`PREVIOUS` is not
+        // written while armed).
+        unsafe {
+            if let Some(previous) = &*PREVIOUS.0.get() {
+                libc::sigaction(libc::SIGALRM, previous, std::ptr::null_mut());
+            }
+        }
+    }
+
+    /// Whether the timer is armed.
+    pub(crate) fn armed() -> bool {
+        ARMED.load(Ordering::SeqCst)
+    }
+
+    /// Deletes the timer and puts the `SIGALRM` action back, if armed.
+    pub(crate) fn disarm() {
+        if !ARMED.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        // SAFETY: deletes the timer `arm` made, and restores the action it
+        // saved (`PREVIOUS` is not written while armed).
+        unsafe {
+            libc::timer_delete(TIMER.load(Ordering::SeqCst));
+            if let Some(previous) = &*PREVIOUS.0.get() {
+                libc::sigaction(libc::SIGALRM, previous, std::ptr::null_mut());
+            }
+        }
+    }
+
+    extern "C" fn on_signal(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+        // SAFETY: the kernel passes a valid `siginfo_t` to an `SA_SIGINFO`
+        // handler; `si_value` is meaningful for `SI_TIMER`.
+        let ours = !info.is_null()
+            && unsafe {
+                (*info).si_code == libc::SI_TIMER && (*info).si_value().sival_ptr as usize == MARK
+            };
+        if ours {
+            if ARMED.load(Ordering::SeqCst) {
+                let on_time = ON_TIME.load(Ordering::SeqCst);
+                if on_time != 0 {
+                    // SAFETY: `ON_TIME` only ever holds a `fn()` (`arm`).
+                    let on_time: fn() = unsafe { std::mem::transmute(on_time) };
+                    // Nothing may unwind out of a signal handler.
+                    let _ = std::panic::catch_unwind(on_time);
+                }
+            }
+            return;
+        }
+        // Another `SIGALRM` (the program's `alarm`): as the action before.
+        // SAFETY: `PREVIOUS` is not written while this handler is installed.
+        let Some(previous) = (unsafe { &*PREVIOUS.0.get() }) else {
+            return;
+        };
+        match previous.sa_sigaction {
+            libc::SIG_IGN => {}
+            libc::SIG_DFL => {
+                // The default action of `SIGALRM` ends the process.
+                crate::os::raise_with_default_action(signal);
+            }
+            handler if previous.sa_flags & libc::SA_SIGINFO != 0 => {
+                // SAFETY: the previous handler, called as it was installed.
+                let handler: extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
+                    unsafe { std::mem::transmute(handler) };
+                handler(signal, info, context);
+            }
+            handler => {
+                // SAFETY: as above, a handler without `SA_SIGINFO`.
+                let handler: extern "C" fn(c_int) = unsafe { std::mem::transmute(handler) };
+                handler(signal);
+            }
+        }
+    }
 }
 
 /// A pipe whose two ends are close-on-exec and above the standard streams.
@@ -179,6 +373,9 @@ mod imp {
         if HOOK.set(hook).is_err() {
             return true; // registered already
         }
+        // Named, so the linker keeps the destructor's entry with this code.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        std::hint::black_box(&late::AFTER_THE_DESTRUCTORS);
         // SAFETY: `c_exit_hook` is an `extern "C"` function; the hook it calls
         // is documented (at `on_c_exit`'s caller) never to unwind.
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -187,6 +384,58 @@ mod imp {
         #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
         let status = unsafe { libc::atexit(c_exit_hook) };
         status == 0
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    pub(super) use late::after_the_c_runtime;
+
+    /// Elsewhere the order of the C runtime's last steps was not measured.
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    pub(super) fn after_the_c_runtime(_: fn()) -> bool {
+        false
+    }
+
+    /// See `os::after_the_c_runtime`.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    mod late {
+        use super::on_exit;
+        use std::ffi::{c_int, c_void};
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::sync::OnceLock;
+
+        /// What to call at the end; the same function every time.
+        static END: OnceLock<fn()> = OnceLock::new();
+        /// The process whose end is put off (not a child forked since).
+        static PUT_OFF_IN: AtomicU32 = AtomicU32::new(0);
+
+        pub(in super::super) fn after_the_c_runtime(end: fn()) -> bool {
+            let _ = END.set(end);
+            PUT_OFF_IN.store(std::process::id(), Ordering::SeqCst);
+            true
+        }
+
+        /// Run by `_dl_fini` with this object's other destructors.
+        #[used]
+        #[link_section = ".fini_array"]
+        pub(super) static AFTER_THE_DESTRUCTORS: extern "C" fn() = after_the_destructors;
+
+        extern "C" fn after_the_destructors() {
+            if PUT_OFF_IN.load(Ordering::SeqCst) != std::process::id() {
+                return;
+            }
+            // SAFETY: registers an `extern "C"` function that never unwinds;
+            // not tied to this object (no `__dso_handle`), which stays loaded.
+            if unsafe { on_exit(at_the_end, std::ptr::null_mut()) } != 0 {
+                at_the_end(0, std::ptr::null_mut()); // no room: end here
+            }
+        }
+
+        extern "C" fn at_the_end(_: c_int, _: *mut c_void) {
+            // `end` ends the process; nothing may unwind into libc.
+            if let Some(end) = END.get() {
+                let _ = std::panic::catch_unwind(end);
+            }
+        }
     }
 
     #[cfg(any(
@@ -354,6 +603,10 @@ mod imp {
 
     pub(super) fn pin_this_object() {}
 
+    pub(super) fn after_the_c_runtime(_: fn()) -> bool {
+        false
+    }
+
     pub(super) fn write_stderr(bytes: &[u8], _give_up_at: Option<Instant>) -> bool {
         // Not through Rust's stderr, whose lock a stuck handler may hold.
         // Windows has no poll for a console or pipe handle; a pipe nobody
@@ -405,6 +658,10 @@ mod imp {
     }
 
     pub(super) fn pin_this_object() {}
+
+    pub(super) fn after_the_c_runtime(_: fn()) -> bool {
+        false
+    }
 
     pub(super) fn write_stderr(bytes: &[u8], _: Option<Instant>) -> bool {
         use std::io::Write;

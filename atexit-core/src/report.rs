@@ -66,17 +66,124 @@ fn report_panic(name: &'static str, payload: Box<dyn Any + Send>) {
 /// ignored, and one that blocks (on a lock a stuck handler holds) is given
 /// up on after `grace`: neither may cost the handlers still waiting or stop
 /// the deadline.
+///
+/// One thread takes the reports in turn, and a logger that did not take a
+/// report in time is remembered as stuck (as a stuck stderr is): later
+/// reports are queued for it without waiting, until it catches up. Without
+/// that, every failing handler's report waited its whole `grace` again, on
+/// a thread of its own left stuck for good. The price: with a logger that is
+/// only slow, the reports still queued when the process ends do not reach
+/// it (stderr has every one).
 #[cfg(any(feature = "log", feature = "tracing"))]
 pub(crate) fn to_loggers(handler: Option<&'static str>, text: String, grace: Duration) {
-    let (done, logged) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("atexit-report".into())
-        .spawn(move || {
-            log_now(handler, &text);
-            let _ = done.send(());
-        });
-    if spawned.is_ok() {
-        let _ = logged.recv_timeout(grace);
+    let give_up_at = std::time::Instant::now().checked_add(grace);
+    let mut loggers = loggers::lock();
+    loggers.queue.push_back((handler, text));
+    loggers.sent += 1;
+    let mine = loggers.sent;
+    if !loggers.worker {
+        let spawned = std::thread::Builder::new()
+            .name("atexit-report".into())
+            .spawn(loggers::work);
+        if spawned.is_err() {
+            loggers.queue.pop_back(); // no thread to be had: stderr has it
+            loggers.sent -= 1;
+            return;
+        }
+        loggers.worker = true;
+    }
+    if loggers.stuck {
+        return; // queued for a logger that is not taking reports now
+    }
+    while loggers.logged < mine {
+        let left = give_up_at.map(|at| at.saturating_duration_since(std::time::Instant::now()));
+        if left == Some(Duration::ZERO) {
+            loggers.stuck = true;
+            return;
+        }
+        loggers = loggers::wait(loggers, left);
+    }
+}
+
+/// The reports on their way to the loggers, and the one thread that gives
+/// them (see [`to_loggers`]).
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub(crate) mod loggers {
+    use std::collections::VecDeque;
+    use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+    use std::time::Duration;
+
+    pub(crate) struct Loggers {
+        pub(super) queue: VecDeque<(Option<&'static str>, String)>,
+        /// Reports queued and reports given to the loggers, ever.
+        pub(super) sent: u64,
+        pub(super) logged: u64,
+        /// The thread that gives them is running.
+        pub(super) worker: bool,
+        /// A report was not taken within its time: later ones do not wait.
+        pub(super) stuck: bool,
+    }
+
+    static LOGGERS: Mutex<Loggers> = Mutex::new(Loggers {
+        queue: VecDeque::new(),
+        sent: 0,
+        logged: 0,
+        worker: false,
+        stuck: false,
+    });
+    static LOGGED: Condvar = Condvar::new();
+
+    /// Held only for a moment, never while a logger runs.
+    pub(crate) fn lock() -> MutexGuard<'static, Loggers> {
+        LOGGERS.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn wait(
+        loggers: MutexGuard<'static, Loggers>,
+        at_most: Option<Duration>,
+    ) -> MutexGuard<'static, Loggers> {
+        match at_most {
+            Some(at_most) => {
+                LOGGED
+                    .wait_timeout(loggers, at_most)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+            None => LOGGED.wait(loggers).unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    /// The reporting thread: gives the queued reports to the loggers, in
+    /// turn, and ends when none is left.
+    pub(super) fn work() {
+        loop {
+            let Some((handler, text)) = ({
+                let mut loggers = lock();
+                let next = loggers.queue.pop_front();
+                loggers.worker = next.is_some();
+                next
+            }) else {
+                return;
+            };
+            super::log_now(handler, &text);
+            let mut loggers = lock();
+            loggers.logged += 1;
+            if loggers.queue.is_empty() {
+                loggers.stuck = false; // caught up: the next report waits again
+            }
+            LOGGED.notify_all();
+        }
+    }
+
+    /// In a child forked while the lock was held (by the forking thread,
+    /// from the `fork` hooks): the reporting thread did not come along, nor
+    /// did the reports it had yet to give.
+    #[cfg(unix)]
+    pub(crate) fn forget_in_forked_child(loggers: &mut Loggers) {
+        loggers.queue.clear();
+        loggers.logged = loggers.sent;
+        loggers.worker = false;
+        loggers.stuck = false;
     }
 }
 

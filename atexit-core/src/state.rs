@@ -241,6 +241,18 @@ pub(crate) fn lock_as_is() -> MutexGuard<'static, State> {
     STATE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The state if its lock is free now; never waits, so a signal handler may
+/// use it (on Linux a `try_lock` and its unlock are an atomic operation and
+/// at most a futex wake).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub(crate) fn try_lock_as_is() -> Option<MutexGuard<'static, State>> {
+    match STATE.try_lock() {
+        Ok(state) => Some(state),
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
+
 /// Waits for a change, for at most `timeout` if one is given.
 pub(crate) fn wait(
     mut state: MutexGuard<'static, State>,

@@ -37,6 +37,36 @@
 //! | the deadline passes | — (no further handler starts) | the status or signal the exit was going to end with |
 //! | any of these on a panicking thread (from a panic hook) | a helper thread acting for it: a second panic there would abort | as above |
 //!
+//! # The C runtime's exit
+//!
+//! After a return from `main` or `std::process::exit` the handlers run
+//! inside the C runtime's exit, from this crate's callback, and the C
+//! runtime has more to do after it: the C `atexit` callbacks registered
+//! before it (a C library's flush), the objects' destructors, the flush of
+//! the C streams. When the process ends with the status the C runtime has,
+//! the callback returns and the C runtime does it all. When it ends
+//! otherwise (death by the requesting signal after a shutdown request, a
+//! status chosen with `set_exit_code`), the process cannot end from inside
+//! the callback, or all of that is skipped: on glibc the end is put off
+//! until the C runtime is done (`os::after_the_c_runtime`). Measured on
+//! glibc 2.36, with the crate in the executable and in a `dlopen`ed
+//! `cdylib`, after `main` returns and after `std::process::exit`: the
+//! callbacks run newest first; the dynamic linker's finalizer `_dl_fini`,
+//! registered before the executable's constructors, runs every object's
+//! `.fini_array` destructors (this crate's among them); a callback
+//! registered while `_dl_fini` runs is run right after it returns (a plain
+//! `atexit` there is tied to the executable's `__dso_handle` and would run
+//! at once, from the executable's `__cxa_finalize`, so `on_exit` it is).
+//! This crate's destructor registers the end that way: it runs after every
+//! C callback registered by the executable's constructors, by `main` and by
+//! `dlopen`ed libraries, and after all destructors, then flushes the C
+//! streams (glibc's own flush would come next) and ends the process. What
+//! is still skipped: callbacks that libraries linked at start-up registered
+//! from their own constructors (older than `_dl_fini`'s). The end watchdog
+//! bounds all of it: the C runtime's exit work gets [`ending::END_GRACE`].
+//! Elsewhere (other C runtimes were not measured) the process ends from the
+//! callback, right after the handlers, as before.
+//!
 //! And the outcomes a second call can meet:
 //!
 //! | asked while | outcome |
@@ -310,15 +340,20 @@ fn drain(me: ThreadKey, on_empty: impl Fn(&mut State)) {
 }
 
 /// Whether the exit's deadline still lets a handler start. Also gives a
-/// child forked during the exit its own watchdog: the parent's did not come
-/// along (no deadline, if no thread can be had for it).
+/// child forked during the exit its own watchdog thread: the parent's did
+/// not come along, and the timer the fork hook armed watches only until now
+/// (no deadline, if neither can be had).
 fn may_start_a_handler(exiting: &mut Exiting) -> bool {
     let Some(deadline) = exiting.deadline else {
         return true;
     };
     if !exiting.watched {
         exiting.watched = deadline::start(&deadline);
-        if !exiting.watched {
+        if exiting.watched {
+            deadline::thread_took_over();
+        } else if deadline::timer_watches() {
+            exiting.watched = true; // the timer goes on watching
+        } else {
             exiting.deadline = None;
             return true;
         }

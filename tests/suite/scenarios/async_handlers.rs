@@ -117,6 +117,33 @@ pub fn all() -> Vec<Scenario> {
             assert_eq!(atexit::unregister(flush), 2);
             assert_eq!(atexit::ncallbacks(), before);
         }),
+        // Issue 20, item 1: a `poll` that blocks on a std channel (which
+        // parks the thread) while its waker fires from another thread; the
+        // built-in executor's bare park slept through that wake-up for ever.
+        Scenario::new("a_wake_up_during_a_blocking_poll_is_not_lost", || {
+            atexit::register_async(|| async {
+                let mut polls = 0;
+                std::future::poll_fn(|cx| {
+                    polls += 1;
+                    if polls > 1 {
+                        return std::task::Poll::Ready(());
+                    }
+                    let (send, receive) = std::sync::mpsc::channel();
+                    let waker = cx.waker().clone();
+                    std::thread::spawn(move || {
+                        waker.wake();
+                        std::thread::sleep(Duration::from_millis(50));
+                        send.send(()).unwrap();
+                    });
+                    receive.recv().unwrap();
+                    std::task::Poll::Pending
+                })
+                .await;
+                println!("woken after a blocking poll");
+            });
+        })
+        .stdout("woken after a blocking poll\n")
+        .hang_after(Duration::from_secs(20)),
         Scenario::new("async_handler_past_the_deadline", || {
             atexit::set_deadline(Some(Duration::from_millis(300)));
             atexit::register(say("never reached"));

@@ -148,5 +148,84 @@ pub fn all() -> Vec<Scenario> {
             "older handler still runs",
         ]),
     ]);
+    // Issue 20, item 5: a logger whose lock a hung thread holds used to
+    // cost every failing handler's report the loggers' whole patience
+    // (1 s each: 15 s here) and a leaked thread; once stuck, the loggers are
+    // not waited for again, as stderr is not.
+    #[cfg(feature = "log")]
+    all.push(
+        Scenario::new("a_stuck_logger_is_waited_for_once", || {
+            struct StuckLogger;
+            impl log::Log for StuckLogger {
+                fn enabled(&self, _: &log::Metadata) -> bool {
+                    true
+                }
+                fn log(&self, _: &log::Record) {
+                    let _guard = STUCK.lock();
+                }
+                fn flush(&self) {}
+            }
+            log::set_logger(&StuckLogger).unwrap();
+            log::set_max_level(log::LevelFilter::Info);
+            hold_the_logger_lock_for_ever();
+            atexit::register(say("oldest handler still runs"));
+            for _ in 0..15 {
+                atexit::register(|| panic!("failing handler"));
+            }
+        })
+        .stdout("oldest handler still runs\n")
+        .stderr_has(&["panicked: failing handler; the other handlers still run"])
+        .faster_than(std::time::Duration::from_secs(6))
+        .hang_after(std::time::Duration::from_secs(40)),
+    );
+    #[cfg(feature = "tracing")]
+    all.push(
+        Scenario::new("a_stuck_tracing_subscriber_is_waited_for_once", || {
+            struct StuckSubscriber;
+            impl tracing::Subscriber for StuckSubscriber {
+                fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+                    true
+                }
+                fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+                    tracing::span::Id::from_u64(1)
+                }
+                fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+                fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+                fn event(&self, _: &tracing::Event<'_>) {
+                    let _guard = STUCK.lock();
+                }
+                fn enter(&self, _: &tracing::span::Id) {}
+                fn exit(&self, _: &tracing::span::Id) {}
+            }
+            tracing::subscriber::set_global_default(StuckSubscriber).unwrap();
+            hold_the_logger_lock_for_ever();
+            atexit::register(say("oldest handler still runs"));
+            for _ in 0..15 {
+                atexit::register(|| panic!("failing handler"));
+            }
+        })
+        .stdout("oldest handler still runs\n")
+        .stderr_has(&["panicked: failing handler; the other handlers still run"])
+        .faster_than(std::time::Duration::from_secs(6))
+        .hang_after(std::time::Duration::from_secs(40)),
+    );
     all
+}
+
+/// The lock of a logger that [`hold_the_logger_lock_for_ever`] makes stuck.
+#[cfg(any(feature = "log", feature = "tracing"))]
+static STUCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A thread takes [`STUCK`] and never lets go (a hung logger thread).
+#[cfg(any(feature = "log", feature = "tracing"))]
+fn hold_the_logger_lock_for_ever() {
+    let (held, is_held) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _guard = STUCK.lock();
+        held.send(()).unwrap();
+        loop {
+            std::thread::park();
+        }
+    });
+    is_held.recv().unwrap();
 }

@@ -153,6 +153,109 @@ pub fn all() -> Vec<Scenario> {
             });
         })
         .stdout("parent: child exited with 9\n"),
+        // Issue 20, item 6: a child forked by a handler during a deadline-
+        // bound exit got its own watchdog only when its copy of the run went
+        // on; one that stayed inside the handler ran past the deadline.
+        Scenario::new("a_child_forked_by_a_handler_is_held_to_the_deadline", || {
+            atexit::set_deadline(Some(Duration::from_secs(1)));
+            atexit::register(|| {
+                // SAFETY: fork; the child only runs Rust code of this thread.
+                if unsafe { libc::fork() } == 0 {
+                    println!("child forked");
+                    std::thread::sleep(Duration::from_secs(3));
+                    println!("child: still inside the handler after 3 s");
+                    return;
+                }
+                std::thread::sleep(Duration::from_secs(3600));
+            });
+        })
+        .stdout("child forked\n")
+        .stderr_has(&["exit deadline of 1s passed", "ends with status 0"])
+        .hang_after(Duration::from_secs(20)),
+        Scenario::new(
+            "a_child_forked_by_an_async_handler_is_held_to_the_deadline",
+            || {
+                atexit::set_deadline(Some(Duration::from_secs(1)));
+                atexit::register_async(|| async {
+                    // SAFETY: fork; the child only runs Rust code of this thread.
+                    if unsafe { libc::fork() } == 0 {
+                        println!("child forked");
+                        std::thread::sleep(Duration::from_secs(3));
+                        println!("child: still inside the handler after 3 s");
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_secs(3600));
+                });
+            },
+        )
+        .stdout("child forked\n")
+        .stderr_has(&["exit deadline of 1s passed", "ends with status 0"])
+        .hang_after(Duration::from_secs(20)),
+        // The child's watch ends it with the status it chose, and leaves the
+        // program's own `SIGALRM` (an `alarm` in the child, a handler
+        // installed before) to the program's handler.
+        Scenario::new("a_forked_child_held_to_the_deadline_keeps_its_status_and_alarm", || {
+            extern "C" fn on_alarm(_: libc::c_int) {
+                let text = b"grandchild: the program's SIGALRM handler ran\n";
+                // SAFETY: writes bytes we own to stdout.
+                unsafe { libc::write(1, text.as_ptr().cast(), text.len()) };
+            }
+            // SAFETY: installs an async-signal-safe handler; makes this
+            // process the reaper of its orphaned descendants.
+            unsafe {
+                libc::signal(libc::SIGALRM, on_alarm as *const () as libc::sighandler_t);
+                libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+            }
+            // SAFETY: the child runs an exit of its own and never returns.
+            if unsafe { libc::fork() } == 0 {
+                atexit::set_deadline(Some(Duration::from_secs(2)));
+                atexit::register(|| {
+                    // SAFETY: fork; the grandchild only runs Rust code of
+                    // this thread.
+                    if unsafe { libc::fork() } == 0 {
+                        atexit::set_exit_code(9);
+                        // SAFETY: the program's own alarm, in 1 s.
+                        unsafe { libc::alarm(1) };
+                        std::thread::sleep(Duration::from_secs(4));
+                        println!("grandchild: still inside the handler after 4 s");
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_secs(3600));
+                });
+                std::process::exit(5);
+            }
+            // The child, then the grandchild (reparented here), in any order.
+            let mut ended = Vec::new();
+            for _ in 0..2 {
+                let mut status = 0;
+                // SAFETY: waits for any child of this process.
+                let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+                assert!(pid > 0, "waitpid");
+                ended.push(libc::WEXITSTATUS(status));
+            }
+            ended.sort();
+            println!("statuses: {ended:?}");
+        })
+        .stdout("grandchild: the program's SIGALRM handler ran\nstatuses: [5, 9]\n")
+        .stderr_has(&["exit deadline of 2s passed", "ends with status 9"])
+        .hang_after(Duration::from_secs(20)),
+        // The timer may fire while the child holds the crate's lock (here
+        // it registers and cancels handlers without a pause): its handler
+        // never waits for the lock, and ends the child all the same.
+        Scenario::new("a_forked_child_busy_with_the_registry_is_held_to_the_deadline", || {
+            atexit::set_deadline(Some(Duration::from_millis(500)));
+            atexit::register(|| {
+                // SAFETY: fork; the child only runs Rust code of this thread.
+                if unsafe { libc::fork() } == 0 {
+                    loop {
+                        atexit::register(|| {}).unregister();
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(3600));
+            });
+        })
+        .stderr_has(&["exit deadline of 500ms passed", "ends with status 0"])
+        .hang_after(Duration::from_secs(20)),
     ]
 }
 

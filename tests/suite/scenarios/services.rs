@@ -735,5 +735,114 @@ pub fn all() -> Vec<Scenario> {
         )
         .code(3)
         .hang_after(Duration::from_secs(20)),
+        // Issue 20, item 7: a C library's exit work (a libc `atexit`
+        // callback registered before this crate's hook, here from a load-time
+        // constructor that sorts first, and C stdio it buffered) used to be
+        // skipped after a shutdown request: the death by the signal was
+        // raised from inside this crate's C exit callback.
+        Scenario::new(
+            "the_c_runtime_exit_work_runs_after_a_shutdown_request",
+            || {
+                C_LIBRARY_FLUSH.store(true, std::sync::atomic::Ordering::SeqCst);
+                request_mode(Duration::from_secs(20)).install().unwrap();
+                atexit::register(|| println!("handler"));
+                requested_then_drained();
+            },
+        )
+        .stdout(format!("{DRAINED}handler\n{C_FLUSHED}"))
+        .killed_by(libc::SIGTERM),
+        Scenario::new(
+            "the_c_runtime_exit_work_runs_after_a_shutdown_request_and_process_exit",
+            || {
+                C_LIBRARY_FLUSH.store(true, std::sync::atomic::Ordering::SeqCst);
+                request_mode(Duration::from_secs(20)).install().unwrap();
+                atexit::register(|| println!("handler"));
+                requested_then_drained();
+                std::process::exit(0);
+            },
+        )
+        .stdout(format!("{DRAINED}handler\n{C_FLUSHED}"))
+        .killed_by(libc::SIGTERM),
+        // The C runtime's exit work gets its second, no more: a C callback
+        // that hangs does not keep the process from dying by the signal.
+        Scenario::new("a_hung_c_exit_callback_after_a_shutdown_request", || {
+            C_LIBRARY_HANGS.store(true, std::sync::atomic::Ordering::SeqCst);
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            atexit::register(|| println!("handler"));
+            requested_then_drained();
+        })
+        .stdout(format!("{DRAINED}handler\n"))
+        .stderr_has(&["had not ended 1s after its exit handlers", "by SIGTERM"])
+        .killed_by(libc::SIGTERM)
+        .faster_than(Duration::from_secs(5))
+        .hang_after(Duration::from_secs(20)),
+        // The C runtime's exit work blocked on a stdout nobody reads (the
+        // final flush of the C streams): the end watchdog still ends the
+        // process by the signal.
+        Scenario::new("the_c_runtime_exit_work_on_a_full_stdout", || {
+            C_LIBRARY_FLUSH.store(true, std::sync::atomic::Ordering::SeqCst);
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            atexit::request_shutdown(Signal::Term);
+            crate::scenario::fill_pipe(1);
+        })
+        .streams(crate::scenario::Streams::StdoutUnread)
+        .any_stdout()
+        .stderr_has(&["had not ended 1s after its exit handlers", "by SIGTERM"])
+        .killed_by(libc::SIGTERM)
+        .faster_than(Duration::from_secs(6))
+        .hang_after(Duration::from_secs(20)),
+        // With the standard streams closed, nothing changes.
+        Scenario::new("the_c_runtime_exit_work_with_closed_stdio", || {
+            C_LIBRARY_FLUSH.store(true, std::sync::atomic::Ordering::SeqCst);
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            atexit::request_shutdown(Signal::Term);
+        })
+        .streams(crate::scenario::Streams::Closed)
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
+        // The same for a status a handler chose after a return from `main`.
+        Scenario::new("the_c_runtime_exit_work_runs_after_set_exit_code", || {
+            C_LIBRARY_FLUSH.store(true, std::sync::atomic::Ordering::SeqCst);
+            atexit::register(|| atexit::set_exit_code(42));
+        })
+        .stdout(C_FLUSHED)
+        .code(42),
     ]
 }
+
+/// Makes [`c_library_flush`] do its work: only in the scenarios that check it.
+static C_LIBRARY_FLUSH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes [`c_library_flush`] hang.
+static C_LIBRARY_HANGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// What [`c_library_flush`] leaves in the C runtime's stdout buffer.
+const C_FLUSHED: &str = "C library's exit work ran\n";
+
+/// A C library's exit callback: it writes through C stdio (a pipe: fully
+/// buffered, so the text is out only when the C streams are flushed).
+extern "C" fn c_library_flush() {
+    if C_LIBRARY_HANGS.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+    if C_LIBRARY_FLUSH.load(std::sync::atomic::Ordering::SeqCst) {
+        // SAFETY: a NUL-terminated format with no conversions.
+        unsafe { libc::printf(c"C library's exit work ran\n".as_ptr()) };
+    }
+}
+
+/// A C library's load-time constructor that registers its exit callback
+/// before this crate's hook (its section sorts before the plain
+/// `.init_array` the crate's constructor is in), as a C library linked
+/// before it does.
+extern "C" fn c_library_constructor() {
+    // SAFETY: registers an `extern "C" fn()` that never unwinds.
+    unsafe { libc::atexit(c_library_flush) };
+}
+
+#[used]
+#[cfg_attr(
+    any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+    link_section = ".init_array.00099"
+)]
+static C_LIBRARY_CONSTRUCTOR: extern "C" fn() = c_library_constructor;
