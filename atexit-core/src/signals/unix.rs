@@ -117,11 +117,13 @@ pub(super) fn blocked() -> Vec<Signal> {
     if candidates == 0 {
         return Vec::new();
     }
+    // Where every thread's mask can be read (Linux's /proc), that answer;
+    // elsewhere only this thread's is known.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    let scanned = linux::taken_from_every_thread(candidates);
+    let blocked = linux::taken_from_every_thread(candidates)
+        .unwrap_or_else(|| candidates & this_thread_blocked());
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let scanned: Option<u64> = None;
-    let blocked = scanned.unwrap_or_else(|| candidates & this_thread_blocked());
+    let blocked = candidates & this_thread_blocked();
     (0..OURS.len())
         .filter(|&number| blocked & (1 << number) != 0)
         .filter_map(|number| Signal::from_number(number as i32))
