@@ -72,3 +72,41 @@ fn cargo_refuses_a_second_copy() {
         "refused for `links`:\n{two_said}"
     );
 }
+
+/// A user crate with `signal-hook` 0.4 (the current one, which shares
+/// `signal-hook-registry` with this crate) builds one copy of every crate:
+/// `atexit` brings no second `signal-hook`, nor a second anything.
+#[test]
+fn a_user_of_signal_hook_0_4_compiles_one_copy_of_each_crate() {
+    let app = std::env::temp_dir().join(format!("atexit-one-copy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&app);
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::write(
+        app.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"app\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+             [dependencies]\natexit = {{ path = {:?}, features = [\"tokio\", \"log\", \"tracing\"] }}\n\
+             signal-hook = \"0.4\"\n",
+            root.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(app.join("src/main.rs"), "fn main() {}\n").unwrap();
+    // The versions the workspace's build fetched (the real-world examples
+    // use signal-hook 0.4 too), so nothing needs the network.
+    std::fs::copy(root.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    let output = Command::new(env!("CARGO"))
+        .args(["tree", "--duplicates", "--offline", "--edges", "normal"])
+        .current_dir(&app)
+        .output()
+        .expect("run cargo");
+    let _ = std::fs::remove_dir_all(&app);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "cargo tree failed:\n{stderr}");
+    assert!(
+        stdout.trim().is_empty(),
+        "crates compiled twice:\n{stdout}\n{stderr}"
+    );
+}
