@@ -25,10 +25,12 @@ pub fn all() -> Vec<Scenario> {
             atexit::register(say("registered before"));
             let finalizer = atexit::finalize(2, print("cleanup"));
             atexit::register(say("registered after"));
-            // Not dropped before the exit: `std::process::exit` skips
-            // destructors, as a `static` or a leaked value would.
+            // Not dropped before the exit: `atexit::exit` skips
+            // destructors, as a `static` or a leaked value would (and it
+            // runs the handlers on Windows too, where `std::process::exit`
+            // runs none).
             let _keep = finalizer;
-            std::process::exit(3);
+            atexit::exit(3);
         })
         .stdout("registered after\ncleanup 2\nregistered before\n")
         .code(3),
