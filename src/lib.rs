@@ -341,7 +341,8 @@
 //! | `main` returns, `std::process::exit`, [`exit`], a panic in `main`, a signal after [`catch_signals`] | SIGTERM, flushes within the grace, ends; reaped by the program before it ends | SIGTERM with its group; gone before the program ends |
 //! | the same, with a child that ignores SIGTERM | SIGKILL after the grace; reaped by the program | gone (SIGTERM or SIGKILL with the group) |
 //! | SIGKILL, [`exit_now`], `abort`, a crash, an uncaught signal | killed by the OS (`PR_SET_PDEATHSIG`) within milliseconds, no flush; reaped by init (or a subreaper) | gone within milliseconds if the child spawned it tied too (the death passes down); a grandchild spawned otherwise (a shell's `sleep &`) is orphaned and keeps running |
-//! | any way, on macOS and the BSDs | as on Linux when handlers run; orphaned otherwise (no parent-death signal) | as on Linux when handlers run; orphaned otherwise |
+//! | any way, on FreeBSD (type-checked, not run here) | as on Linux: `procctl(PROC_PDEATHSIG_CTL)` with SIGKILL, which follows the parent process (not a thread) | as on Linux |
+//! | any way, on macOS, NetBSD, OpenBSD | as on Linux when handlers run; orphaned otherwise (no parent-death signal) | as on Linux when handlers run; orphaned otherwise |
 //! | any way, on Windows | killed (`TerminateProcess`) at exit, no grace; in a kill-on-close Job Object otherwise | killed with the job when the program ends |
 //!
 //! The Windows rows are written from the Win32 documentation and the code

@@ -699,7 +699,12 @@ pub trait CommandExt: private::SealedCommand {
     ///   grandchild started in the instant between the spawn and the
     ///   assignment is not in it. This code is type-checked for
     ///   `x86_64-pc-windows-gnu` but not run yet: see the crate docs.
-    /// - **Other systems** (macOS, the BSDs): nothing kills the child when
+    /// - **FreeBSD** (11.2 and later): `procctl(PROC_PDEATHSIG_CTL)` with
+    ///   SIGKILL, set in the child before `exec` and checked with
+    ///   `getppid()` as on Linux. It follows the parent process, not the
+    ///   forking thread, and does not pass to the child's own children.
+    ///   Type-checked for `x86_64-unknown-freebsd`, not run here.
+    /// - **Other systems** (macOS, NetBSD, OpenBSD): nothing kills the child when
     ///   the parent dies without running handlers; it is orphaned. Only the
     ///   stop at exit applies.
     ///

@@ -252,8 +252,36 @@ pub(super) fn die_with_parent(command: &mut std::process::Command) {
     }
 }
 
+/// FreeBSD's parent-death signal (11.2 and later): `procctl` with
+/// `PROC_PDEATHSIG_CTL`. Unlike Linux's it follows the parent *process*, not
+/// the thread that forked, and like Linux's it survives `exec` (not a
+/// set-user-ID one) and is not passed to the child's own children.
+#[cfg(target_os = "freebsd")]
+pub(super) fn die_with_parent(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt as _;
+    let parent = pid_t(std::process::id());
+    // SAFETY: the closure runs in the forked child before `exec` and only
+    // makes async-signal-safe system calls (`procctl` on itself with a
+    // pointer to a local, `getppid`) and reads `errno`; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            let mut signal: libc::c_int = libc::SIGKILL;
+            let data: *mut libc::c_int = &mut signal;
+            if libc::procctl(libc::P_PID, 0, libc::PROC_PDEATHSIG_CTL, data.cast()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent died between `fork` and `procctl`: no signal will
+            // come, so do not run the program.
+            if libc::getppid() != parent {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
 /// No parent-death signal on this system: only the stop at exit applies.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
 pub(super) fn die_with_parent(_: &mut std::process::Command) {}
 
 /// Nothing to do after the spawn on Unix.
