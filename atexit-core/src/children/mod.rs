@@ -744,9 +744,11 @@ pub trait CommandExt: private::SealedCommand {
     /// spawn kept, as after a success).
     ///
     /// Tokio tells a runtime without IO only by panicking: the check makes
-    /// it panic on a pipe of its own and catches that, so the program's
-    /// panic hook reports that panic (a `panic = "abort"` build aborts
-    /// there, as Tokio's own `spawn` would).
+    /// it panic on a pipe of its own and catches that, with the panic hook
+    /// wrapped meanwhile so that it does not see that one panic (a program
+    /// that sets the hook on another thread at that very moment may have
+    /// it undone). A `panic = "abort"` build aborts there instead, with
+    /// Tokio's message, before anything is spawned.
     fn spawn_tied(&mut self) -> io::Result<ExitChild<Self::Child>>;
 }
 
@@ -1129,6 +1131,36 @@ mod tests {
             .build()
             .expect("a runtime");
         refused_without_spawning(Some(&runtime), "enable_io");
+    }
+
+    /// The refusal is an error, not a panic the program sees: the check
+    /// behind it made Tokio panic, and the panic hook in force (the
+    /// program's, the default one that prints "thread panicked" with a
+    /// backtrace) saw it, though the panic was caught; a hook that ends the
+    /// process (a crash reporter's) ended it.
+    #[test]
+    fn the_refusal_without_io_is_no_panic_for_the_panic_hook() {
+        use std::sync::Mutex;
+        static PANICKED_IN: Mutex<Vec<std::thread::ThreadId>> = Mutex::new(Vec::new());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {
+            PANICKED_IN
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(std::thread::current().id());
+        }));
+        let _entered = runtime.enter();
+        let refused = tokio::process::Command::new("true").spawn_tied();
+        std::panic::set_hook(previous);
+        assert!(refused.unwrap_err().to_string().contains("enable_io"));
+        let me = std::thread::current().id();
+        assert!(
+            !PANICKED_IN.lock().unwrap().contains(&me),
+            "the panic hook saw a panic"
+        );
     }
 
     /// The variable that names the scenario `tokio_program` runs.

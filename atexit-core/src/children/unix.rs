@@ -182,7 +182,48 @@ pub(super) fn tokio_io_enabled() -> bool {
     let write = std::process::ChildStdin::from(write);
     // Whatever it returns (an error registering is the spawn's to report),
     // only a panic says there is no driver.
-    std::panic::catch_unwind(move || drop(tokio::process::ChildStdin::from_std(write))).is_ok()
+    caught_quietly(move || drop(tokio::process::ChildStdin::from_std(write)))
+}
+
+/// Runs `probe`, which may panic; returns whether it did not. The panic is
+/// the check's own, so the panic hook in force never sees it: on a refusal
+/// it used to print "thread ... panicked" with a backtrace though the panic
+/// was caught, and a hook that ends the process (a crash reporter's, one
+/// that aborts) ended it. For the probe the hook is wrapped by one that
+/// skips this thread's panics, then put back as it was.
+///
+/// With `panic = "abort"` no panic can be caught: the probe's panic aborts
+/// the process, with Tokio's message, before anything is spawned.
+#[cfg(feature = "tokio")]
+fn caught_quietly(probe: impl FnOnce() + std::panic::UnwindSafe) -> bool {
+    use std::cell::Cell;
+    use std::sync::Arc;
+    type Hook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+    thread_local! {
+        static QUIET: Cell<bool> = const { Cell::new(false) };
+    }
+    // The hook cannot be changed from a panicking thread (a drop during
+    // unwinding), and an abort must keep its message.
+    if cfg!(panic = "abort") || std::thread::panicking() {
+        return std::panic::catch_unwind(probe).is_ok();
+    }
+    let previous: Arc<Hook> = Arc::new(std::panic::take_hook());
+    let forward = Arc::clone(&previous);
+    std::panic::set_hook(Box::new(move |info| {
+        if !QUIET.with(Cell::get) {
+            forward(info);
+        }
+    }));
+    QUIET.with(|quiet| quiet.set(true));
+    let passed = std::panic::catch_unwind(probe).is_ok();
+    QUIET.with(|quiet| quiet.set(false));
+    // Ours, holding `forward`: dropped, `previous` is the only owner again.
+    drop(std::panic::take_hook());
+    match Arc::try_unwrap(previous) {
+        Ok(hook) => std::panic::set_hook(hook),
+        Err(shared) => std::panic::set_hook(Box::new(move |info| shared(info))),
+    }
+    passed
 }
 
 /// Whether the child has ended, without reaping it (`WNOWAIT`), so its pid
