@@ -254,7 +254,11 @@
 //!   even while it stays inside that handler (on Linux with glibc a timer
 //!   that raises `SIGALRM` watches until the child's run goes on; the
 //!   child's own `alarm` and `SIGALRM` handler still work; elsewhere the
-//!   watch starts when the run goes on).
+//!   watch starts when the run goes on). "By a handler" means on the
+//!   thread running it: a child that another thread forks during the exit
+//!   (a thread the handler started, or one of the program's) is outside the
+//!   exit, as it would be at any other time, and is not held to it (a
+//!   daemon forked on purpose must not be killed by its parent's deadline).
 //! - **A panic on a full stderr.** std's default panic message is a blocking
 //!   write: a panic of `main` or of a handler with stderr a pipe nobody reads
 //!   would stop the exit before it began. The panic hook this crate chains

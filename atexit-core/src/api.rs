@@ -441,7 +441,8 @@ pub fn set_exit_code(code: i32) {
 /// passes no handler starts, whatever the stuck one or another thread does.
 /// It is read when an exit starts; changing it during the run has no effect
 /// on that run. A forked child keeps it for its own exit, and a child forked
-/// by a handler during an exit is held to the same deadline.
+/// by a handler during an exit (on the thread running it) is held to the
+/// same deadline.
 ///
 /// Any `Duration` works. `Duration::ZERO` runs no handler: the exit is
 /// reported and the process ends at once with its status. A `Duration` too
