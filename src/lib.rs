@@ -393,6 +393,10 @@
 //! 0.4, `tokio::signal` and `ctrlc`'s users share, so signals stay shared).
 //!
 //! - `tokio`: async handlers run on a fresh Tokio runtime (above).
+//! - `tokio-util`: the shutdown request as a `CancellationToken`
+//!   ([`shutdown_token`]), and a token's cancellation as the request
+//!   ([`request_shutdown_on_cancel`]); see "Services". It pulls in
+//!   `tokio-util` with no feature of its own (its `sync` module).
 //! - `log`, `tracing`: a handler's panic and an expired deadline are also
 //!   reported through that crate, at level error with target `atexit`
 //!   (`tracing` adds a `handler` field). stderr gets its line either way. The
@@ -550,14 +554,18 @@
 //! on [`exit`], not on `std::process::exit`.
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use atexit_core::{
     adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, finalize, is_exiting,
     ncallbacks, register, register_async, replaced_signals, request_shutdown, run_exitfuncs,
     run_on_panic_abort, set_deadline, set_exit_code, shutdown_request, stop_at_exit, unregister,
     CatchSignals, CommandExt, ExitChild, ExitReason, Finalizer, Guard, Handle, HandlerFn, Process,
-    ShutdownRequest, Signal, SignalEnding, UnknownSignal,
+    ShutdownRequest, ShutdownRequested, Signal, SignalEnding, UnknownSignal,
 };
+#[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
+pub use atexit_core::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};
 
 /// Registers a zero-argument function to run at exit, before `main` starts;
 /// Python's `@atexit.register` decorator.
