@@ -410,11 +410,33 @@ fn sigterm_before_listening_stops_as_soon_as_it_listens() {
     assert_eq!(stats_of(&stats, &ended), (0, 0), "{}", ended.describe());
 }
 
-/// A client that connects and sends nothing does not hold the drain up:
-/// the server closes it (no byte of a reply) and ends long before its
-/// drain timeout, answering the request in flight.
+/// A keep-alive connection that got its reply to `GET /work/<n>` and
+/// stays open, idle.
+fn idle_keep_alive(address: SocketAddr, n: u64) -> TcpStream {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    write!(stream, "GET /work/{n} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let body = format!("\r\n\r\ndone {n}\n");
+    let mut reply = Vec::new();
+    let mut buffer = [0; 1024];
+    while !reply.ends_with(body.as_bytes()) {
+        let read = stream.read(&mut buffer).unwrap();
+        assert!(
+            read > 0,
+            "closed after {:?}",
+            String::from_utf8_lossy(&reply)
+        );
+        reply.extend_from_slice(&buffer[..read]);
+    }
+    stream
+}
+
+/// Clients that hold a connection and send nothing (one that never sent a
+/// request, one that got its reply and keeps the connection alive) do not
+/// hold the drain up: the server closes them (no byte) and ends long
+/// before its drain timeout, answering the request in flight.
 #[test]
-fn a_silent_client_does_not_hold_the_drain() {
+fn idle_clients_do_not_hold_the_drain() {
     let dir = TempDir::new("axum_server_silent");
     let stats = dir.path().join("stats.txt");
     let mut server =
@@ -423,7 +445,7 @@ fn a_silent_client_does_not_hold_the_drain() {
     let mut silent = TcpStream::connect(address).unwrap();
     silent.set_read_timeout(Some(LIMIT)).unwrap();
     // Accepted and answered before the signal: the server works.
-    assert_eq!(work(address, 1), Ok(Outcome::Answered));
+    let mut kept_alive = idle_keep_alive(address, 1);
     let in_flight = std::thread::spawn(move || work(address, 2));
     // Not a timed assertion: the request only has to be in the handler by
     // then, which the "draining 1 requests" line below checks.
@@ -436,12 +458,14 @@ fn a_silent_client_does_not_hold_the_drain() {
     let ended = server.finish(LIMIT).unwrap_or_else(|e| panic!("{e}"));
     let took = signalled.elapsed();
 
-    let mut reply = Vec::new();
-    let read = silent.read_to_end(&mut reply);
-    assert!(
-        reply.is_empty() && read.as_ref().map_or_else(|e| dropped(e.kind()), |_| true),
-        "the silent client got {reply:?} ({read:?})"
-    );
+    for (client, stream) in [("silent", &mut silent), ("kept-alive", &mut kept_alive)] {
+        let mut reply = Vec::new();
+        let read = stream.read_to_end(&mut reply);
+        assert!(
+            reply.is_empty() && read.as_ref().map_or_else(|e| dropped(e.kind()), |_| true),
+            "the {client} client got {reply:?} ({read:?})"
+        );
+    }
     assert_eq!(in_flight.join().unwrap(), Ok(Outcome::Answered));
     assert_eq!(draining, "SIGTERM: stopped accepting, draining 1 requests");
     assert!(
