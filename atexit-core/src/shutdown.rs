@@ -324,6 +324,10 @@ impl std::task::Wake for CancelOnWake {
 /// Nothing is spawned: the request wakes the process-wide token as it wakes
 /// any waiter.
 ///
+/// A child forked from the process (where Tokio's runtimes do not carry
+/// over anyway) gets the tokens for its own request from its own calls:
+/// tokens it inherited may stay as they were, cancelled or not.
+///
 /// Pair it with `tokio_util::task::TaskTracker` (tokio-util's `rt`
 /// feature) to wait for the work in flight once the token is cancelled:
 ///
