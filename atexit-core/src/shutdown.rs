@@ -620,7 +620,10 @@ mod tests {
         let waker = Waker::from(count.clone());
         let mut context = Context::from_waker(&waker);
         let token = tokio_util::sync::CancellationToken::new();
-        let mut watch = request_shutdown_on_cancel(token.clone(), Signal::Term);
+        fn spawnable<F: Future<Output = bool> + Send + Unpin + 'static>(f: F) -> F {
+            f
+        }
+        let mut watch = spawnable(request_shutdown_on_cancel(token.clone(), Signal::Term));
         assert!(Pin::new(&mut watch).poll(&mut context).is_pending());
         drop(token);
         assert!(Pin::new(&mut watch).poll(&mut context).is_pending());
