@@ -93,7 +93,7 @@
 //!
 //! In a Tokio service, hand the request to what already drains.
 //! [`ShutdownRequest::requested`] is the `()` future that axum's
-//! `with_graceful_shutdown` (and hyper-util's, tonic's) takes, and with the
+//! `with_graceful_shutdown` (and tonic's `serve_with_shutdown`) takes, and with the
 //! `tokio-util` feature [`shutdown_token`] is a `CancellationToken` that
 //! the request cancels, for the tasks that stop on one (wait for them with
 //! tokio-util's `TaskTracker`); [`request_shutdown_on_cancel`] goes the

@@ -227,9 +227,9 @@ impl Drop for ShutdownRequest {
 impl ShutdownRequest {
     /// This request as a future of `()`, for the APIs that take a shutdown
     /// future and have no use for the signal: axum's
-    /// `serve(..).with_graceful_shutdown(signal)`, hyper-util's
-    /// `GracefulShutdown`, tonic's `serve_with_shutdown`, all of which want
-    /// `F: Future<Output = ()> + Send + 'static`.
+    /// `serve(..).with_graceful_shutdown(signal)`, which wants
+    /// `F: Future<Output = ()> + Send + 'static`, and the servers that take
+    /// a `Future<Output = ()>` to stop on (tonic's `serve_with_shutdown`).
     ///
     /// Named after the pair Tokio users know from `CancellationToken`:
     /// [`is_requested`](ShutdownRequest::is_requested) checks, `requested()`
