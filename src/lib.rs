@@ -91,6 +91,40 @@
 //! so services use **graceful-shutdown mode**: the first signal only asks for a
 //! shutdown, the program drains, and the handlers run when it exits.
 //!
+//! In a Tokio service, hand the request to what already drains.
+//! [`ShutdownRequest::requested`] is the `()` future that axum's
+//! `with_graceful_shutdown` (and tonic's `serve_with_shutdown`) takes, and with the
+//! `tokio-util` feature [`shutdown_token`] is a `CancellationToken` that
+//! the request cancels, for the tasks that stop on one (wait for them with
+//! tokio-util's `TaskTracker`); [`request_shutdown_on_cancel`] goes the
+//! other way, a token of the program's whose cancellation is the request.
+//! `examples/real-world/examples/axum_server.rs` is such a server, run
+//! under client load by its test.
+//!
+//! ```no_run
+//! # mod axum { // a stand-in with axum 0.8's bound, `F: Future<Output = ()> + Send + 'static`
+//! #     pub struct Serve;
+//! #     pub fn serve<L, A>(_: L, _: A) -> Serve { Serve }
+//! #     impl Serve {
+//! #         pub fn with_graceful_shutdown<F>(self, _: F) -> std::future::Ready<std::io::Result<()>>
+//! #         where F: std::future::Future<Output = ()> + Send + 'static { std::future::ready(Ok(())) }
+//! #     }
+//! # }
+//! # async fn run(listener: (), app: ()) -> std::io::Result<()> {
+//! atexit::CatchSignals::new()
+//!     .graceful_shutdown(std::time::Duration::from_secs(20))
+//!     .install()?;
+//! # #[cfg(feature = "tokio-util")]
+//! let token = atexit::shutdown_token(); // cancelled by the request: give it to the workers
+//! axum::serve(listener, app)
+//!     .with_graceful_shutdown(atexit::shutdown_request().requested())
+//!     .await?; // stopped accepting, every request in flight answered
+//! Ok(()) // return from `main`: the handlers run, then the process dies by the signal
+//! # }
+//! ```
+//!
+//! Without Tokio, the same request is a blocking wait or a check:
+//!
 //! ```no_run
 //! use std::time::Duration;
 //!
@@ -111,13 +145,14 @@
 //! }
 //! ```
 //!
-//! [`shutdown_request`] gives a [`ShutdownRequest`]: a future that any
-//! executor can await (in a Tokio server's `select!` next to `accept`, in
-//! place of `tokio::signal::ctrl_c()`), a blocking
+//! [`shutdown_request`] gives a [`ShutdownRequest`]: a future of the
+//! signal that any executor can await (in a Tokio server's `select!` next
+//! to `accept`, in place of `tokio::signal::ctrl_c()`), a blocking
 //! [`wait`](ShutdownRequest::wait), and a one-load check
 //! [`is_requested`](ShutdownRequest::is_requested) for worker loops.
 //! [`request_shutdown`] asks for the shutdown without a signal (a Windows
 //! service's stop control, an admin endpoint, a test).
+//! `examples/real-world/examples/axum_server.rs` (axum),
 //! `examples/real-world/examples/tcp_server.rs` (Tokio) and
 //! `examples/thread_pool.rs` (std threads) are complete services, each run
 //! as a process by a test.
@@ -398,6 +433,10 @@
 //! 0.4, `tokio::signal` and `ctrlc`'s users share, so signals stay shared).
 //!
 //! - `tokio`: async handlers run on a fresh Tokio runtime (above).
+//! - `tokio-util`: the shutdown request as a `CancellationToken`
+//!   ([`shutdown_token`]), and a token's cancellation as the request
+//!   ([`request_shutdown_on_cancel`]); see "Services". It pulls in
+//!   `tokio-util` with no feature of its own (its `sync` module).
 //! - `log`, `tracing`: a handler's panic and an expired deadline are also
 //!   reported through that crate, at level error with target `atexit`
 //!   (`tracing` adds a `handler` field). stderr gets its line either way. The
@@ -554,15 +593,26 @@
 //! `pthread_atfork` hooks. On Windows the handlers run when `main` returns and
 //! on [`exit`], not on `std::process::exit`.
 
+// The `tokio-util` items, linked on docs.rs when built without the feature.
+#![cfg_attr(
+    not(feature = "tokio-util"),
+    doc = "",
+    doc = "[`shutdown_token`]: https://docs.rs/atexit/latest/atexit/fn.shutdown_token.html",
+    doc = "[`request_shutdown_on_cancel`]: https://docs.rs/atexit/latest/atexit/fn.request_shutdown_on_cancel.html"
+)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use atexit_core::{
     adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, finalize, is_exiting,
     ncallbacks, register, register_async, replaced_signals, request_shutdown, run_exitfuncs,
     run_on_panic_abort, set_deadline, set_exit_code, shutdown_request, stop_at_exit, unregister,
     CatchSignals, CommandExt, ExitChild, ExitReason, Finalizer, Guard, Handle, HandlerFn, Process,
-    ShutdownRequest, Signal, SignalEnding, UnknownSignal,
+    ShutdownRequest, ShutdownRequested, Signal, SignalEnding, UnknownSignal,
 };
+#[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
+pub use atexit_core::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};
 
 /// Registers a zero-argument function to run at exit, before `main` starts;
 /// Python's `@atexit.register` decorator.

@@ -5,6 +5,7 @@
 //! where the documentation lives.
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 #[macro_use]
@@ -40,7 +41,9 @@ pub use crate::children::{stop_at_exit, CommandExt, ExitChild, Process};
 pub use crate::finalize::{finalize, Finalizer};
 pub use crate::handle::{Guard, Handle};
 pub use crate::reason::{ExitReason, Signal, UnknownSignal};
-pub use crate::shutdown::{shutdown_request, ShutdownRequest};
+#[cfg(feature = "tokio-util")]
+pub use crate::shutdown::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};
+pub use crate::shutdown::{shutdown_request, ShutdownRequest, ShutdownRequested};
 pub use crate::signals::{
     catch_signals, replaced_signals, request_shutdown, CatchSignals, SignalEnding,
 };

@@ -224,6 +224,260 @@ impl Drop for ShutdownRequest {
     }
 }
 
+impl ShutdownRequest {
+    /// This request as a future of `()`, for the APIs that take a shutdown
+    /// future and have no use for the signal: axum's
+    /// `serve(..).with_graceful_shutdown(signal)`, which wants
+    /// `F: Future<Output = ()> + Send + 'static`, and the servers that take
+    /// a `Future<Output = ()>` to stop on (tonic's `serve_with_shutdown`).
+    ///
+    /// Named after the pair Tokio users know from `CancellationToken`:
+    /// [`is_requested`](ShutdownRequest::is_requested) checks, `requested()`
+    /// is the future that completes when it becomes true, as
+    /// `is_cancelled()` and `cancelled()` do. It takes the request by value,
+    /// so that the future is `'static` and keeps the waiter's slot; clone
+    /// the request first to keep one (clones are cheap, independent
+    /// waiters). [`ShutdownRequested`] is `Send`, `Sync` and `Unpin`.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use std::future::Future;
+    ///
+    /// // The bound of axum's `with_graceful_shutdown`:
+    /// fn with_graceful_shutdown<F>(signal: F) -> F
+    /// where
+    ///     F: Future<Output = ()> + Send + 'static,
+    /// {
+    ///     signal
+    /// }
+    ///
+    /// let shutdown = atexit::shutdown_request();
+    /// let signal = with_graceful_shutdown(shutdown.clone().requested());
+    /// // axum::serve(listener, app).with_graceful_shutdown(signal).await?;
+    /// // and once `serve` returned: which signal it was
+    /// assert_eq!(shutdown.signal(), None);
+    /// # drop(signal);
+    /// ```
+    pub fn requested(self) -> ShutdownRequested {
+        ShutdownRequested { request: self }
+    }
+}
+
+/// The future of [`ShutdownRequest::requested`]: completes with `()` when
+/// the shutdown is asked for, for the APIs that take a
+/// `Future<Output = ()> + Send + 'static` (axum's `with_graceful_shutdown`).
+/// Await the [`ShutdownRequest`] itself to get the signal.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// let requested: atexit::ShutdownRequested = atexit::shutdown_request().requested();
+/// # drop(requested);
+/// ```
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct ShutdownRequested {
+    request: ShutdownRequest,
+}
+
+impl Future for ShutdownRequested {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.request).poll(cx).map(drop)
+    }
+}
+
+/// The process-wide token that the shutdown request cancels, and the waiter
+/// that cancels it: a [`ShutdownRequest`] polled once with a waker that
+/// cancels the token, woken by [`record`] as any other waiter (on the
+/// crate's wake thread, under `catch_unwind`). Nothing is spawned.
+#[cfg(feature = "tokio-util")]
+static TOKEN: Mutex<Option<(ShutdownRequest, tokio_util::sync::CancellationToken)>> =
+    Mutex::new(None);
+
+/// Cancels its token when woken.
+#[cfg(feature = "tokio-util")]
+struct CancelOnWake(tokio_util::sync::CancellationToken);
+
+#[cfg(feature = "tokio-util")]
+impl std::task::Wake for CancelOnWake {
+    fn wake(self: Arc<Self>) {
+        self.0.cancel();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.cancel();
+    }
+}
+
+/// A `CancellationToken` that the shutdown request cancels: for the Tokio
+/// code that already stops on a token (`tokio::select!` on
+/// `token.cancelled()`, `axum`'s `with_graceful_shutdown(token.cancelled_owned())`,
+/// a library that takes one).
+///
+/// Each call returns a new child of one process-wide token, which the
+/// request cancels (so every token given out is cancelled by it, whenever
+/// it was made, even after the request). Cancelling a token given out
+/// cancels it and its own children only: it neither makes the request nor
+/// stops the others. For the other way round, a token of the program's
+/// whose cancellation is the request, see [`request_shutdown_on_cancel`].
+/// Nothing is spawned: the request wakes the process-wide token as it wakes
+/// any waiter.
+///
+/// A child forked from the process (where Tokio's runtimes do not carry
+/// over anyway) gets the tokens for its own request from its own calls:
+/// tokens it inherited may stay as they were, cancelled or not.
+///
+/// Pair it with `tokio_util::task::TaskTracker` (tokio-util's `rt`
+/// feature) to wait for the work in flight once the token is cancelled:
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use std::time::Duration;
+/// use tokio_util::task::TaskTracker;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let token = atexit::shutdown_token();
+/// let tracker = TaskTracker::new();
+/// for job in 0..3 {
+///     let token = token.clone();
+///     tracker.spawn(async move {
+///         tokio::select! {
+///             _ = token.cancelled() => println!("job {job}: stopped early"),
+///             _ = tokio::time::sleep(Duration::from_millis(10)) => println!("job {job}: done"),
+///         }
+///     });
+/// }
+/// // A shutdown request (SIGTERM in graceful-shutdown mode) cancels
+/// // `token`; here the jobs just finish.
+/// tracker.close();
+/// tracker.wait().await; // every job finished or stopped
+/// assert!(!token.is_cancelled());
+/// # }
+/// ```
+#[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
+pub fn shutdown_token() -> tokio_util::sync::CancellationToken {
+    let mut slot = TOKEN.lock().unwrap_or_else(PoisonError::into_inner);
+    let request = crate::request::signal();
+    // A child forked after its parent's request has no request of its own
+    // (the parent's was forgotten), but inherited the cancelled token: it
+    // gets a fresh one, for its own request.
+    if matches!(&*slot, Some((_, token)) if token.is_cancelled() && request.is_none()) {
+        *slot = None;
+    }
+    let (waiter, token) = slot.get_or_insert_with(|| {
+        (
+            shutdown_request(),
+            tokio_util::sync::CancellationToken::new(),
+        )
+    });
+    // Polled on every call, with the same waker (so it is stored once):
+    // after a fork the child's waiter lost its waker, and this gives it back.
+    let waker = Waker::from(Arc::new(CancelOnWake(token.clone())));
+    if Pin::new(waiter)
+        .poll(&mut Context::from_waker(&waker))
+        .is_ready()
+    {
+        token.cancel();
+    }
+    token.child_token()
+}
+
+/// Makes the shutdown request, as [`request_shutdown`](crate::request_shutdown)`(signal)`
+/// does, when `token` is cancelled: for a program that already stops on a
+/// `CancellationToken` of its own (an admin endpoint, a supervisor task,
+/// a library that cancels it), so that the exit that follows ends as after
+/// `signal`, with the drain timeout and the second signal.
+///
+/// A token has no callback to hook, so something must wait on it: this
+/// returns a future that does, and spawns nothing itself. Spawn it on the
+/// program's runtime (`tokio::spawn`), or await it next to the rest. It is
+/// bounded: it completes at the first of the token's cancellation (then
+/// with `request_shutdown`'s answer: `true` when it made the request) and a
+/// request made otherwise (then with `false`, leaving the token alone).
+/// Cancelling the token again, or another of its clones, does nothing more:
+/// the request is made once per process.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use atexit::Signal;
+/// use tokio_util::sync::CancellationToken;
+/// use tokio_util::task::TaskTracker;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let stop = CancellationToken::new();
+/// let watch = tokio::spawn(atexit::request_shutdown_on_cancel(stop.clone(), Signal::Term));
+/// let tracker = TaskTracker::new();
+/// tracker.spawn(async { /* a request in flight */ });
+///
+/// stop.cancel(); // the admin endpoint's "drain and stop"
+/// assert!(watch.await.unwrap(), "the cancellation made the request");
+/// assert_eq!(atexit::shutdown_request().await, Signal::Term);
+/// tracker.close();
+/// tracker.wait().await;
+/// // Returning now ends the process by SIGTERM, after the exit handlers.
+/// # atexit::register(|| atexit::set_exit_code(0)); // but this doctest must pass
+/// # }
+/// ```
+#[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
+pub fn request_shutdown_on_cancel(
+    token: tokio_util::sync::CancellationToken,
+    signal: Signal,
+) -> ShutdownOnCancel {
+    ShutdownOnCancel {
+        cancelled: Box::pin(token.cancelled_owned()),
+        request: shutdown_request(),
+        signal,
+    }
+}
+
+/// The future of [`request_shutdown_on_cancel`]: makes the shutdown request
+/// when its token is cancelled. `Output = bool`: whether it made the
+/// request (`false` when a request came first). `Send`, `'static`, `Unpin`.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use tokio_util::sync::CancellationToken;
+/// let watch: atexit::ShutdownOnCancel =
+///     atexit::request_shutdown_on_cancel(CancellationToken::new(), atexit::Signal::Term);
+/// # drop(watch);
+/// ```
+#[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
+#[must_use = "futures do nothing unless you `.await` or poll them: spawn it"]
+pub struct ShutdownOnCancel {
+    cancelled: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
+    request: ShutdownRequest,
+    signal: Signal,
+}
+
+#[cfg(feature = "tokio-util")]
+impl std::fmt::Debug for ShutdownOnCancel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownOnCancel")
+            .field("signal", &self.signal)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "tokio-util")]
+impl Future for ShutdownOnCancel {
+    type Output = bool;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        // The token first: cancelled and requested at once, it asks (and
+        // `request_shutdown` answers false).
+        if self.cancelled.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(crate::request_shutdown(self.signal));
+        }
+        Pin::new(&mut self.request).poll(cx).map(|_| false)
+    }
+}
+
 fn take_slot(shutdown: &mut ShutdownState, waker: Waker) -> usize {
     match shutdown.free.pop() {
         Some(slot) => {
@@ -315,14 +569,71 @@ mod tests {
         }
     }
 
+    /// Taken by the tests that count slots or take one for good (the
+    /// token's waiter): they run one at a time.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn slots_in_use() -> usize {
         let state = state::lock_as_is();
         state.shutdown.wakers.len() - state.shutdown.free.len()
     }
 
+    // No request is made here either.
+    #[test]
+    fn requested_is_a_static_send_unit_future_that_keeps_one_slot() {
+        let _serial = serial();
+        fn unit_future<F: Future<Output = ()> + Send + Sync + Unpin + 'static>(f: F) -> F {
+            f
+        }
+        let count = Arc::new(Count(0.into()));
+        let waker = Waker::from(count.clone());
+        let mut context = Context::from_waker(&waker);
+        let before = slots_in_use();
+        let mut requested = unit_future(shutdown_request().requested());
+        assert!(Pin::new(&mut requested).poll(&mut context).is_pending());
+        assert!(Pin::new(&mut requested).poll(&mut context).is_pending());
+        assert_eq!(slots_in_use(), before + 1);
+        drop(requested);
+        assert_eq!(slots_in_use(), before);
+    }
+
+    // Cancelling tokens given out, and a token watched by
+    // `request_shutdown_on_cancel` that is not cancelled, make no request.
+    #[cfg(feature = "tokio-util")]
+    #[test]
+    fn a_cancelled_shutdown_token_cancels_only_itself() {
+        let _serial = serial();
+        let first = shutdown_token();
+        let second = shutdown_token();
+        first.cancel();
+        first.cancel();
+        assert!(first.is_cancelled());
+        assert!(!second.is_cancelled(), "a sibling is not cancelled");
+        assert!(!shutdown_token().is_cancelled(), "nor is a new one");
+        assert_eq!(request::signal(), None, "no request was made");
+
+        let count = Arc::new(Count(0.into()));
+        let waker = Waker::from(count.clone());
+        let mut context = Context::from_waker(&waker);
+        let token = tokio_util::sync::CancellationToken::new();
+        fn spawnable<F: Future<Output = bool> + Send + Unpin + 'static>(f: F) -> F {
+            f
+        }
+        let mut watch = spawnable(request_shutdown_on_cancel(token.clone(), Signal::Term));
+        assert!(Pin::new(&mut watch).poll(&mut context).is_pending());
+        drop(token);
+        assert!(Pin::new(&mut watch).poll(&mut context).is_pending());
+        assert_eq!(request::signal(), None);
+    }
+
     // No request is made here: it would be the whole test binary's.
     #[test]
     fn a_waiter_holds_one_slot_until_dropped_and_clones_start_fresh() {
+        let _serial = serial();
         let count = Arc::new(Count(0.into()));
         let waker = Waker::from(count.clone());
         let mut context = Context::from_waker(&waker);
