@@ -438,6 +438,7 @@ impl ExitChild<std::process::Child> {
 }
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 impl ExitChild<tokio::process::Child> {
     /// Waits for the child to end and reaps it, as Tokio's `Child::wait`
     /// (which it uses, so it must be awaited inside the Tokio runtime the
@@ -661,6 +662,7 @@ impl private::Sealed for tokio::process::Child {
 }
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 impl Process for tokio::process::Child {
     type Stdin = tokio::process::ChildStdin;
     type Stdout = tokio::process::ChildStdout;
@@ -774,6 +776,7 @@ impl CommandExt for std::process::Command {
 impl private::SealedCommand for tokio::process::Command {}
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 impl CommandExt for tokio::process::Command {
     type Child = tokio::process::Child;
 
