@@ -10,121 +10,26 @@
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
+mod load;
+
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use support::{command, example, Finished, Running, TempDir};
+use load::{dropped, read_stats, Load, Outcome, Server, LIMIT};
+use support::{command, example, Finished, TempDir};
 
-/// How long a server may take to end once signalled: its grace (10 s in the
-/// runs under traffic) plus its handlers' timeout (5 s), with room for a
-/// loaded machine.
-const LIMIT: Duration = Duration::from_secs(30);
 /// Bounds each step of a client: a reply takes 300 ms of work.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
-// --- the server process ---------------------------------------------------
-
-/// A running `tcp_server` and its port. Fallible, unlike the panicking
-/// waits of [`Running`]: the traffic runs go on threads, and their failures
-/// are reported together with the seed.
-struct Server {
-    running: Running,
-    port: u16,
-}
-
-impl Server {
-    /// Starts the example with `args` and waits for its port.
-    fn start(args: &[&str], stats: &Path) -> Result<Server, String> {
-        Server::spawn(command(&example("tcp_server")).args(args).arg(stats))
-    }
-
-    /// As [`Server::start`], for a command already prepared.
-    fn spawn(command: &mut Command) -> Result<Server, String> {
-        let mut running = Running::try_start(command)?;
-        let line = running.try_wait_for("its port, a line \"listening on \"...", |line| {
-            line.starts_with("listening on ")
-        })?;
-        let port = line["listening on ".len()..]
-            .parse()
-            .map_err(|error| format!("bad port in {line:?}: {error}"))?;
-        Ok(Server { running, port })
-    }
-
-    fn address(&self) -> SocketAddr {
-        (Ipv4Addr::LOCALHOST, self.port).into()
-    }
-
-    /// Reads stdout up to the first line that starts with `prefix` (within
-    /// 20 s), and returns it; kills the server when it does not come.
-    fn wait_for_line(&mut self, prefix: &str) -> Result<String, String> {
-        self.running
-            .try_wait_for(&format!("a line {prefix:?}..."), |line| {
-                line.starts_with(prefix)
-            })
-    }
-
-    fn signal(&self, signal: i32) {
-        self.running.signal(signal);
-    }
-
-    /// Waits for the end; a server still running after `limit` is killed and
-    /// is an error (a hang).
-    fn finish(self, limit: Duration) -> Result<Finished, String> {
-        Ok(self.running.try_finish(limit)?.0)
-    }
-}
-
-/// The counts of a stats file, checked to be complete.
-fn read_stats(path: &Path) -> Result<(u64, u64), String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("no stats file {}: {error}", path.display()))?;
-    let lines: Vec<&str> = text.lines().collect();
-    let count = |line: Option<&&str>, label: &str| {
-        line.and_then(|line| line.strip_prefix(label))
-            .and_then(|count| count.parse::<u64>().ok())
-    };
-    match (
-        count(lines.first(), "accepted "),
-        count(lines.get(1), "answered "),
-        &lines[2.min(lines.len())..],
-    ) {
-        (Some(accepted), Some(answered), ["complete"]) => Ok((accepted, answered)),
-        _ => Err(format!("incomplete or malformed stats file:\n{text}")),
-    }
-}
-
 // --- the clients ----------------------------------------------------------
-
-/// What became of one request.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Outcome {
-    /// The whole reply, `done <n>\n`.
-    Answered,
-    /// Connection refused: the server had closed its port.
-    Refused,
-    /// Connected, then reset or closed before any byte of a reply: the
-    /// connection was still in the listen queue when the server closed it
-    /// (or, for a request that never finishes, the process ended). An
-    /// accepted one would show in the stats as accepted, not answered.
-    Dropped,
-}
 
 /// Sends request `n` on a new connection; an error is anything else than
 /// the clean outcomes (a partial or wrong reply, a timeout).
 fn request(address: SocketAddr, n: u64) -> Result<Outcome, String> {
-    let dropped = |kind: ErrorKind| {
-        matches!(
-            kind,
-            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
-        )
-    };
     let mut stream = match TcpStream::connect_timeout(&address, CLIENT_TIMEOUT) {
         Ok(stream) => stream,
         Err(error) if error.kind() == ErrorKind::ConnectionRefused => return Ok(Outcome::Refused),
@@ -165,203 +70,26 @@ fn request(address: SocketAddr, n: u64) -> Result<Outcome, String> {
     }
 }
 
-/// SplitMix64: a small, seedable generator, so that a failing run's delays
-/// can be told (the seed is printed).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `low..high`.
-    fn between(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low)
-    }
-}
-
 // --- SIGTERM at a random moment under traffic -------------------------------
 
-const RUNS: usize = 100;
-/// Servers run at once: the runs mostly wait (300 ms of work per request,
-/// up to 600 ms before the signal), so a 2-core machine takes several.
-const AT_ONCE: usize = 6;
-
-/// What one run measured.
-#[derive(Default)]
-struct Counts {
-    requests: u64,
-    answered: u64,
-    refused: u64,
-    dropped: u64,
-    /// Connections the server had in hand when it stopped accepting.
-    in_flight: u64,
-}
-
-/// A request's number, its outcome, and when the client saw it.
-type Seen = (u64, Result<Outcome, String>, Instant);
-
-/// One run: a server, clients opening a new connection every 5–25 ms (each
-/// taking 300 ms to answer, so a dozen or so are in flight), SIGTERM after
-/// `0..600` ms.
-fn run_under_traffic(rng: &mut Rng) -> Result<Counts, String> {
-    let dir = TempDir::new("tcp_server_traffic");
-    let stats = dir.path().join("stats.txt");
-    let server = Server::start(&["--drain-ms", "10000"], &stats)?;
-    let address = server.address();
-    let delay = Duration::from_millis(rng.between(0, 600));
-    let mut spawner_rng = Rng(rng.next());
-
-    let stop = AtomicBool::new(false);
-    let outcomes: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
-    let (ended, signalled) = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let mut n = 0;
-            // Stops at the first refusal: the server has closed its port,
-            // which another test's server may take next.
-            while !stop.load(Ordering::SeqCst) {
-                n += 1;
-                let (stop, outcomes) = (&stop, &outcomes);
-                scope.spawn(move || {
-                    let outcome = request(address, n);
-                    if outcome != Ok(Outcome::Answered) {
-                        stop.store(true, Ordering::SeqCst);
-                    }
-                    outcomes.lock().unwrap().push((n, outcome, Instant::now()));
-                });
-                std::thread::sleep(Duration::from_millis(spawner_rng.between(5, 25)));
-            }
-        });
-        std::thread::sleep(delay);
-        let signalled = Instant::now();
-        server.signal(libc::SIGTERM);
-        let ended = server.finish(LIMIT);
-        stop.store(true, Ordering::SeqCst);
-        (ended, signalled)
-    });
-    let ended = ended?;
-    let context = || format!("SIGTERM after {delay:?}; {}", ended.describe());
-
-    let outcomes = outcomes.into_inner().unwrap();
-    let mut counts = Counts::default();
-    for (n, outcome, at) in &outcomes {
-        counts.requests += 1;
-        match outcome {
-            Ok(Outcome::Answered) => counts.answered += 1,
-            Ok(Outcome::Refused | Outcome::Dropped) if *at < signalled => {
-                return Err(format!("request {n} refused before SIGTERM; {}", context()))
-            }
-            Ok(Outcome::Refused) => counts.refused += 1,
-            Ok(Outcome::Dropped) => counts.dropped += 1,
-            Err(error) => return Err(format!("{error}; {}", context())),
-        }
-    }
-    if ended.status.signal() != Some(libc::SIGTERM) {
-        return Err(format!("not killed by SIGTERM: {}", context()));
-    }
-    // Nothing on stderr: no grace passed, no accept failed, no handler failed.
-    if !ended.stderr.is_empty() {
-        return Err(format!("stderr is not empty; {}", context()));
-    }
-    // `main` returned after the drain, rather than the grace ending it.
-    let draining = ended
-        .stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("SIGTERM: stopped accepting, draining "))
-        .and_then(|rest| rest.strip_suffix(" connections"))
-        .and_then(|count| count.parse().ok());
-    match draining {
-        Some(in_flight) if ended.stdout.contains("\ndrained, returning from main\n") => {
-            counts.in_flight = in_flight;
-        }
-        _ => return Err(format!("the drain did not finish; {}", context())),
-    }
-    let (accepted, answered) =
-        read_stats(&stats).map_err(|error| format!("{error}; {}", context()))?;
-    if answered != counts.answered || accepted != answered {
-        return Err(format!(
-            "stats: accepted {accepted}, answered {answered}; the clients got {} replies; {}",
-            counts.answered,
-            context()
-        ));
-    }
-    Ok(counts)
-}
+/// One connection per request, each a line `<n>\n` answered `done <n>\n`;
+/// the server counts and drains connections.
+const LOAD: Load = Load {
+    example: "tcp_server",
+    seed_var: "TCP_SERVER_SEED",
+    at_once: 6,
+    // No bound but the first refusal.
+    max_requests: u64::MAX,
+    request,
+    drains: "connections",
+    dropped: "reset",
+    none: "lost",
+    in_flight_end: "drained",
+};
 
 #[test]
 fn sigterm_under_traffic_answers_or_refuses_every_request() {
-    let seed = match std::env::var("TCP_SERVER_SEED") {
-        Ok(seed) => seed.parse().expect("TCP_SERVER_SEED is a number"),
-        Err(_) => SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .expect("a clock after 1970")
-            .as_nanos() as u64,
-    };
-    println!("seed {seed} (set TCP_SERVER_SEED to repeat the delays)");
-    let started = Instant::now();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Result<Counts, String>)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..AT_ONCE {
-            scope.spawn(|| loop {
-                let run = next.fetch_add(1, Ordering::SeqCst);
-                if run >= RUNS {
-                    break;
-                }
-                // Each run has its own stream, the same for the same seed.
-                let mut rng = Rng(seed ^ (run as u64).wrapping_mul(0xA24B_AED4_963E_E407));
-                let result = run_under_traffic(&mut rng);
-                results.lock().unwrap().push((run, result));
-            });
-        }
-    });
-
-    let mut total = Counts::default();
-    let mut failures = Vec::new();
-    for (run, result) in results.into_inner().unwrap() {
-        match result {
-            Ok(counts) => {
-                total.requests += counts.requests;
-                total.answered += counts.answered;
-                total.refused += counts.refused;
-                total.dropped += counts.dropped;
-                total.in_flight += counts.in_flight;
-            }
-            Err(error) => failures.push(format!("run {run}: {error}")),
-        }
-    }
-    println!(
-        "tcp_server: {RUNS} runs in {:.1?}, {} requests: {} answered in full, {} refused \
-         at connect, {} reset before any reply byte, 0 lost; {} connections in flight at \
-         SIGTERM, all drained",
-        started.elapsed(),
-        total.requests,
-        total.answered,
-        total.refused,
-        total.dropped,
-        total.in_flight,
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {RUNS} runs failed (seed {seed}):\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
-    // Across 100 runs, some requests were answered, some refused, and some
-    // drained: else the runs did not test the drain.
-    assert!(total.answered > 0, "no request answered (seed {seed})");
-    assert!(
-        total.refused + total.dropped > 0,
-        "no request refused (seed {seed})"
-    );
-    assert!(
-        total.in_flight > 0,
-        "no connection was in flight at SIGTERM (seed {seed})"
-    );
+    load::sigterm_under_traffic(&LOAD);
 }
 
 // --- drains that do not end by themselves ----------------------------------
@@ -369,7 +97,7 @@ fn sigterm_under_traffic_answers_or_refuses_every_request() {
 /// A server in `--stuck` mode with one request stuck and one answered; returns
 /// it and the stuck client, which must get no byte of a reply.
 fn stuck_server(grace_ms: &str, stats: &Path) -> (Server, JoinHandle<Result<Outcome, String>>) {
-    let mut server = Server::start(&["--stuck", "--drain-ms", grace_ms], stats)
+    let mut server = Server::start("tcp_server", &["--stuck", "--drain-ms", grace_ms], stats)
         .unwrap_or_else(|e| panic!("{e}"));
     let address = server.address();
     let stuck = std::thread::spawn(move || {
