@@ -90,7 +90,8 @@
 //!   it ends ([children]). Handlers that use thread-locals or call
 //!   `std::process::exit` break: see [pitfalls].
 //! - **A service.** [`CatchSignals::graceful_shutdown`]: the first signal
-//!   only asks for a shutdown ([`shutdown_request`], a future axum's
+//!   only asks for a shutdown ([`shutdown_request`]; its
+//!   [`requested`](ShutdownRequest::requested) future is what axum's
 //!   `with_graceful_shutdown` takes), the service drains, and the handlers
 //!   run when it exits ([services]). Async handlers run after
 //!   `#[tokio::main]` has dropped its runtime ([async_handlers]); the
