@@ -133,92 +133,46 @@ pub use atexit_core::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCanc
 // The reference: doc-only modules, one page each on docs.rs, rendered from
 // `docs/*.md` (their code blocks are doctests of this crate). `use super::*`
 // lets a page link the crate's items by name, as the front page does.
-
-#[doc = include_str!("../docs/exits.md")]
-pub mod exits {
-    #[allow(unused_imports)]
-    use super::*;
+macro_rules! page {
+    ($(#[$attr:meta])* $name:ident) => {
+        #[doc = include_str!(concat!("../docs/", stringify!($name), ".md"))]
+        $(#[$attr])*
+        pub mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+        }
+    };
 }
 
-#[doc = include_str!("../docs/handlers.md")]
-pub mod handlers {
-    #[allow(unused_imports)]
-    use super::*;
-}
-
-#[doc = include_str!("../docs/signals.md")]
-pub mod signals {
-    #[allow(unused_imports)]
-    use super::*;
-}
-
-#[doc = include_str!("../docs/services.md")]
-// The `tokio-util` items, linked on docs.rs when built without the feature.
-#[cfg_attr(
-    not(feature = "tokio-util"),
-    doc = "",
-    doc = "[`shutdown_token`]: https://docs.rs/atexit/latest/atexit/fn.shutdown_token.html",
-    doc = "[`request_shutdown_on_cancel`]: https://docs.rs/atexit/latest/atexit/fn.request_shutdown_on_cancel.html"
-)]
-pub mod services {
-    #[allow(unused_imports)]
-    use super::*;
-}
-
-#[doc = include_str!("../docs/children.md")]
-pub mod children {
-    #[allow(unused_imports)]
-    use super::*;
-}
-
-#[doc = include_str!("../docs/async_handlers.md")]
-pub mod async_handlers {
-    #[allow(unused_imports)]
-    use super::*;
-}
-
-#[doc = include_str!("../docs/pitfalls.md")]
-pub mod pitfalls {
-    #[allow(unused_imports)]
-    use super::*;
-}
-
-#[doc = include_str!("../docs/platforms.md")]
-pub mod platforms {
-    #[allow(unused_imports)]
-    use super::*;
-}
-
-#[doc = include_str!("../docs/python.md")]
-pub mod python {
-    #[allow(unused_imports)]
-    use super::*;
-}
-
-#[doc = include_str!("../docs/features.md")]
-// The `tokio-util` items, linked on docs.rs when built without the feature.
-#[cfg_attr(
-    not(feature = "tokio-util"),
-    doc = "",
-    doc = "[`shutdown_token`]: https://docs.rs/atexit/latest/atexit/fn.shutdown_token.html",
-    doc = "[`request_shutdown_on_cancel`]: https://docs.rs/atexit/latest/atexit/fn.request_shutdown_on_cancel.html"
-)]
-pub mod features {
-    #[allow(unused_imports)]
-    use super::*;
-}
-
-#[doc = include_str!("../docs/library_authors.md")]
-pub mod library_authors {
-    #[allow(unused_imports)]
-    use super::*;
-}
-
-#[doc = include_str!("../docs/glossary.md")]
-pub mod glossary {
-    #[allow(unused_imports)]
-    use super::*;
-}
+page!(exits);
+page!(handlers);
+page!(signals);
+page!(
+    // The `tokio-util` items, linked on docs.rs when built without the feature.
+    #[cfg_attr(
+        not(feature = "tokio-util"),
+        doc = "",
+        doc = "[`shutdown_token`]: https://docs.rs/atexit/latest/atexit/fn.shutdown_token.html",
+        doc = "[`request_shutdown_on_cancel`]: https://docs.rs/atexit/latest/atexit/fn.request_shutdown_on_cancel.html"
+    )]
+    services
+);
+page!(children);
+page!(async_handlers);
+page!(pitfalls);
+page!(platforms);
+page!(python);
+page!(
+    #[cfg_attr(
+        not(feature = "tokio-util"),
+        doc = "",
+        doc = "[`shutdown_token`]: https://docs.rs/atexit/latest/atexit/fn.shutdown_token.html",
+        doc = "[`request_shutdown_on_cancel`]: https://docs.rs/atexit/latest/atexit/fn.request_shutdown_on_cancel.html"
+    )]
+    features
+);
+page!(library_authors);
+page!(glossary);
 
 /// Registers a zero-argument function to run at exit, before `main` starts;
 /// Python's `@atexit.register` decorator.
