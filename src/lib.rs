@@ -2,7 +2,8 @@
 //!
 //! Register functions that flush buffers, remove temporary files, restore the
 //! terminal or close connections; they run newest first when `main` returns,
-//! on `std::process::exit`, on [`exit`], and after a panic in `main`.
+//! on `std::process::exit`, on [`exit`], and after a panic in `main`. Each
+//! function of Python's module has its counterpart here ([python]).
 //!
 //! ```
 //! #[atexit::handler]
@@ -52,13 +53,14 @@
 //! value: it runs once, when the [`Finalizer`] is dropped or at exit.
 //!
 //! ```
-//! let temp = std::env::temp_dir().join("atexit-doc-example.txt");
-//! std::fs::write(&temp, "scratch")?;
-//! let cleanup = atexit::finalize(temp, |path| {
+//! let path = std::env::temp_dir().join(format!("atexit-front-{}.txt", std::process::id()));
+//! std::fs::write(&path, "scratch")?;
+//! let cleanup = atexit::finalize(path.clone(), |path| {
 //!     let _ = std::fs::remove_file(path);
 //! });
-//! // ... use the file; dropping `cleanup` removes it now, the exit otherwise.
+//! // ... use the file. Dropping `cleanup` removes it now; else the exit does.
 //! drop(cleanup);
+//! assert!(!path.exists());
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
@@ -87,8 +89,8 @@
 //!
 //! - **A command-line tool.** The three steps above. Spawn child processes
 //!   with [`CommandExt::spawn_tied`] so that they end with the tool, however
-//!   it ends ([children]). Handlers that use thread-locals or call
-//!   `std::process::exit` break: see [pitfalls].
+//!   it ends ([children]). A handler must not count on the exiting thread's
+//!   thread-locals, nor call `std::process::exit`: see [pitfalls].
 //! - **A service.** [`CatchSignals::graceful_shutdown`]: the first signal
 //!   only asks for a shutdown ([`shutdown_request`]; its
 //!   [`requested`](ShutdownRequest::requested) future is what axum's
