@@ -1,5 +1,5 @@
 //! `startup_handlers` without its 1,000 handlers: the baseline of the
-//! start-up benchmark (`benches/startup.rs`).
+//! start-up benchmark (`tests/suite/benches/startup.rs`).
 
 fn main() {
     if std::env::args().any(|arg| arg == "--exit-now") {

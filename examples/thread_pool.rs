@@ -50,7 +50,7 @@
 //!   signal.
 //!
 //! Every worker prints `start <item>` and `done <item>`, and the exit handler
-//! prints the `summary:` line: `tests/services.rs` reads them to check that
+//! prints the `summary:` line: `tests/thread_pool.rs` reads them to check that
 //! every item started was finished and that none started after the request.
 //! Unix-first: on Windows, Ctrl+C is `Signal::Int` and asks for the shutdown
 //! the same way (written to that contract; CI runs it there without signals).

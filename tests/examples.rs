@@ -365,7 +365,7 @@ fn seed_only_as_program() {
 }
 
 // `thread_pool` without a signal: the work runs out, `main` returns, the
-// summary says so and the status is 0. Its signals are in `tests/services.rs`.
+// summary says so and the status is 0. Its signals are in `tests/thread_pool.rs`.
 #[test]
 fn thread_pool_finishes_every_item_without_a_signal() {
     assert_clean(

@@ -85,10 +85,44 @@ pub fn workspace_root() -> &'static Path {
         .expect("the workspace root holds atexit-core/")
 }
 
-/// A command with a stable environment: no backtraces in panic messages.
+/// The signals the tests send or count on at their default action.
+#[cfg(unix)]
+const RESET_SIGNALS: [i32; 8] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGALRM,
+    libc::SIGTERM,
+    libc::SIGCHLD,
+    libc::SIGPIPE,
+];
+
+/// A command with a stable environment: no backtraces in panic messages, and
+/// (on Unix) the signals the tests send at their default action, as in a
+/// terminal. A shell starts a background job (`cargo test ... &` in a script)
+/// with SIGINT and SIGQUIT ignored, `nohup` SIGHUP, and an ignored signal is
+/// inherited: atexit leaves a default-set signal that was ignored at start
+/// alone, so every SIGINT scenario would fail there. (`Command` itself only
+/// resets SIGPIPE and the signal mask.) A `pre_exec` closure the caller adds
+/// later (a test of a signal ignored at start) runs after this one.
 pub fn command(program: &Path) -> Command {
     let mut command = Command::new(program);
     command.env("RUST_BACKTRACE", "0").stdin(Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: `signal` is async-signal-safe, and touches only the child,
+        // between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                for signal in RESET_SIGNALS {
+                    libc::signal(signal, libc::SIG_DFL);
+                }
+                Ok(())
+            });
+        }
+    }
     command
 }
 

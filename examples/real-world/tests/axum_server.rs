@@ -270,6 +270,9 @@ fn the_drain_timeout_ends_a_drain_held_by_a_half_sent_request() {
 /// A second SIGTERM during the drain ends it at once: the handlers run
 /// while the requests are still in hand (counted as accepted, not
 /// answered), their clients get no byte, and the process dies by SIGTERM.
+/// (The library's rule has its home in the scenario
+/// `graceful_shutdown::a_second_signal_ends_the_drain`; this checks what
+/// axum's server does with it.)
 #[test]
 fn a_second_sigterm_during_the_drain_ends_it_at_once() {
     let dir = TempDir::new("axum_server_second");

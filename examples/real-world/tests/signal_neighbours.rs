@@ -22,7 +22,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -126,20 +126,8 @@ fn expected(cell: Cell) -> Expected {
 fn run(cell: Cell) -> Result<Finished, String> {
     let mut command = support::command(&support::example("signal_neighbours"));
     command.args([cell.library, cell.order, cell.mode]);
-    // The caught signals at their default action, as in a terminal: a
-    // harness or a shell's background job may start us with SIGINT ignored,
-    // and atexit leaves a default-set signal that is ignored at start alone.
-    // (`Command` itself only resets SIGPIPE and the signal mask.) This
-    // closure runs before the one `Running` adds to turn core dumps off.
-    // SAFETY: `signal` is async-signal-safe and touches only the child.
-    unsafe {
-        command.pre_exec(|| {
-            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
-                libc::signal(signal, libc::SIG_DFL);
-            }
-            Ok(())
-        });
-    }
+    // `support::command` starts it with the caught signals at their default
+    // action, as in a terminal, whatever the harness or shell left ignored.
     let mut running = Running::try_start(&mut command)?.with_wait_limit(LIMIT);
     running.try_wait_for("the `ready` line", |line| line == "ready")?;
     running.signal(cell.signal.0);

@@ -9,7 +9,7 @@
 //! # Adding a scenario
 //!
 //! Add one entry to the `all()` list of its topic's file (`order.rs`,
-//! `exit_paths.rs`, `signals.rs`, `services.rs`, `deadline.rs`, `fork.rs`, `threads.rs`,
+//! `exit_paths.rs`, `signals.rs`, `graceful_shutdown.rs`, `deadline.rs`, `fork.rs`, `threads.rs`,
 //! `async_handlers.rs`, `faults.rs`, `data_loss.rs`, `finalize.rs`, `fault_matrix.rs`): the
 //! program as a
 //! closure, then its expectation.
@@ -59,9 +59,9 @@ mod faults;
 mod finalize;
 #[cfg(unix)]
 mod fork;
-mod order;
 #[cfg(unix)]
-mod services;
+mod graceful_shutdown;
+mod order;
 #[cfg(unix)]
 mod signals;
 mod threads;
@@ -78,7 +78,7 @@ fn all() -> Vec<Scenario> {
         #[cfg(unix)]
         ("signals", signals::all()),
         #[cfg(unix)]
-        ("services", services::all()),
+        ("graceful_shutdown", graceful_shutdown::all()),
         ("deadline", deadline::all()),
         #[cfg(unix)]
         ("fork", fork::all()),

@@ -74,6 +74,9 @@ pub enum Stderr {
     Empty,
     /// Each of these, anywhere.
     Has(Vec<&'static str>),
+    /// Exactly this.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Exactly(String),
     /// Not checked.
     Any,
 }
@@ -156,6 +159,13 @@ impl Scenario {
         } else {
             Stderr::Has(needles.to_vec())
         };
+        self
+    }
+
+    /// Its whole stderr must be exactly `text`.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub fn stderr(mut self, text: impl Into<String>) -> Self {
+        self.expect.stderr = Stderr::Exactly(text.into());
         self
     }
 
@@ -449,6 +459,9 @@ fn check(
         _ if !stderr_seen => {}
         Stderr::Empty if !finished.stderr.is_empty() => {
             problems.push("stderr is not empty".to_string());
+        }
+        Stderr::Exactly(text) if finished.stderr != *text => {
+            problems.push(format!("stderr is not exactly {text:?}"));
         }
         Stderr::Has(needles) => {
             for needle in needles {

@@ -1,4 +1,4 @@
-//! What the two servers' tests share (`services` runs `tcp_server`,
+//! What the two servers' tests share (`tcp_server` runs `tcp_server`,
 //! `axum_server` runs `axum_server`): the server process, its stats file,
 //! the outcome of a request, and the runs of SIGTERM at a random moment
 //! under client traffic. Each test keeps its own request function (a line

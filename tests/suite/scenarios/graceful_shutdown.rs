@@ -54,6 +54,84 @@ extern "C" fn slow_fini() {
 #[link_section = ".fini_array"]
 static SLOW_FINI_ENTRY: extern "C" fn() = slow_fini;
 
+/// The home of "a second signal ends the drain": a drain of a minute with a
+/// grace of a minute, the request by `first` and, once the program drains,
+/// `second`: the handlers run at once (the items in progress are cut short),
+/// nothing is said about the grace, and the process dies by `first`, the
+/// signal `exit_reason` names. The example programs' tests (`tests/thread_pool.rs`,
+/// `tcp_server.rs` and `axum_server.rs` in `examples/real-world/tests/`) check
+/// what each program does with it: work cut short, requests in hand dropped.
+fn second_signal_ends_the_drain(name: &str, first: Signal, second: Signal) -> Scenario {
+    let (first_n, second_n) = (first.number(), second.number());
+    Scenario::new(name, || {
+        request_mode(Duration::from_secs(60)).install().unwrap();
+        report_reason();
+        println!("ready");
+        let signal = atexit::shutdown_request().wait();
+        println!("draining after {signal}");
+        std::thread::sleep(Duration::from_secs(60));
+    })
+    .drive(Drive::Steps(vec![
+        Step::WaitFor("ready"),
+        Step::Signal(first_n),
+        Step::WaitFor(leak(format!("draining after {first}"))),
+        Step::Signal(second_n),
+    ]))
+    .stdout(format!(
+        "ready\ndraining after {first}\nhandler: Some(Signal({first:?}))\n"
+    ))
+    .stderr(format!(
+        "atexit: {second} during the shutdown asked for by {first} ends the drain: \
+         the exit handlers run now\n"
+    ))
+    // Ends by the signal that asked, which `exit_reason` named.
+    .killed_by(first_n)
+    .hang_after(Duration::from_secs(20))
+    .faster_than(Duration::from_secs(15))
+}
+
+/// When [`grace_ends_the_drain`]'s program raised its signal.
+static SIGNALLED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// The home of "the grace ends a drain that never finishes": a grace of
+/// 300 ms after `signal`, and a drain that never ends: the handlers run once
+/// the grace has passed, not before, and the process dies by the signal.
+fn grace_ends_the_drain(name: &str, signal: Signal) -> Scenario {
+    let number = signal.number();
+    Scenario::new(name, move || {
+        const GRACE: Duration = Duration::from_millis(300);
+        request_mode(GRACE).install().unwrap();
+        atexit::register(|| {
+            let waited = SIGNALLED.get().expect("signalled").elapsed();
+            println!(
+                "handler: {:?}, after the grace: {}",
+                atexit::exit_reason(),
+                waited >= GRACE
+            );
+        });
+        SIGNALLED.set(std::time::Instant::now()).unwrap();
+        // SAFETY: signalling this thread; the handler runs before `raise` returns.
+        unsafe { libc::raise(number) };
+        atexit::shutdown_request().wait();
+        println!("draining for ever");
+        std::thread::sleep(Duration::from_secs(60));
+    })
+    .stdout(format!(
+        "draining for ever\nhandler: Some(Signal({signal:?})), after the grace: true\n"
+    ))
+    .stderr(format!(
+        "atexit: the shutdown grace of 300ms after {signal} passed before the program \
+         exited: the exit handlers run now\n"
+    ))
+    .killed_by(number)
+    .hang_after(Duration::from_secs(20))
+}
+
+/// A line for a [`Step::WaitFor`], made once per scenario.
+fn leak(line: String) -> &'static str {
+    Box::leak(line.into_boxed_str())
+}
+
 /// A signal handler that does nothing, as another library's would.
 extern "C" fn ignore_signal(_: libc::c_int) {}
 
@@ -160,18 +238,11 @@ pub fn all() -> Vec<Scenario> {
             println!("{:?}", request.wait_timeout(Duration::ZERO));
         })
         .stdout("None None\nNone\n"),
-        Scenario::new("the_grace_ends_a_drain_that_never_finishes", || {
-            request_mode(Duration::from_millis(300)).install().unwrap();
-            report_reason();
-            kill_self_after(50, libc::SIGTERM);
-            atexit::shutdown_request().wait();
-            println!("draining for ever");
-            std::thread::sleep(Duration::from_secs(60));
-        })
-        .stdout("draining for ever\nhandler: Some(Signal(Term))\n")
-        .stderr_has(&["atexit: the shutdown grace of 300ms after SIGTERM passed"])
-        .killed_by(libc::SIGTERM)
-        .hang_after(Duration::from_secs(20)),
+        grace_ends_the_drain("the_grace_ends_a_drain_that_never_finishes", Signal::Term),
+        grace_ends_the_drain(
+            "the_grace_after_sigint_ends_a_drain_that_never_finishes",
+            Signal::Int,
+        ),
         Scenario::new("a_zero_grace_runs_the_handlers_at_once", || {
             request_mode(Duration::ZERO).install().unwrap();
             atexit::register(|| println!("handler"));
@@ -191,26 +262,17 @@ pub fn all() -> Vec<Scenario> {
         })
         .stdout("drained\nhandler: Some(Signal(Term))\n")
         .killed_by(libc::SIGTERM),
-        Scenario::new("a_second_signal_ends_the_drain", || {
-            request_mode(Duration::from_secs(60)).install().unwrap();
-            report_reason();
-            println!("ready");
-            let signal = atexit::shutdown_request().wait();
-            println!("draining after {signal}");
-            std::thread::sleep(Duration::from_secs(60));
-        })
-        .drive(Drive::Steps(vec![
-            Step::WaitFor("ready"),
-            Step::Signal(libc::SIGTERM),
-            Step::WaitFor("draining after SIGTERM"),
-            Step::Signal(libc::SIGINT),
-        ]))
-        .stdout("ready\ndraining after SIGTERM\nhandler: Some(Signal(Term))\n")
-        .stderr_has(&["atexit: SIGINT during the shutdown asked for by SIGTERM ends the drain"])
-        // Ends by the signal that asked, which `exit_reason` named.
-        .killed_by(libc::SIGTERM)
-        .hang_after(Duration::from_secs(20))
-        .faster_than(Duration::from_secs(15)),
+        second_signal_ends_the_drain("a_second_signal_ends_the_drain", Signal::Term, Signal::Int),
+        second_signal_ends_the_drain(
+            "a_second_signal_after_sigint_ends_the_drain",
+            Signal::Int,
+            Signal::Term,
+        ),
+        second_signal_ends_the_drain(
+            "the_same_signal_again_ends_the_drain",
+            Signal::Int,
+            Signal::Int,
+        ),
         Scenario::new("a_signal_during_the_handlers_forces_the_end", || {
             request_mode(Duration::from_secs(60)).install().unwrap();
             atexit::register(|| println!("never: the forced end skips it"));

@@ -1,4 +1,4 @@
-"""Reads what bench/compare.sh collected and prints the comparison table."""
+"""Reads what comparisons/compare.sh collected and prints the comparison table."""
 
 import re
 import statistics

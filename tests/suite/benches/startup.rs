@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 const RUNS: usize = 300;
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../../support/mod.rs"]
 mod support;
 
 /// Builds both examples with the bench profile; returns their folder.

@@ -1,5 +1,5 @@
-"""CPython's atexit on the workloads of benches/registry.rs; prints
-`name value unit` lines (medians of 5) for bench/compare.sh."""
+"""CPython's atexit on the workloads of tests/suite/benches/registry.rs; prints
+`name value unit` lines (medians of 5) for comparisons/compare.sh."""
 
 import atexit
 import statistics

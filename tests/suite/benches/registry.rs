@@ -1,5 +1,5 @@
 //! The registry's speed, with criterion: register, cancel, unregister by
-//! function, run, and register from two threads. `bench/compare.sh` runs the
+//! function, run, and register from two threads. `comparisons/compare.sh` runs the
 //! same workloads in CPython and against glibc's `atexit` for the ratios, and
 //! BENCHMARKS.md records the results.
 //!

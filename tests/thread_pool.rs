@@ -11,6 +11,13 @@
 //!   cut short, and the process dies by the first signal;
 //! - a drain that never finishes: the grace ends it.
 //!
+//! The library's rules for the second signal and the grace, for each pair of
+//! signals, have their home in the scenarios
+//! (`tests/suite/scenarios/graceful_shutdown.rs`: `a_second_signal_ends_the_drain`,
+//! `the_grace_ends_a_drain_that_never_finishes` and their variants); here,
+//! one case of each checks what the pool does with them: the items in
+//! progress cut short, the others finished, and the summary that says so.
+//!
 //! Timing is only bounded generously (CI machines are small and loaded): a
 //! process that does not end within the bound is killed and the test fails.
 
@@ -304,11 +311,6 @@ fn second_sigint_runs_the_handlers_at_once_and_dies_by_sigint() {
     second_signal(libc::SIGINT);
 }
 
-#[test]
-fn sigterm_after_sigint_runs_the_handlers_at_once_and_dies_by_sigint() {
-    second_signal(libc::SIGTERM);
-}
-
 /// Item 1 never finishes; the other worker's items take 20 ms each (so it
 /// has long finished its own when the grace of 500 ms passes).
 fn grace(signal: i32) {
@@ -359,9 +361,4 @@ fn grace(signal: i32) {
 #[test]
 fn grace_ends_a_drain_that_never_finishes_sigterm() {
     grace(libc::SIGTERM);
-}
-
-#[test]
-fn grace_ends_a_drain_that_never_finishes_sigint() {
-    grace(libc::SIGINT);
 }

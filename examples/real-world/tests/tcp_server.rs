@@ -93,6 +93,11 @@ fn sigterm_under_traffic_answers_or_refuses_every_request() {
 }
 
 // --- drains that do not end by themselves ----------------------------------
+//
+// The library's rules (the second signal ends the drain, the grace ends it,
+// the process dies by the first signal) have their home in the scenarios,
+// `tests/suite/scenarios/graceful_shutdown.rs`; these check what the server
+// does with them: the request in hand dropped with no byte, the stats.
 
 /// A server in `--stuck` mode with one request stuck and one answered; returns
 /// it and the stuck client, which must get no byte of a reply.

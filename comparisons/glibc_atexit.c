@@ -1,7 +1,7 @@
-/* glibc's atexit on the workloads of benches/registry.rs. With "register",
+/* glibc's atexit on the workloads of tests/suite/benches/registry.rs. With "register",
  * prints the ns per atexit() call for 1M calls; with "run", registers 1M
  * handlers, starts the clock and exits: the last handler to run (the first
- * registered) prints ns per handler. Used by bench/compare.sh. */
+ * registered) prints ns per handler. Used by comparisons/compare.sh. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
