@@ -9,12 +9,22 @@
 //! Registrations carry the fork epoch they were made in; the ones from an
 //! earlier epoch (made by a parent process) sit below all others and are not
 //! run until adopted.
+//!
+//! The helpers only the registry uses live beside it:
+//!
+//! - `slab`: the slots' storage, chunks that never move once allocated;
+//! - `index`: registrations by function type, for `unregister(func)`;
+//! - `model` (tests only): the model-based test that runs random operations
+//!   against this registry and a plain `Vec`.
+
+mod index;
+#[cfg(test)]
+mod model;
+mod slab;
 
 use crate::callback::Callback;
-mod index;
-
-use crate::slab::Chunked;
 use index::{FunctionIndex, Verdict};
+use slab::Chunked;
 use std::any::TypeId;
 
 const NIL: u32 = u32::MAX;

@@ -2,8 +2,8 @@
 //! against the real `Registry` and against a plain `Vec`, which must agree on
 //! every count, every removal and the order handlers run in.
 
+use super::{Registry, Ticket};
 use crate::callback::{Callback, Plain};
-use crate::registry::{Registry, Ticket};
 use proptest::prelude::*;
 use std::any::TypeId;
 use std::sync::{Arc, Mutex};
