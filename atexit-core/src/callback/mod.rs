@@ -1,0 +1,5 @@
+//! A registered handler (see `erased.rs`).
+
+mod erased;
+
+pub use erased::*;
