@@ -6,151 +6,12 @@
 //! `F` (the function the user named) always sits at offset 0 of the stored
 //! value, which lets `unregister` compare fn-pointer addresses.
 
+use super::handler::Run;
 use crate::static_handler::StaticHandler;
 use std::any::{type_name, TypeId};
 use std::mem::{self, align_of, size_of, ManuallyDrop, MaybeUninit};
 
 type Word = MaybeUninit<*mut ()>;
-
-/// Something the registry can run once: a plain closure or a function bound to
-/// its arguments.
-pub trait Run: Send + 'static {
-    /// Calls it, consuming it.
-    fn run(self);
-}
-
-/// A zero-argument `FnOnce`, whose identity is its own type.
-#[repr(transparent)]
-pub(crate) struct Plain<F>(pub(crate) F);
-
-impl<F: FnOnce() + Send + 'static> Run for Plain<F> {
-    fn run(self) {
-        (self.0)()
-    }
-}
-
-/// A function and the arguments it is to be called with, Python's
-/// `register(func, *args)`. `repr(C)` keeps `func` at offset 0.
-#[repr(C)]
-pub(crate) struct Bound<F, A> {
-    pub(crate) func: F,
-    pub(crate) args: A,
-}
-
-/// Calls `Self` with the tuple of arguments `A`; implemented for every
-/// `FnOnce(A1, ..., An)` up to twelve arguments.
-pub trait CallWith<A>: Send + 'static {
-    /// Calls the function with the arguments.
-    fn call_with(self, args: A);
-}
-
-macro_rules! call_with_tuples {
-    ($( ($($arg:ident),*) )*) => {$(
-        impl<Func, $($arg,)*> CallWith<($($arg,)*)> for Func
-        where
-            Func: FnOnce($($arg),*) + Send + 'static,
-            $($arg: Send + 'static,)*
-        {
-            #[allow(non_snake_case)]
-            fn call_with(self, ($($arg,)*): ($($arg,)*)) {
-                self($($arg),*)
-            }
-        }
-    )*};
-}
-
-call_with_tuples! {
-    ()
-    (A1)
-    (A1, A2)
-    (A1, A2, A3)
-    (A1, A2, A3, A4)
-    (A1, A2, A3, A4, A5)
-    (A1, A2, A3, A4, A5, A6)
-    (A1, A2, A3, A4, A5, A6, A7)
-    (A1, A2, A3, A4, A5, A6, A7, A8)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12)
-}
-
-mod sealed {
-    pub trait Sealed<Args> {}
-}
-
-/// What [`unregister`](crate::unregister) accepts: a function or closure of
-/// 0 to 12 arguments, the forms [`register`](crate::register()),
-/// [`register!`](crate::register!) and
-/// [`register_async`](crate::register_async) take. Sealed: implemented for
-/// every `FnOnce(A1, ..., An) -> R + 'static` and nothing else.
-///
-/// It exists so that `unregister` rejects at compile time what can never
-/// match a registration: a number, a string, a [`Handle`](crate::Handle).
-///
-/// ```compile_fail
-/// # extern crate atexit_core as atexit;
-/// let handle = atexit::register(|| {});
-/// atexit::unregister(handle); // error: `Handle` is not a function
-/// ```
-///
-/// ```
-/// # extern crate atexit_core as atexit;
-/// fn cleanup(project: &str) {
-///     println!("Cleaning up for {project}...");
-/// }
-/// fn removes<F: atexit::HandlerFn<Args>, Args>(func: F) -> usize {
-///     atexit::unregister(func)
-/// }
-/// atexit::register!(cleanup, "project_x");
-/// assert_eq!(removes(cleanup), 1);
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a function: `atexit::unregister` can never match it",
-    label = "not a fn item, fn pointer or closure",
-    note = "`unregister` removes every registration of a function: pass the function itself, \
-            as in `atexit::unregister(cleanup)`",
-    note = "to cancel the one registration a `Handle` names, call `handle.unregister()`"
-)]
-pub trait HandlerFn<Args>: sealed::Sealed<Args> + 'static {}
-
-macro_rules! handler_fn_arities {
-    ($( ($($arg:ident),*) )*) => {$(
-        impl<Func, Ret, $($arg,)*> sealed::Sealed<($($arg,)*)> for Func
-        where
-            Func: FnOnce($($arg),*) -> Ret + 'static,
-        {
-        }
-
-        impl<Func, Ret, $($arg,)*> HandlerFn<($($arg,)*)> for Func
-        where
-            Func: FnOnce($($arg),*) -> Ret + 'static,
-        {
-        }
-    )*};
-}
-
-handler_fn_arities! {
-    ()
-    (A1)
-    (A1, A2)
-    (A1, A2, A3)
-    (A1, A2, A3, A4)
-    (A1, A2, A3, A4, A5)
-    (A1, A2, A3, A4, A5, A6)
-    (A1, A2, A3, A4, A5, A6, A7)
-    (A1, A2, A3, A4, A5, A6, A7, A8)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12)
-}
-
-impl<F: CallWith<A>, A: Send + 'static> Run for Bound<F, A> {
-    fn run(self) {
-        self.func.call_with(self.args)
-    }
-}
 
 /// How to run, drop and identify one stored type `R` whose identity is `F`.
 pub(crate) struct VTable {
@@ -375,6 +236,7 @@ pub(crate) fn is_fn_pointer<F>() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::callback::{Bound, CallWith, Plain};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
