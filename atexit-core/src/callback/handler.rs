@@ -1,9 +1,12 @@
 //! What a handler can be: the traits the public functions are bounded by
 //! ([`HandlerFn`], [`CallWith`], [`Run`]) and the values a registration
-//! stores ([`Plain`], [`Bound`]).
+//! stores ([`Plain`], [`Bound`]), each with the function it stands for
+//! ([`Identified`]).
 //!
 //! The arities (0 to 12 arguments) are listed once, at the bottom: one
 //! macro makes every impl each arity needs.
+
+use super::identity::Identified;
 
 /// Something the registry can run once: a plain closure or a function bound to
 /// its arguments.
@@ -12,8 +15,7 @@ pub trait Run: Send + 'static {
     fn run(self);
 }
 
-/// A zero-argument `FnOnce`, whose identity is its own type.
-#[repr(transparent)]
+/// A zero-argument `FnOnce`, which stands for itself: `register(f)`.
 pub(crate) struct Plain<F>(pub(crate) F);
 
 impl<F: FnOnce() + Send + 'static> Run for Plain<F> {
@@ -22,9 +24,16 @@ impl<F: FnOnce() + Send + 'static> Run for Plain<F> {
     }
 }
 
+impl<F: 'static> Identified for Plain<F> {
+    type Function = F;
+
+    fn function(&self) -> &F {
+        &self.0
+    }
+}
+
 /// A function and the arguments it is to be called with, Python's
-/// `register(func, *args)`. `repr(C)` keeps `func` at offset 0.
-#[repr(C)]
+/// `register(func, *args)`; it stands for `func`, whatever the arguments.
 pub(crate) struct Bound<F, A> {
     pub(crate) func: F,
     pub(crate) args: A,
@@ -33,6 +42,39 @@ pub(crate) struct Bound<F, A> {
 impl<F: CallWith<A>, A: Send + 'static> Run for Bound<F, A> {
     fn run(self) {
         self.func.call_with(self.args)
+    }
+}
+
+impl<F: 'static, A> Identified for Bound<F, A> {
+    type Function = F;
+
+    fn function(&self) -> &F {
+        &self.func
+    }
+}
+
+/// A closure that stands for `tag`, not for itself: tests give
+/// registrations the identities they need (many closures of one function,
+/// a fn pointer anywhere in the value).
+#[cfg(test)]
+pub(crate) struct Tagged<Tag, F> {
+    pub(crate) tag: Tag,
+    pub(crate) run: F,
+}
+
+#[cfg(test)]
+impl<Tag: Send + 'static, F: FnOnce() + Send + 'static> Run for Tagged<Tag, F> {
+    fn run(self) {
+        (self.run)()
+    }
+}
+
+#[cfg(test)]
+impl<Tag: 'static, F> Identified for Tagged<Tag, F> {
+    type Function = Tag;
+
+    fn function(&self) -> &Tag {
+        &self.tag
     }
 }
 

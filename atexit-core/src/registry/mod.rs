@@ -405,14 +405,17 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::callback::Plain;
+    use crate::callback::{Plain, Tagged};
     use std::sync::{Arc, Mutex};
 
     type Log = Arc<Mutex<Vec<&'static str>>>;
 
     fn entry(log: &Log, name: &'static str) -> Callback {
         let log = Arc::clone(log);
-        Callback::new::<_, ()>(Plain(move || log.lock().unwrap().push(name)))
+        Callback::new(Tagged {
+            tag: (),
+            run: move || log.lock().unwrap().push(name),
+        })
     }
 
     fn run_all(registry: &mut Registry) {
@@ -466,7 +469,10 @@ mod tests {
         struct Rank<const N: usize>;
         fn ranked<const N: usize>(log: &Log, name: &'static str) -> Callback {
             let log = Arc::clone(log);
-            Callback::new::<_, Rank<N>>(Plain(move || log.lock().unwrap().push(name)))
+            Callback::new(Tagged {
+                tag: Rank::<N>,
+                run: move || log.lock().unwrap().push(name),
+            })
         }
         let ranks = [
             TypeId::of::<Rank<0>>(),
