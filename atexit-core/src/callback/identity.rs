@@ -65,7 +65,7 @@ pub(crate) fn fn_pointer_address<F>(func: &F) -> Option<usize> {
 /// Whether `F` is a function pointer type (`fn(..)`, `extern "C" fn(..)`,
 /// `for<'a> fn(&'a ..)`) rather than a fn item or closure, read off its type
 /// name. The test `fn_pointer_names` pins the format this relies on.
-pub(crate) fn is_fn_pointer<F>() -> bool {
+fn is_fn_pointer<F>() -> bool {
     if size_of::<F>() != size_of::<usize>() {
         return false;
     }
