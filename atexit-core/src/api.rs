@@ -16,7 +16,7 @@ use std::time::Duration;
 /// `atexit.register(func)`.
 ///
 /// Handlers run newest first: when `main` returns, on `std::process::exit`,
-/// on [`exit`], and after a panic in `main` (see the crate docs for every
+/// on [`exit`], and after a panic in `main` (see the crate docs' [exits](https://docs.rs/atexit/latest/atexit/exits/index.html) page for every
 /// exit path). `handler` is a fn item or any `FnOnce() + Send + 'static`
 /// closure; it runs at most once. The same function may be registered many
 /// times and then runs once per registration.
@@ -260,7 +260,7 @@ pub fn ncallbacks() -> usize {
 /// stdout is flushed after the handlers, as `std::process::exit` does.
 ///
 /// Called from a handler while the process is already exiting, it does not
-/// exit again (`std::process::exit` there would abort, see the crate docs):
+/// exit again (`std::process::exit` there would abort, see the crate docs' [pitfalls](https://docs.rs/atexit/latest/atexit/pitfalls/index.html)):
 /// it ends that handler by unwinding, the runner reports it on stderr, and the
 /// exit goes on with the status it already had, as CPython does with
 /// `SystemExit` in a callback. In a `panic = "abort"` build that unwind aborts.

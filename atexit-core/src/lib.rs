@@ -39,6 +39,7 @@ pub use crate::finalize::{finalize, Finalizer};
 pub use crate::handle::{Guard, Handle};
 pub use crate::reason::{ExitReason, Signal, UnknownSignal};
 #[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub use crate::shutdown::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};
 pub use crate::shutdown::{shutdown_request, ShutdownRequest, ShutdownRequested};
 pub use crate::signals::{

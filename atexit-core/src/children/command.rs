@@ -47,7 +47,7 @@ pub trait CommandExt: sealed::Sealed {
     ///   in it, grandchildren included (children join their parent's job). A
     ///   grandchild started in the instant between the spawn and the
     ///   assignment is not in it. This code is type-checked for
-    ///   `x86_64-pc-windows-gnu` but not run yet: see the crate docs.
+    ///   `x86_64-pc-windows-gnu` but not run yet: see the crate docs' [platforms](https://docs.rs/atexit/latest/atexit/platforms/index.html).
     /// - **FreeBSD** (11.2 and later): `procctl(PROC_PDEATHSIG_CTL)` with
     ///   SIGKILL, set in the child before `exec` and checked with
     ///   `getppid()` as on Linux. It follows the parent process, not the

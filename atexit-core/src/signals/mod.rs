@@ -219,7 +219,7 @@ impl CatchSignals {
     /// [`catch_signals`] for its own sake) keeps it and its drain timeout,
     /// and one with it sets a new drain timeout. `Duration::ZERO` is the
     /// closest to the mode off: the first signal runs the handlers at once,
-    /// and still wakes the waiters. The crate docs' "Services" section has
+    /// and still wakes the waiters. The crate docs' [services](https://docs.rs/atexit/latest/atexit/services/index.html) page has
     /// the whole table (every exit after the request, the drain timeout, the
     /// second signal, the bounds, other signal users). `Duration::MAX` is no
     /// bound.
@@ -311,7 +311,7 @@ impl CatchSignals {
     /// or `tokio::signal` are called too. A handler installed later with a
     /// plain `sigaction` (`ctrlc::set_handler`) replaces this crate's:
     /// [`replaced_signals`] tells, and an exit reports it on stderr. See the
-    /// crate docs' "Services" section for who wins.
+    /// crate docs' [signals](https://docs.rs/atexit/latest/atexit/signals/index.html#other-signal-users) page for who wins.
     ///
     /// # Errors
     ///
@@ -419,7 +419,7 @@ pub fn catch_signals() -> io::Result<()> {
 /// child, where the signals are not caught until the child calls
 /// [`catch_signals`] itself, it is empty. On Windows, where console handlers
 /// are added and never replaced, it is always empty (see the crate docs'
-/// "Services" section for what a later console handler does there).
+/// [signals](https://docs.rs/atexit/latest/atexit/signals/index.html#other-signal-users) page for what a later console handler does there).
 ///
 /// ```
 /// # extern crate atexit_core as atexit;
