@@ -13,7 +13,7 @@
 //! its place in the order, the exit deadline covers it, and a panic in it is
 //! reported like any other handler's.
 
-use crate::callback::Run;
+use crate::callback::{Identified, Run};
 use crate::runner;
 use std::future::Future;
 use std::panic;
@@ -23,10 +23,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
-/// A `FnOnce() -> impl Future<Output = ()>`, whose identity is its own type.
-/// `repr(transparent)` keeps the function at offset 0 (see `callback`).
-#[repr(transparent)]
+/// A `FnOnce() -> impl Future<Output = ()>`, which stands for itself:
+/// `register_async(make)`.
 pub(crate) struct Async<F>(pub(crate) F);
+
+impl<F: 'static> Identified for Async<F> {
+    type Function = F;
+
+    fn function(&self) -> &F {
+        &self.0
+    }
+}
 
 impl<F, Fut> Run for Async<F>
 where

@@ -21,14 +21,11 @@ mod hooks;
 mod os;
 mod reason;
 mod registry;
-#[cfg(test)]
-mod registry_model;
 mod report;
 mod request;
 mod runner;
 mod shutdown;
 mod signals;
-mod slab;
 mod state;
 mod static_handler;
 

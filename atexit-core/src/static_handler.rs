@@ -74,8 +74,10 @@ impl StaticHandler {
         self.name
     }
 
-    pub(crate) fn function_address(&self) -> *const () {
-        (&self.call as *const fn()).cast()
+    /// The address of the function it calls, which `unregister` compares
+    /// when given a fn pointer.
+    pub(crate) fn call_address(&self) -> usize {
+        self.call as usize
     }
 
     /// Priority, then place in the source: crate, file, line, column, then

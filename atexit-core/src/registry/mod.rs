@@ -9,12 +9,22 @@
 //! Registrations carry the fork epoch they were made in; the ones from an
 //! earlier epoch (made by a parent process) sit below all others and are not
 //! run until adopted.
+//!
+//! The helpers only the registry uses live beside it:
+//!
+//! - `slab`: the slots' storage, chunks that never move once allocated;
+//! - `index`: registrations by function type, for `unregister(func)`;
+//! - `model` (tests only): the model-based test that runs random operations
+//!   against this registry and a plain `Vec`.
+
+mod index;
+#[cfg(test)]
+mod model;
+mod slab;
 
 use crate::callback::Callback;
-mod index;
-
-use crate::slab::Chunked;
 use index::{FunctionIndex, Verdict};
+use slab::Chunked;
 use std::any::TypeId;
 
 const NIL: u32 = u32::MAX;
@@ -395,14 +405,17 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::callback::Plain;
+    use crate::callback::{Plain, Tagged};
     use std::sync::{Arc, Mutex};
 
     type Log = Arc<Mutex<Vec<&'static str>>>;
 
     fn entry(log: &Log, name: &'static str) -> Callback {
         let log = Arc::clone(log);
-        Callback::new::<_, ()>(Plain(move || log.lock().unwrap().push(name)))
+        Callback::new(Tagged {
+            tag: (),
+            run: move || log.lock().unwrap().push(name),
+        })
     }
 
     fn run_all(registry: &mut Registry) {
@@ -456,7 +469,10 @@ mod tests {
         struct Rank<const N: usize>;
         fn ranked<const N: usize>(log: &Log, name: &'static str) -> Callback {
             let log = Arc::clone(log);
-            Callback::new::<_, Rank<N>>(Plain(move || log.lock().unwrap().push(name)))
+            Callback::new(Tagged {
+                tag: Rank::<N>,
+                run: move || log.lock().unwrap().push(name),
+            })
         }
         let ranks = [
             TypeId::of::<Rank<0>>(),

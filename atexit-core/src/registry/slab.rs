@@ -1,31 +1,32 @@
-//! The registry's storage: fixed-size chunks, each allocated once at its
-//! exact size, so memory is 32 bytes per slot plus at most one partly used
-//! chunk (a doubling `Vec` wastes up to half), and growing never moves the
-//! slots already there (no copy of the whole registry when it grows).
+//! The registry's slot storage, `Chunked`: fixed-size chunks, each
+//! allocated once at its exact size, so memory is 32 bytes per slot plus at
+//! most one partly used chunk (a doubling `Vec` wastes up to half), and
+//! growing never moves the slots already there (no copy of the whole
+//! registry when it grows).
 
 use std::ops::{Index, IndexMut};
 
 const CHUNK_BITS: u32 = 10;
 const CHUNK: usize = 1 << CHUNK_BITS;
 
-pub(crate) struct Chunked<T> {
+pub(super) struct Chunked<T> {
     chunks: Vec<Vec<T>>,
     len: usize,
 }
 
 impl<T> Chunked<T> {
-    pub(crate) const fn new() -> Self {
+    pub(super) const fn new() -> Self {
         Chunked {
             chunks: Vec::new(),
             len: 0,
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.len
     }
 
-    pub(crate) fn push(&mut self, value: T) {
+    pub(super) fn push(&mut self, value: T) {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(value),
             _ => {
@@ -37,7 +38,7 @@ impl<T> Chunked<T> {
         self.len += 1;
     }
 
-    pub(crate) fn get(&self, index: usize) -> Option<&T> {
+    pub(super) fn get(&self, index: usize) -> Option<&T> {
         self.chunks
             .get(index >> CHUNK_BITS)?
             .get(index & (CHUNK - 1))

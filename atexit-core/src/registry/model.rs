@@ -2,8 +2,8 @@
 //! against the real `Registry` and against a plain `Vec`, which must agree on
 //! every count, every removal and the order handlers run in.
 
-use crate::callback::{Callback, Plain};
-use crate::registry::{Registry, Ticket};
+use super::{Registry, Ticket};
+use crate::callback::{Callback, Tagged};
 use proptest::prelude::*;
 use std::any::TypeId;
 use std::sync::{Arc, Mutex};
@@ -49,7 +49,10 @@ type Ran = Arc<Mutex<Vec<usize>>>;
 fn callback(function: usize, id: usize, ran: &Ran) -> Callback {
     fn make<const N: usize>(id: usize, ran: &Ran) -> Callback {
         let ran = Arc::clone(ran);
-        Callback::new::<_, Function<N>>(Plain(move || ran.lock().unwrap().push(id)))
+        Callback::new(Tagged {
+            tag: Function::<N>,
+            run: move || ran.lock().unwrap().push(id),
+        })
     }
     match function {
         0 => make::<0>(id, ran),

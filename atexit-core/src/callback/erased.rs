@@ -2,163 +2,33 @@
 //! came from, so `unregister(func)` can find it and a report can name it.
 //!
 //! Values that fit in a pointer (fn items, fn pointers, closures capturing at
-//! most one word) are stored inline; larger ones are boxed. The identity type
-//! `F` (the function the user named) always sits at offset 0 of the stored
-//! value, which lets `unregister` compare fn-pointer addresses.
+//! most one word) are stored inline; larger ones are boxed. Which function a
+//! value stands for is the value's own ([`Identified`], see `identity.rs`);
+//! the vtable keeps the type of that function, and reads its address (for a
+//! fn pointer) through [`Identified::function`], never from a layout.
+//!
+//! The one rule every `unsafe` here rests on: a `Callback`'s word holds the
+//! value its vtable was made for. [`Callback::new`] writes an `R` and takes
+//! `R`'s vtable, [`Callback::from_static`] a `&'static StaticHandler` and the
+//! static vtable; nothing else makes a `Callback` or writes its word.
 
+use super::handler::Run;
+use super::identity::{fn_pointer_address, Identified};
 use crate::static_handler::StaticHandler;
 use std::any::{type_name, TypeId};
-use std::mem::{self, align_of, size_of, ManuallyDrop, MaybeUninit};
+use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 
 type Word = MaybeUninit<*mut ()>;
 
-/// Something the registry can run once: a plain closure or a function bound to
-/// its arguments.
-pub trait Run: Send + 'static {
-    /// Calls it, consuming it.
-    fn run(self);
-}
-
-/// A zero-argument `FnOnce`, whose identity is its own type.
-#[repr(transparent)]
-pub(crate) struct Plain<F>(pub(crate) F);
-
-impl<F: FnOnce() + Send + 'static> Run for Plain<F> {
-    fn run(self) {
-        (self.0)()
-    }
-}
-
-/// A function and the arguments it is to be called with, Python's
-/// `register(func, *args)`. `repr(C)` keeps `func` at offset 0.
-#[repr(C)]
-pub(crate) struct Bound<F, A> {
-    pub(crate) func: F,
-    pub(crate) args: A,
-}
-
-/// Calls `Self` with the tuple of arguments `A`; implemented for every
-/// `FnOnce(A1, ..., An)` up to twelve arguments.
-pub trait CallWith<A>: Send + 'static {
-    /// Calls the function with the arguments.
-    fn call_with(self, args: A);
-}
-
-macro_rules! call_with_tuples {
-    ($( ($($arg:ident),*) )*) => {$(
-        impl<Func, $($arg,)*> CallWith<($($arg,)*)> for Func
-        where
-            Func: FnOnce($($arg),*) + Send + 'static,
-            $($arg: Send + 'static,)*
-        {
-            #[allow(non_snake_case)]
-            fn call_with(self, ($($arg,)*): ($($arg,)*)) {
-                self($($arg),*)
-            }
-        }
-    )*};
-}
-
-call_with_tuples! {
-    ()
-    (A1)
-    (A1, A2)
-    (A1, A2, A3)
-    (A1, A2, A3, A4)
-    (A1, A2, A3, A4, A5)
-    (A1, A2, A3, A4, A5, A6)
-    (A1, A2, A3, A4, A5, A6, A7)
-    (A1, A2, A3, A4, A5, A6, A7, A8)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12)
-}
-
-mod sealed {
-    pub trait Sealed<Args> {}
-}
-
-/// What [`unregister`](crate::unregister) accepts: a function or closure of
-/// 0 to 12 arguments, the forms [`register`](crate::register()),
-/// [`register!`](crate::register!) and
-/// [`register_async`](crate::register_async) take. Sealed: implemented for
-/// every `FnOnce(A1, ..., An) -> R + 'static` and nothing else.
-///
-/// It exists so that `unregister` rejects at compile time what can never
-/// match a registration: a number, a string, a [`Handle`](crate::Handle).
-///
-/// ```compile_fail
-/// # extern crate atexit_core as atexit;
-/// let handle = atexit::register(|| {});
-/// atexit::unregister(handle); // error: `Handle` is not a function
-/// ```
-///
-/// ```
-/// # extern crate atexit_core as atexit;
-/// fn cleanup(project: &str) {
-///     println!("Cleaning up for {project}...");
-/// }
-/// fn removes<F: atexit::HandlerFn<Args>, Args>(func: F) -> usize {
-///     atexit::unregister(func)
-/// }
-/// atexit::register!(cleanup, "project_x");
-/// assert_eq!(removes(cleanup), 1);
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a function: `atexit::unregister` can never match it",
-    label = "not a fn item, fn pointer or closure",
-    note = "`unregister` removes every registration of a function: pass the function itself, \
-            as in `atexit::unregister(cleanup)`",
-    note = "to cancel the one registration a `Handle` names, call `handle.unregister()`"
-)]
-pub trait HandlerFn<Args>: sealed::Sealed<Args> + 'static {}
-
-macro_rules! handler_fn_arities {
-    ($( ($($arg:ident),*) )*) => {$(
-        impl<Func, Ret, $($arg,)*> sealed::Sealed<($($arg,)*)> for Func
-        where
-            Func: FnOnce($($arg),*) -> Ret + 'static,
-        {
-        }
-
-        impl<Func, Ret, $($arg,)*> HandlerFn<($($arg,)*)> for Func
-        where
-            Func: FnOnce($($arg),*) -> Ret + 'static,
-        {
-        }
-    )*};
-}
-
-handler_fn_arities! {
-    ()
-    (A1)
-    (A1, A2)
-    (A1, A2, A3)
-    (A1, A2, A3, A4)
-    (A1, A2, A3, A4, A5)
-    (A1, A2, A3, A4, A5, A6)
-    (A1, A2, A3, A4, A5, A6, A7)
-    (A1, A2, A3, A4, A5, A6, A7, A8)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11)
-    (A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12)
-}
-
-impl<F: CallWith<A>, A: Send + 'static> Run for Bound<F, A> {
-    fn run(self) {
-        self.func.call_with(self.args)
-    }
-}
-
-/// How to run, drop and identify one stored type `R` whose identity is `F`.
+/// How to run, drop and identify one stored type `R`.
 pub(crate) struct VTable {
     run: unsafe fn(Word),
     drop: unsafe fn(Word),
     /// Whether dropping the stored value runs any code (or frees a box).
     needs_drop: bool,
-    value: unsafe fn(&Word) -> *const (),
+    /// The address of the function it stands for, when that is a fn pointer
+    /// (see [`fn_pointer_address`]).
+    fn_pointer_address: unsafe fn(&Word) -> Option<usize>,
     type_id: unsafe fn(&Word) -> TypeId,
     name: unsafe fn(&Word) -> &'static str,
 }
@@ -171,16 +41,16 @@ fn name_of<F>(_: &Word) -> &'static str {
     type_name::<F>()
 }
 
-struct VTableOf<R, F>(R, F);
+struct VTableOf<R>(R);
 
-impl<R: Run, F: 'static> VTableOf<R, F> {
+impl<R: Run + Identified> VTableOf<R> {
     const VTABLE: &'static VTable = &VTable {
         run: run_erased::<R>,
         drop: drop_erased::<R>,
         needs_drop: std::mem::needs_drop::<R>() || !is_inline::<R>(),
-        value: value_erased::<R>,
-        type_id: type_id_of::<F>,
-        name: name_of::<F>,
+        fn_pointer_address: fn_pointer_address_erased::<R>,
+        type_id: type_id_of::<R::Function>,
+        name: name_of::<R::Function>,
     };
 }
 
@@ -194,9 +64,9 @@ static STATIC_VTABLE: VTable = VTable {
     },
     drop: |_| {},
     needs_drop: false,
-    value: |word| {
+    fn_pointer_address: |word| {
         // SAFETY: as above.
-        unsafe { static_handler(word) }.function_address()
+        Some(unsafe { static_handler(word) }.call_address())
     },
     type_id: |word| {
         // SAFETY: as above.
@@ -243,13 +113,24 @@ unsafe fn drop_erased<R: Run>(word: Word) {
     drop(unsafe { take::<R>(word) })
 }
 
-unsafe fn value_erased<R>(word: &Word) -> *const () {
+/// The stored `R`, borrowed.
+///
+/// # Safety
+/// `word` holds an `R` written by [`Callback::new`] that was not yet moved out.
+unsafe fn stored<R>(word: &Word) -> &R {
     if is_inline::<R>() {
-        word.as_ptr().cast()
+        // SAFETY: `new` wrote an `R` at the start of the word, aligned for it.
+        unsafe { &*word.as_ptr().cast::<R>() }
     } else {
-        // SAFETY: a boxed `R` stores an initialized pointer.
-        unsafe { word.assume_init() }.cast_const()
+        // SAFETY: `new` stored `Box::into_raw` of a `Box<R>` in the word.
+        unsafe { &*word.assume_init().cast::<R>() }
     }
+}
+
+unsafe fn fn_pointer_address_erased<R: Identified>(word: &Word) -> Option<usize> {
+    // SAFETY: the caller passes a word that holds an `R` (see
+    // `Callback::is_same_function`).
+    fn_pointer_address(unsafe { stored::<R>(word) }.function())
 }
 
 /// One registered handler: a vtable pointer and one word of data.
@@ -263,8 +144,15 @@ pub(crate) struct Callback {
 unsafe impl Send for Callback {}
 
 impl Callback {
-    /// Stores `value`, remembering `F` as the function it stands for.
-    pub(crate) fn new<R: Run, F: 'static>(value: R) -> Self {
+    /// Stores `value`, which stands for the function `F`. `F` is the
+    /// value's own identity ([`Identified::Function`]), named at the call
+    /// site only so that it reads which function a registration is of
+    /// (`Callback::new::<_, F>(Plain(handler))`): no other type is accepted.
+    pub(crate) fn new<R, F>(value: R) -> Self
+    where
+        R: Run + Identified<Function = F>,
+        F: 'static,
+    {
         let mut word = Word::uninit();
         if is_inline::<R>() {
             // SAFETY: `R` fits in the word in size and alignment (`is_inline`).
@@ -273,7 +161,7 @@ impl Callback {
             word = Word::new(Box::into_raw(Box::new(value)).cast());
         }
         Callback {
-            vtable: VTableOf::<R, F>::VTABLE,
+            vtable: VTableOf::<R>::VTABLE,
             word,
         }
     }
@@ -334,21 +222,16 @@ impl Callback {
         if !self.is::<F>() {
             return false;
         }
-        if !is_fn_pointer::<F>() {
-            return true;
+        match fn_pointer_address(func) {
+            // A fn item or a closure: its type is the whole identity.
+            None => true,
+            address => {
+                // SAFETY: the vtable's functions take the word they were
+                // made with.
+                let stored = unsafe { (self.vtable.fn_pointer_address)(&self.word) };
+                stored == address
+            }
         }
-        // SAFETY: the type ids match, so the stored value starts with an `F`
-        // (offset 0 of `Plain<F>` and of `Bound<F, _>`), and `F`, a fn
-        // pointer, is one initialized word with no padding.
-        let stored = unsafe { (self.vtable.value)(&self.word).cast::<F>().read() };
-        // SAFETY: both are fn pointers of the same type, one word each.
-        let (a, b) = unsafe {
-            (
-                mem::transmute_copy::<F, usize>(&stored),
-                mem::transmute_copy::<F, usize>(func),
-            )
-        };
-        a == b
     }
 }
 
@@ -360,21 +243,10 @@ impl Drop for Callback {
     }
 }
 
-/// Whether `F` is a function pointer type (`fn(..)`, `extern "C" fn(..)`,
-/// `for<'a> fn(&'a ..)`) rather than a fn item or closure, read off its type
-/// name. The test `fn_pointer_names` pins the format this relies on.
-pub(crate) fn is_fn_pointer<F>() -> bool {
-    if size_of::<F>() != size_of::<usize>() {
-        return false;
-    }
-    let name = type_name::<F>();
-    let name = name.strip_prefix("unsafe ").unwrap_or(name);
-    name.starts_with("fn(") || name.starts_with("extern ") || name.starts_with("for<")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::callback::{Bound, CallWith, Plain, Tagged};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -397,33 +269,18 @@ mod tests {
     }
 
     #[test]
-    fn fn_pointer_names() {
-        assert!(is_fn_pointer::<fn()>());
-        assert!(is_fn_pointer::<fn(&str)>());
-        assert!(is_fn_pointer::<extern "C" fn()>());
-        assert!(is_fn_pointer::<for<'a> fn(&'a str) -> &'a str>());
-        fn item_of<F>(_: F) -> bool {
-            is_fn_pointer::<F>()
-        }
-        assert!(!item_of(hello));
-        let word = 7usize;
-        assert!(!item_of(move || assert_eq!(word, 7)));
-        assert!(!is_fn_pointer::<usize>());
-    }
-
-    #[test]
     fn runs_inline_and_boxed_values_once() {
         let count = Arc::new(AtomicUsize::new(0));
         let small = {
             let count = Arc::clone(&count);
-            Callback::new::<_, ()>(Plain(move || {
+            Callback::new(Plain(move || {
                 count.fetch_add(1, Ordering::SeqCst);
             }))
         };
         let big_payload = [1u64; 16];
         let big = {
             let count = Arc::clone(&count);
-            Callback::new::<_, ()>(Plain(move || {
+            Callback::new(Plain(move || {
                 count.fetch_add(big_payload.len(), Ordering::SeqCst);
             }))
         };
@@ -440,11 +297,11 @@ mod tests {
     #[test]
     fn drops_unrun_values() {
         let token = Arc::new(());
-        let inline = Callback::new::<_, ()>(Plain({
+        let inline = Callback::new(Plain({
             let token = Arc::clone(&token);
             move || drop(token)
         }));
-        let boxed = Callback::new::<_, ()>(Plain({
+        let boxed = Callback::new(Plain({
             let token = Arc::clone(&token);
             let pad = [0u8; 64];
             move || drop((token, pad))
@@ -490,6 +347,33 @@ mod tests {
         let with_args = bound(p_arg, ("x",));
         assert!(with_args.is_same_function(&p_arg));
         assert!(!with_args.is_same_function(&p_other));
+    }
+
+    /// The identity is the value's own, read through `Identified`, so it
+    /// holds whatever the layout: here a fn pointer that need not be at
+    /// offset 0, in a value boxed (bigger than a word) or stored inline.
+    #[test]
+    fn a_fn_pointer_identity_holds_at_any_offset() {
+        let p: fn() = hello;
+        let q: fn() = goodbye;
+        let payload = [7u64; 8];
+        let boxed = Callback::new(Tagged {
+            run: move || {
+                std::hint::black_box(payload);
+            },
+            tag: p,
+        });
+        assert!(boxed.is_same_function(&p));
+        assert!(!boxed.is_same_function(&q));
+        let inline = Callback::new(Tagged { run: || {}, tag: p });
+        assert!(inline.is_same_function(&p));
+        assert!(!inline.is_same_function(&q));
+        assert!(
+            !inline.is_same_function(&hello),
+            "a fn item is not its pointer"
+        );
+        boxed.run();
+        inline.run();
     }
 
     #[test]
