@@ -613,6 +613,7 @@ pub use atexit_core::{
 #[cfg(feature = "tokio-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub use atexit_core::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};
+pub use atexit_core::{restore_terminal_at_exit, Declaration, LastWords, TERMINAL_RESET};
 
 /// Registers a zero-argument function to run at exit, before `main` starts;
 /// Python's `@atexit.register` decorator.
