@@ -41,7 +41,9 @@ fn a_declared_file_is_removed() {
 fn a_file_recreated_at_the_same_path_is_kept() {
     let dir = Dir::new("recreate");
     let path = dir.0.join("app.lock");
-    std::fs::write(&path, b"A").unwrap();
+    // Empty, as lock files are: ext4 then hands the freed inode number to
+    // the next new file at once (CRASH-FACTS §4), unless the pin holds it.
+    std::fs::File::create(&path).unwrap();
     let old_ino = std::fs::metadata(&path).unwrap().ino();
     let action = sys::removal(&path, false).unwrap();
     // A second instance: removes the stale lock and takes its own.
