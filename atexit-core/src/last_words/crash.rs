@@ -43,12 +43,12 @@ struct Previous {
 // only read after `ready` is loaded true (Acquire).
 unsafe impl Sync for Previous {}
 
-const UNSET: Previous = Previous {
-    ready: AtomicBool::new(false),
-    action: UnsafeCell::new(MaybeUninit::uninit()),
-};
-
-static PREVIOUS: [Previous; SIGNALS.len()] = [UNSET; SIGNALS.len()];
+static PREVIOUS: [Previous; SIGNALS.len()] = [const {
+    Previous {
+        ready: AtomicBool::new(false),
+        action: UnsafeCell::new(MaybeUninit::uninit()),
+    }
+}; SIGNALS.len()];
 
 /// Installs the handler for the crash signals, once per process.
 pub(crate) fn install() {

@@ -2,93 +2,7 @@
 //! (restore a terminal, remove a path, kill a process group), so that they can
 //! be carried out even where no handler can run: in a crash.
 //!
-//! # Contract: what runs when
-//!
-//! A [`LastWords`] value describes one cleanup; [`LastWords::declare`] arms
-//! it and returns a [`Declaration`]. Each declaration runs **at most once**
-//! (an atomic per declaration: whoever swaps it out of "waiting" first runs
-//! it), in exactly one of these ways:
-//!
-//! - **Normal endings**: `main` returning, `std::process::exit`,
-//!   [`exit`](crate::exit()), a signal caught by
-//!   [`catch_signals`](crate::catch_signals()), a panic that unwinds out of
-//!   `main`, a `panic = "abort"` panic with
-//!   [`run_on_panic_abort`](crate::run_on_panic_abort()). The declaration is
-//!   an ordinary exit handler, in its place among the others (newest first).
-//! - **Crashes**, Unix only: SIGSEGV (a stack overflow included), SIGBUS,
-//!   SIGILL, SIGFPE and SIGABRT (`abort()` in C code, std's overflow
-//!   message, an aborting panic without `run_on_panic_abort`). A signal
-//!   handler, installed at the first declaration, runs every declaration
-//!   still waiting, then hands the signal to the handler that was there
-//!   before (std's stack-overflow reporter, a crash reporter) or to the
-//!   default action: std's message is still printed, and the process still
-//!   dies by its signal, with its core dump.
-//! - **Never**: `SIGKILL`, the OOM killer, a power cut, and (for now) a
-//!   signal such as SIGTERM that nothing catches: no code runs in the process
-//!   then. A watchdog process that carries out the declarations after such a
-//!   death is planned (it will take the same declarations: they are plain
-//!   data); until it lands, call [`catch_signals`](crate::catch_signals()) to
-//!   turn SIGTERM, SIGINT, SIGHUP and SIGQUIT into normal endings.
-//!   [`exit_now`](crate::exit_now()) runs nothing either, by design.
-//!
-//! A cancelled declaration ([`Declaration::cancel`]) runs in no way at all.
-//!
-//! # What the crash path does, and why it is safe there
-//!
-//! A crash handler may only call async-signal-safe functions. At declaration
-//! time everything is prepared (the path as an absolute C string, the
-//! file's device and inode, an open descriptor that pins the inode, a
-//! duplicate of the tty's descriptor, the termios, the escape bytes) and
-//! stored in a lock-free table of nodes that are never freed. In the handler
-//! only atomics and these calls are used: `write`, `tcsetattr`, `lstat`,
-//! `unlink`, `rmdir`, `unlinkat`, `openat`, `getdents64` (Linux),
-//! `lseek`, `close`, `kill`, `getpid`, `nanosleep`, `pthread_sigmask`,
-//! `sigaction` and `raise`; no allocation, no lock, no formatting.
-//!
-//! The handler runs on the thread's alternate signal stack (`SA_ONSTACK`),
-//! the 8 KiB one std gives the main thread and every `std::thread`; that is
-//! what lets it run at all on a stack overflow. It is installed at the first
-//! declaration and not before `main`: a handler installed before std's
-//! runtime starts makes std skip its own overflow handler and every
-//! alternate stack.
-//!
-//! # Limits
-//!
-//! - A stack overflow on a thread created with a raw `pthread_create` (by C
-//!   code, or a crate that does not use `std::thread`) cannot be handled:
-//!   such threads have no alternate stack, and the overflow kills the
-//!   process with no code run. Other crashes on those threads are handled.
-//! - Until the watchdog lands, nothing runs on `SIGKILL` (see above).
-//! - Removal is checked: a path is removed only if it still is the file (or
-//!   directory) that was declared, same `(st_dev, st_ino)`, so a lock file a
-//!   second instance re-created is kept. The inode is pinned by an open
-//!   descriptor, because ext4 hands a freed inode number to the next new file
-//!   at once. On Linux every kind of file is pinned (`O_PATH`); on other Unix
-//!   systems only regular files and directories are, so there a socket's
-//!   number could be reused by a re-created one. Between the check and the
-//!   `unlink` there is a window of tens of microseconds that no Unix call
-//!   closes (there is no "unlink if inode"): a second instance that replaces
-//!   the file exactly then loses its file. Only a protocol every instance
-//!   follows (for example: take an `flock` on the file, then check it is
-//!   still the one at the path) closes it.
-//! - A directory is removed only when declared with
-//!   [`LastWords::remove_dir_all`]; symlinks inside are removed, never
-//!   followed. On macOS and FreeBSD there is no async-signal-safe way to read
-//!   a directory: the crash path removes the declared directory only if it is
-//!   already empty (a normal ending removes it with its contents).
-//! - A forked child inherits its parent's declarations, but a crash in the
-//!   child carries out none of them (they are the parent's files and
-//!   terminal). On a normal exit the child follows its exit handlers (see
-//!   [`adopt_inherited`](crate::adopt_inherited())).
-//! - If a handler that was there before ours uses the crash signals for its
-//!   own purposes (a JIT, a garbage collector, a WebAssembly runtime that
-//!   turns faults into traps), the cleanups run at its first fault although
-//!   the process goes on. Do not declare cleanups in such programs.
-//! - **Windows**: [`LastWords::remove_file`] and
-//!   [`LastWords::remove_dir_all`] run on normal endings only (there is no
-//!   crash path); the file's identity is its creation time, the only one std
-//!   offers there. [`LastWords::kill_process_group`] and the terminal
-//!   declarations return an [`io::ErrorKind::Unsupported`] error.
+#![doc = include_str!("contract.md")]
 
 use crate::handle::Handle;
 use std::io;
@@ -123,8 +37,8 @@ pub const TERMINAL_RESET: &[u8] = b"\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l
 /// constructors, which capture what the cleanup needs *now* (a file's
 /// identity, a terminal's mode), and armed by [`LastWords::declare`].
 ///
-/// See the [module docs](self) for when declared cleanups run; in short:
-/// on every normal ending and, on Unix, on a crash too.
+/// Declared cleanups run on every normal ending and, on Unix, on a crash
+/// too; the contract in full follows the example.
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("atexit-doc-lw-{}.lock", std::process::id()));
@@ -135,6 +49,7 @@ pub const TERMINAL_RESET: &[u8] = b"\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l
 /// # assert!(!path.exists());
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[doc = include_str!("contract.md")]
 #[derive(Debug)]
 pub struct LastWords {
     action: sys::Action,
