@@ -196,18 +196,21 @@ impl LastWords {
     /// # }
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn with_escape_bytes(mut self, bytes: &[u8]) -> io::Result<LastWords> {
-        match &mut self.action {
-            #[cfg(unix)]
-            sys::Action::Terminal(terminal) => {
+    pub fn with_escape_bytes(self, bytes: &[u8]) -> io::Result<LastWords> {
+        #[cfg(unix)]
+        {
+            let mut this = self;
+            if let sys::Action::Terminal(terminal) = &mut this.action {
                 terminal.escape = bytes.into();
-                Ok(self)
+                return Ok(this);
             }
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "escape bytes belong to a terminal restore",
-            )),
         }
+        #[cfg(not(unix))]
+        let _ = (self, bytes);
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "escape bytes belong to a terminal restore",
+        ))
     }
 
     /// Arms the cleanup: from now on it runs once when the program ends, on

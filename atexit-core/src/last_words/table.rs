@@ -27,6 +27,7 @@ const BUSY: usize = 1;
 const PENDING: usize = 2;
 /// Run by a crash handler: the process is ending, the node is never reused
 /// (its action is not dropped: a signal handler may not free memory).
+#[cfg(unix)]
 const SPENT: usize = 3;
 const TAG_BITS: u32 = 2;
 const TAG_MASK: usize = (1 << TAG_BITS) - 1;
@@ -207,12 +208,14 @@ impl Drop for Taken {
     }
 }
 
+#[cfg(unix)]
 /// How many times the crash path sleeps (1 ms each) for nodes another thread
 /// holds BUSY (running a cleanup on a normal exit, or declaring one) before
 /// it lets the process die anyway: a crash on the thread that holds the node
 /// must not hang the process.
 const BUSY_WAITS: u32 = 200;
 
+#[cfg(unix)]
 /// Runs every waiting cleanup of process `pid`, from a crash signal handler:
 /// async-signal-safe (atomics and the actions' own signal-safe calls) and
 /// panic-free. Each node is swapped to `SPENT` before it runs, so a second
@@ -303,6 +306,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     #[test]
     fn the_crash_path_runs_only_its_own_process_and_only_once() {
         // A pid no real process of this test has: nothing else runs.
