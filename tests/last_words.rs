@@ -106,6 +106,12 @@ struct Ended {
 }
 
 fn run_way(program: &Path, way: &str, extra: &[&str], dir: &Path) -> Ended {
+    run_way_with(program, way, extra, dir, false)
+}
+
+/// As `run_way`; with `core`, core dumps are allowed (a few MiB, written to
+/// `dir`, its working directory) rather than turned off.
+fn run_way_with(program: &Path, way: &str, extra: &[&str], dir: &Path, core: bool) -> Ended {
     let pty = pty();
     let before = mode(&pty.slave);
     let mut command = Command::new(program);
@@ -117,7 +123,23 @@ fn run_way(program: &Path, way: &str, extra: &[&str], dir: &Path) -> Ended {
         .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
         .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
         .stderr(Stdio::piped());
-    support::no_core_dumps(&mut command);
+    if core {
+        use std::os::unix::process::CommandExt;
+        command.current_dir(dir);
+        // SAFETY: setrlimit is async-signal-safe and touches only the child.
+        unsafe {
+            command.pre_exec(|| {
+                let some = libc::rlimit {
+                    rlim_cur: 16 << 20,
+                    rlim_max: 16 << 20,
+                };
+                libc::setrlimit(libc::RLIMIT_CORE, &some);
+                Ok(())
+            });
+        }
+    } else {
+        support::no_core_dumps(&mut command);
+    }
     let mut child = command.spawn().expect("start the example");
     let mut stderr = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
@@ -382,4 +404,33 @@ fn on_an_aborting_panic() {
     // With `run_on_panic_abort`: the exit handlers run them, and the SIGABRT
     // that follows finds nothing left to run (still exactly once).
     check(&program, "panic", &["hook"], Expect::Signal(libc::SIGABRT));
+}
+
+/// The crash handler hands the signal on, so the kernel still writes a core
+/// dump. Checked only where `core_pattern` writes a plain file in the
+/// working directory (a pipe to systemd-coredump or a path elsewhere is the
+/// machine's business, not this test's).
+#[test]
+fn a_crash_still_dumps_core() {
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    if pattern.starts_with('|') || pattern.contains('/') {
+        eprintln!("core_pattern {pattern:?} does not write to the working directory: not checked");
+        return;
+    }
+    for (way, signal) in [("segv", libc::SIGSEGV), ("overflow", libc::SIGABRT)] {
+        let dir = TempDir::new(&format!("last-words-core-{way}"));
+        let ended = run_way_with(&last_words(), way, &[], dir.path(), true);
+        assert_eq!(
+            ended.status.signal(),
+            Some(signal),
+            "{way}: {:?}",
+            ended.status
+        );
+        assert!(ended.restored, "{way}: the tty's mode was not restored");
+        assert!(
+            libc::WCOREDUMP(ended.status.into_raw()),
+            "{way}: no core dump: {:?}",
+            ended.status
+        );
+    }
 }

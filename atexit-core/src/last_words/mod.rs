@@ -223,10 +223,17 @@ impl LastWords {
     /// let path = std::env::temp_dir().join(format!("atexit-doc-decl-{}", std::process::id()));
     /// std::fs::write(&path, b"")?;
     /// let before = atexit_core::ncallbacks();
+    /// // What the handlers around it see: the file, then no file.
+    /// let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    /// let (older, newer) = ((path.clone(), seen.clone()), (path.clone(), seen.clone()));
+    /// atexit_core::register(move || older.1.lock().unwrap().push(older.0.exists()));
     /// let declaration = atexit_core::LastWords::remove_file(&path)?.declare();
-    /// assert_eq!(atexit_core::ncallbacks(), before + 1, "an exit handler like any other");
+    /// atexit_core::register(move || newer.1.lock().unwrap().push(newer.0.exists()));
+    /// assert_eq!(atexit_core::ncallbacks(), before + 3, "an exit handler like any other");
     /// assert!(declaration.is_pending());
-    /// # declaration.run_now();
+    /// atexit_core::run_exitfuncs(); // what the exit does: newest first
+    /// assert_eq!(*seen.lock().unwrap(), [true, false]);
+    /// assert!(!declaration.is_pending());
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn declare(self) -> Declaration {
