@@ -131,6 +131,7 @@ pub use atexit_core::{
 #[cfg(feature = "tokio-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub use atexit_core::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};
+pub use atexit_core::{restore_terminal_at_exit, Declaration, LastWords, TERMINAL_RESET};
 
 // The reference: doc-only modules, one page each on docs.rs, rendered from
 // `docs/*.md` (their code blocks are doctests of this crate). `use super::*`

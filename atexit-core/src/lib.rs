@@ -18,6 +18,7 @@ mod exit;
 mod finalize;
 mod handle;
 mod hooks;
+mod last_words;
 mod os;
 mod reason;
 mod registry;
@@ -37,6 +38,7 @@ pub use crate::callback::HandlerFn;
 pub use crate::children::{stop_at_exit, CommandExt, ExitChild, Process};
 pub use crate::finalize::{finalize, Finalizer};
 pub use crate::handle::{Guard, Handle};
+pub use crate::last_words::{restore_terminal_at_exit, Declaration, LastWords, TERMINAL_RESET};
 pub use crate::reason::{ExitReason, Signal, UnknownSignal};
 #[cfg(feature = "tokio-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]

@@ -1,0 +1,140 @@
+//! Declared cleanups ("last words") that run even when the program crashes:
+//! a TUI's terminal, a lock file, a Unix socket, a scratch directory and a
+//! process group, given back on every ending, a segfault or a stack overflow
+//! included. `tests/last_words.rs` runs it under a pseudo-terminal, once for
+//! each way of ending.
+//!
+//! ```text
+//! $ cargo run --example last_words -- segv /tmp/demo
+//! (the screen flips to the alternate screen and back; the shell still echoes;
+//!  /tmp/demo/app.lock, app.sock and scratch/ are gone; killed by SIGSEGV)
+//! ```
+//!
+//! Ways: return, exit, atexit-exit, panic, signal, segv, segv-thread,
+//! overflow, overflow-thread, abort. Add `recreate` to play a second instance
+//! that takes the lock (a new file at the same path) before the end: that
+//! lock is kept. `hook` calls `atexit::run_on_panic_abort()` first.
+
+#[cfg(unix)]
+fn main() -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let way = args
+        .first()
+        .map(String::as_str)
+        .unwrap_or("return")
+        .to_owned();
+    let dir = std::path::PathBuf::from(args.get(1).map(String::as_str).unwrap_or("."));
+    let flag = |name: &str| args.iter().any(|arg| arg == name);
+    if flag("hook") {
+        atexit::run_on_panic_abort();
+    }
+
+    // First, while the terminal is still in the mode to give back.
+    let _terminal = atexit::restore_terminal_at_exit()?;
+
+    let lock = dir.join("app.lock");
+    std::fs::write(&lock, std::process::id().to_string())?;
+    atexit::LastWords::remove_file(&lock)?.declare();
+
+    let socket = dir.join("app.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket)?;
+    atexit::LastWords::remove_file(&socket)?.declare();
+
+    let scratch = dir.join("scratch");
+    std::fs::create_dir_all(scratch.join("cache/deeper"))?;
+    std::fs::write(scratch.join("cache/deeper/part"), b"...")?;
+    std::fs::write(scratch.join("notes"), b"...")?;
+    atexit::LastWords::remove_dir_all(&scratch)?.declare();
+
+    // Declared, then cancelled: it must survive every ending.
+    let kept = dir.join("kept");
+    std::fs::write(&kept, b"")?;
+    atexit::LastWords::remove_file(&kept)?.declare().cancel();
+
+    let worker = std::process::Command::new("sleep")
+        .arg("30")
+        .process_group(0)
+        .spawn()?;
+    atexit::LastWords::kill_process_group(worker.id())?.declare();
+    std::fs::write(dir.join("worker.pid"), worker.id().to_string())?;
+
+    if flag("recreate") {
+        // A second instance finds the lock stale and takes its own: same
+        // path, new inode.
+        std::fs::remove_file(&lock)?;
+        std::fs::write(&lock, b"second instance")?;
+    }
+
+    // What a TUI does: raw mode, the alternate screen, no cursor, the mouse.
+    // SAFETY: a zeroed termios is valid storage; fd 0 is our terminal.
+    unsafe {
+        let mut raw: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(0, &mut raw) == 0 {
+            libc::cfmakeraw(&mut raw);
+            libc::tcsetattr(0, libc::TCSANOW, &raw);
+        }
+    }
+    let mut out = std::io::stdout();
+    out.write_all(b"\x1b[?1049h\x1b[?25l\x1b[?1000h<in the TUI>")?;
+    out.flush()?;
+
+    match way.as_str() {
+        "return" => Ok(()),
+        "exit" => std::process::exit(3),
+        "atexit-exit" => atexit::exit(4),
+        "panic" => panic!("the TUI panicked"),
+        "signal" => {
+            atexit::catch_signals()?;
+            // SAFETY: raise only sends a signal.
+            unsafe { libc::raise(libc::SIGTERM) };
+            loop {
+                std::thread::park();
+            }
+        }
+        "segv" => segv(),
+        "segv-thread" => std::thread::spawn(segv).join().map_err(|_| unreachable())?,
+        "overflow" => {
+            overflow(0);
+            Ok(())
+        }
+        "overflow-thread" => std::thread::Builder::new()
+            .name("worker".into())
+            .spawn(|| overflow(0))?
+            .join()
+            .map(drop)
+            .map_err(|_| unreachable()),
+        // SAFETY: abort is what C code calls when it gives up.
+        "abort" => unsafe { libc::abort() },
+        other => panic!("unknown way {other:?}"),
+    }
+}
+
+/// A write to an unmapped page near address 0 (not 0 itself: a debug build
+/// checks `write_volatile` for null and panics instead of faulting).
+#[cfg(unix)]
+fn segv() -> std::io::Result<()> {
+    let address = std::hint::black_box(8usize) as *mut u32;
+    // SAFETY: none: this is the crash the example is about.
+    unsafe { address.write_volatile(1) };
+    Ok(())
+}
+
+#[cfg(unix)]
+#[allow(unconditional_recursion)]
+fn overflow(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 64]);
+    overflow(depth + 1) + frame[0]
+}
+
+#[cfg(unix)]
+fn unreachable() -> std::io::Error {
+    std::io::Error::other("the crashing thread returned")
+}
+
+#[cfg(not(unix))]
+fn main() {
+    println!("this example is about Unix crash signals and terminals");
+}

@@ -1,0 +1,436 @@
+//! Declared cleanups, run as a real program under a real pseudo-terminal:
+//! `examples/last_words.rs` saves the tty's mode, declares a lock file, a
+//! Unix socket, a scratch directory, a process group and one cancelled file,
+//! puts the tty in raw mode and the alternate screen, then ends one way per
+//! test (a return, an exit, a panic, a caught signal, a segfault, a stack
+//! overflow, `abort()`).
+//!
+//! After each, from outside: the pty's mode equals the one before, the
+//! escape bytes came out on the master exactly once after the program's own,
+//! the process ended as that way ends (its status, or the signal that
+//! killed it, and std's overflow message on stderr), the lock, socket and
+//! scratch directory are gone, the cancelled file is still there, and the
+//! process group's `sleep` is dead.
+
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use support::TempDir;
+
+const HANG: Duration = Duration::from_secs(30);
+/// The bytes the program writes on entering its "TUI".
+const ENTER: &[u8] = b"\x1b[?1049h\x1b[?25l\x1b[?1000h<in the TUI>";
+
+struct Pty {
+    master: OwnedFd,
+    slave: OwnedFd,
+}
+
+fn pty() -> Pty {
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two new descriptors that we then own.
+    let done = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(done, 0, "openpty: {}", std::io::Error::last_os_error());
+    for fd in [master, slave] {
+        // SAFETY: fcntl on descriptors we own. Close-on-exec, so that the
+        // other tests' children do not inherit this pty; the slave given to
+        // the program as its stdin/stdout is dup2'ed, which clears it there.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    // SAFETY: just opened, owned by nobody else.
+    unsafe {
+        libc::fcntl(master, libc::F_SETFL, libc::O_NONBLOCK);
+        Pty {
+            master: OwnedFd::from_raw_fd(master),
+            slave: OwnedFd::from_raw_fd(slave),
+        }
+    }
+}
+
+fn mode(fd: &OwnedFd) -> libc::termios {
+    // SAFETY: a zeroed termios is valid storage for tcgetattr.
+    let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: a tty descriptor we own.
+    assert_eq!(unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut termios) }, 0);
+    termios
+}
+
+fn flags(t: &libc::termios) -> (u32, u32, u32, u32, [u8; libc::NCCS]) {
+    (t.c_iflag, t.c_oflag, t.c_cflag, t.c_lflag, t.c_cc)
+}
+
+/// Everything the program wrote to the terminal (the master is
+/// non-blocking, and the program is gone).
+fn drain(master: &OwnedFd) -> Vec<u8> {
+    let mut file = std::fs::File::from(master.try_clone().expect("dup master"));
+    let mut all = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while let Ok(n) = file.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        all.extend_from_slice(&buffer[..n]);
+    }
+    all
+}
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|window| *window == needle)
+        .count()
+}
+
+/// How the program ended, all it wrote, and what it left.
+struct Ended {
+    status: ExitStatus,
+    stderr: String,
+    terminal: Vec<u8>,
+    restored: bool,
+}
+
+fn run_way(program: &Path, way: &str, extra: &[&str], dir: &Path) -> Ended {
+    run_way_with(program, way, extra, dir, false)
+}
+
+/// As `run_way`; with `core`, core dumps are allowed (a few MiB, written to
+/// `dir`, its working directory) rather than turned off.
+fn run_way_with(program: &Path, way: &str, extra: &[&str], dir: &Path, core: bool) -> Ended {
+    let pty = pty();
+    let before = mode(&pty.slave);
+    let mut command = Command::new(program);
+    command
+        .arg(way)
+        .arg(dir)
+        .args(extra)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::piped());
+    if core {
+        use std::os::unix::process::CommandExt;
+        command.current_dir(dir);
+        // SAFETY: setrlimit is async-signal-safe and touches only the child.
+        unsafe {
+            command.pre_exec(|| {
+                let some = libc::rlimit {
+                    rlim_cur: 16 << 20,
+                    rlim_max: 16 << 20,
+                };
+                libc::setrlimit(libc::RLIMIT_CORE, &some);
+                Ok(())
+            });
+        }
+    } else {
+        support::no_core_dumps(&mut command);
+    }
+    let mut child = command.spawn().expect("start the example");
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + HANG;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{way}: hung");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stderr = reader.join().unwrap();
+    let after = mode(&pty.slave);
+    Ended {
+        status,
+        stderr,
+        terminal: drain(&pty.master),
+        restored: flags(&before) == flags(&after),
+    }
+}
+
+fn gone_within(pid: i32, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            Ok(stat) if stat.rsplit(')').next().is_some_and(|r| r.starts_with(" Z")) => {
+                return true
+            }
+            Ok(_) if Instant::now() > deadline => return false,
+            Ok(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+/// What ending `way` must look like.
+#[derive(Clone, Copy)]
+enum Expect {
+    Code(i32),
+    Signal(i32),
+    SignalOrCode(i32, i32),
+}
+
+fn check(program: &Path, way: &str, extra: &[&str], expect: Expect) -> Ended {
+    let dir = TempDir::new(&format!("last-words-{way}"));
+    let ended = run_way(program, way, extra, dir.path());
+    let describe = format!(
+        "{way} {extra:?}: {:?}\nstderr:\n{}\nterminal: {:?}",
+        ended.status,
+        ended.stderr,
+        String::from_utf8_lossy(&ended.terminal)
+    );
+    match expect {
+        Expect::Code(code) => assert_eq!(ended.status.code(), Some(code), "{describe}"),
+        Expect::Signal(signal) => assert_eq!(ended.status.signal(), Some(signal), "{describe}"),
+        Expect::SignalOrCode(signal, code) => assert!(
+            ended.status.signal() == Some(signal) || ended.status.code() == Some(code),
+            "{describe}"
+        ),
+    }
+    assert!(
+        ended.restored,
+        "the tty's mode was not restored: {describe}"
+    );
+    let enter = ended
+        .terminal
+        .windows(ENTER.len())
+        .position(|w| w == ENTER)
+        .unwrap_or_else(|| panic!("the program never entered its TUI: {describe}"));
+    assert_eq!(
+        count(&ended.terminal, atexit::TERMINAL_RESET),
+        1,
+        "the escape bytes must come out exactly once: {describe}"
+    );
+    assert_eq!(
+        count(&ended.terminal[enter..], atexit::TERMINAL_RESET),
+        1,
+        "the escape bytes came before the TUI: {describe}"
+    );
+    let recreated = extra.contains(&"recreate");
+    if recreated {
+        assert_eq!(
+            std::fs::read(dir.path().join("app.lock")).ok().as_deref(),
+            Some(&b"second instance"[..]),
+            "the second instance's lock was removed: {describe}"
+        );
+    } else {
+        assert!(
+            !dir.path().join("app.lock").exists(),
+            "lock left: {describe}"
+        );
+    }
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("app.sock")).is_err(),
+        "socket left: {describe}"
+    );
+    assert!(
+        !dir.path().join("scratch").exists(),
+        "scratch dir left: {describe}"
+    );
+    assert!(
+        dir.path().join("kept").exists(),
+        "a cancelled declaration ran: {describe}"
+    );
+    let worker: i32 = std::fs::read_to_string(dir.path().join("worker.pid"))
+        .expect("worker.pid")
+        .parse()
+        .unwrap();
+    if !gone_within(worker, Duration::from_secs(2)) {
+        // SAFETY: kill the leftover, so the test leaves nothing behind.
+        unsafe { libc::kill(worker, libc::SIGKILL) };
+        panic!("the process group's worker outlived the program: {describe}");
+    }
+    ended
+}
+
+/// The example, built by this test in a target directory of its own, so
+/// that `cargo test --test last_words` (which builds no example) runs the
+/// current code too.
+fn last_words() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            support::build_in_own_target("last-words", &["--example", "last_words"])
+                .join("debug/examples/last_words")
+        })
+        .clone()
+}
+
+#[test]
+fn on_return() {
+    check(&last_words(), "return", &[], Expect::Code(0));
+}
+
+#[test]
+fn on_process_exit() {
+    check(&last_words(), "exit", &[], Expect::Code(3));
+}
+
+#[test]
+fn on_atexit_exit() {
+    check(&last_words(), "atexit-exit", &[], Expect::Code(4));
+}
+
+#[test]
+fn on_an_unwinding_panic() {
+    let ended = check(&last_words(), "panic", &[], Expect::Code(101));
+    assert!(
+        ended.stderr.contains("the TUI panicked"),
+        "{}",
+        ended.stderr
+    );
+}
+
+#[test]
+fn on_a_caught_signal() {
+    // A caught SIGTERM ends as the crate's signal mode says: by the signal
+    // again, or with 128 + 15.
+    check(
+        &last_words(),
+        "signal",
+        &[],
+        Expect::SignalOrCode(libc::SIGTERM, 128 + libc::SIGTERM),
+    );
+}
+
+#[test]
+fn on_a_segfault() {
+    check(&last_words(), "segv", &[], Expect::Signal(libc::SIGSEGV));
+}
+
+#[test]
+fn on_a_segfault_in_a_thread() {
+    check(
+        &last_words(),
+        "segv-thread",
+        &[],
+        Expect::Signal(libc::SIGSEGV),
+    );
+}
+
+#[test]
+fn on_a_stack_overflow_with_std_s_message_kept() {
+    // std's handler prints its message and aborts: the process dies by
+    // SIGABRT, after a SIGSEGV that ran the cleanups; they ran once.
+    let ended = check(
+        &last_words(),
+        "overflow",
+        &[],
+        Expect::Signal(libc::SIGABRT),
+    );
+    assert!(
+        ended.stderr.contains("thread 'main'") && ended.stderr.contains("has overflowed its stack"),
+        "std's overflow message is missing: {}",
+        ended.stderr
+    );
+}
+
+#[test]
+fn on_a_stack_overflow_in_a_std_thread() {
+    let ended = check(
+        &last_words(),
+        "overflow-thread",
+        &[],
+        Expect::Signal(libc::SIGABRT),
+    );
+    assert!(
+        ended.stderr.contains("thread 'worker'")
+            && ended.stderr.contains("has overflowed its stack"),
+        "std's overflow message is missing: {}",
+        ended.stderr
+    );
+}
+
+#[test]
+fn on_abort_in_c_code() {
+    check(&last_words(), "abort", &[], Expect::Signal(libc::SIGABRT));
+}
+
+#[test]
+fn a_lock_a_second_instance_recreated_is_kept_on_a_crash() {
+    check(
+        &last_words(),
+        "segv",
+        &["recreate"],
+        Expect::Signal(libc::SIGSEGV),
+    );
+}
+
+#[test]
+fn a_lock_a_second_instance_recreated_is_kept_on_a_return() {
+    check(&last_words(), "return", &["recreate"], Expect::Code(0));
+}
+
+/// Builds the example with `panic = "abort"` in a target directory of its
+/// own (the outer `cargo test` holds this one's lock).
+fn last_words_panic_abort() -> std::path::PathBuf {
+    support::build_in_own_target(
+        "last-words-panic-abort",
+        &["--profile", "panic-abort", "--example", "last_words"],
+    )
+    .join("panic-abort/examples/last_words")
+}
+
+#[test]
+fn on_an_aborting_panic() {
+    let program = last_words_panic_abort();
+    // No panic hook: the abort's SIGABRT runs them, from the crash handler.
+    let ended = check(&program, "panic", &[], Expect::Signal(libc::SIGABRT));
+    assert!(
+        ended.stderr.contains("the TUI panicked"),
+        "{}",
+        ended.stderr
+    );
+    // With `run_on_panic_abort`: the exit handlers run them, and the SIGABRT
+    // that follows finds nothing left to run (still exactly once).
+    check(&program, "panic", &["hook"], Expect::Signal(libc::SIGABRT));
+}
+
+/// The crash handler hands the signal on, so the kernel still writes a core
+/// dump. Checked only where `core_pattern` writes a plain file in the
+/// working directory (a pipe to systemd-coredump or a path elsewhere is the
+/// machine's business, not this test's).
+#[test]
+fn a_crash_still_dumps_core() {
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    if pattern.starts_with('|') || pattern.contains('/') {
+        eprintln!("core_pattern {pattern:?} does not write to the working directory: not checked");
+        return;
+    }
+    for (way, signal) in [("segv", libc::SIGSEGV), ("overflow", libc::SIGABRT)] {
+        let dir = TempDir::new(&format!("last-words-core-{way}"));
+        let ended = run_way_with(&last_words(), way, &[], dir.path(), true);
+        assert_eq!(
+            ended.status.signal(),
+            Some(signal),
+            "{way}: {:?}",
+            ended.status
+        );
+        assert!(ended.restored, "{way}: the tty's mode was not restored");
+        assert!(
+            libc::WCOREDUMP(ended.status.into_raw()),
+            "{way}: no core dump: {:?}",
+            ended.status
+        );
+    }
+}
