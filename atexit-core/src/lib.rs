@@ -31,6 +31,7 @@ mod signals;
 mod slab;
 mod state;
 mod static_handler;
+mod watchdog;
 
 pub use crate::api::{
     adopt_inherited, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks, register,

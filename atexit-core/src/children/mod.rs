@@ -510,7 +510,7 @@ impl Shared<tokio::process::Child> {
             Poll::Ready(Ok(status)) => {
                 slot.status = Some(status);
                 slot.child = None;
-                slot.pid = None;
+                crate::watchdog::untie(slot.pid.take());
                 Poll::Ready(Ok(status))
             }
             Poll::Ready(Err(error)) if is_no_child(&error) => {
@@ -766,6 +766,8 @@ impl CommandExt for std::process::Command {
                 command.spawn()
             })?;
         let child = sys::after_spawn(spawned?)?;
+        // Its group, if it leads one, is ended even if this process is killed.
+        crate::watchdog::tie(private::Sealed::pid(&child));
         // Just spawned, never waited for: no need to ask it first (and a
         // launcher that ended at once keeps its group for the stop).
         Ok(tie(child))
@@ -802,6 +804,8 @@ impl CommandExt for tokio::process::Command {
                 command.spawn()
             })?;
         let child = sys::after_spawn(spawned?)?;
+        // Its group, if it leads one, is ended even if this process is killed.
+        crate::watchdog::tie(private::Sealed::pid(&child));
         // Just spawned, never waited for: no need to ask it first (and a
         // launcher that ended at once keeps its group for the stop).
         Ok(tie(child))
@@ -889,7 +893,7 @@ impl<C: Process> Slot<C> {
         if status.is_some() {
             self.status = status;
             self.child = None;
-            self.pid = None;
+            crate::watchdog::untie(self.pid.take());
         }
         Ok(status)
     }
@@ -933,7 +937,7 @@ impl<C: Process> Slot<C> {
 
     fn forget(&mut self) {
         self.child = None;
-        self.pid = None;
+        crate::watchdog::untie(self.pid.take());
         self.hold = sys::hold(None);
     }
 }
