@@ -312,7 +312,9 @@ impl Program {
         }
     }
 
-    fn clean_up(&self) {
+    fn clean_up(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
         for seen in self
             .group
             .iter()
