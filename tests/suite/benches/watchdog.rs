@@ -56,7 +56,8 @@ fn benches(c: &mut Criterion) {
             };
             assert_eq!(made, 0);
             // SAFETY: new descriptors owned by nobody else.
-            let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+            let (ours, theirs) =
+                unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
             let mut watchdog = Command::new("/proc/self/exe")
                 .arg0("atexit-watchdog")
                 .env("ATEXIT_WATCHDOG", format!("1:0:{}", std::process::id()))
