@@ -54,6 +54,13 @@
 //!   left to end them, and they hold the program's stdout as often as the
 //!   group does. An exit that runs its handlers stops the group only (as
 //!   before), and says `Bye`: such a descendant outlives it.
+//!   A descendant that left the group and whose parent is the *leader* is
+//!   usually missed after a SIGKILL: the leader dies of its parent-death
+//!   signal in the same kernel exit that closes the socket, and its
+//!   children go to init before the watchdog looks.
+//! - The watchdog is a child of the program that is never reaped while the
+//!   program runs: a program that waits for *all* its children (`wait()`
+//!   until ECHILD) before it exits waits for it too; it ends on `Bye`.
 //! - A tied child killed in the instant between its spawn and its `Tie` is
 //!   not registered: only the parent-death signal reaches it (its leader).
 //! - A group is reached exactly through its leader's pidfd on Linux 6.9 and
