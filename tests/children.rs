@@ -384,10 +384,10 @@ cases! {
     // Workers that ignore SIGTERM are killed after the grace: no flush.
     stubborn_workers_killed_after_the_grace: Way::ProcessExit, &["--stubborn", "--grace-ms", "300"], flushed 0, survive false;
     // A shell worker: its `sleep` is in its group, so an exit that runs
-    // handlers ends it; SIGKILL of the runner kills the shell only.
+    // handlers ends it; on SIGKILL of the runner the watchdog does.
     shell_worker_group_on_exit: Way::ProcessExit, &["--shell"], flushed 0, survive false;
     shell_worker_group_on_sigterm: Way::Sigterm, &["--shell"], flushed 0, survive false;
-    shell_worker_on_sigkill: Way::Sigkill, &["--shell"], flushed 0, survive true;
+    shell_worker_on_sigkill: Way::Sigkill, &["--shell"], flushed 0, survive false;
 }
 
 /// `PR_SET_PDEATHSIG` follows the thread that forked the child: a child

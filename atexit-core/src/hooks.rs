@@ -236,6 +236,7 @@ mod fork {
     }
 
     pub(super) extern "C" fn child() {
+        crate::watchdog::forget_in_forked_child();
         let Some(Held {
             mut guard,
             by_runner,

@@ -29,6 +29,7 @@ mod shutdown;
 mod signals;
 mod state;
 mod static_handler;
+mod watchdog;
 
 pub use crate::api::{
     adopt_inherited, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks, register,

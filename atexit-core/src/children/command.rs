@@ -113,6 +113,8 @@ impl CommandExt for std::process::Command {
                 command.spawn()
             })?;
         let child = sys::after_spawn(spawned?)?;
+        // Its group, if it leads one, is ended even if this process is killed.
+        crate::watchdog::tie(Some(child.id()));
         // Just spawned, never waited for: no need to ask it first (and a
         // launcher that ended at once keeps its group for the stop).
         Ok(tie(child))
@@ -149,6 +151,8 @@ impl CommandExt for tokio::process::Command {
                 command.spawn()
             })?;
         let child = sys::after_spawn(spawned?)?;
+        // Its group, if it leads one, is ended even if this process is killed.
+        crate::watchdog::tie(child.id());
         // Just spawned, never waited for: no need to ask it first (and a
         // launcher that ended at once keeps its group for the stop).
         Ok(tie(child))

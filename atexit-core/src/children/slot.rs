@@ -97,7 +97,7 @@ impl<C: Process> Slot<C> {
         if status.is_some() {
             self.status = status;
             self.child = None;
-            self.pid = None;
+            crate::watchdog::untie(self.pid.take());
         }
         Ok(status)
     }
@@ -141,7 +141,7 @@ impl<C: Process> Slot<C> {
 
     fn forget(&mut self) {
         self.child = None;
-        self.pid = None;
+        crate::watchdog::untie(self.pid.take());
         self.hold = sys::hold(None);
     }
 }
@@ -206,7 +206,7 @@ impl Shared<tokio::process::Child> {
             Poll::Ready(Ok(status)) => {
                 slot.status = Some(status);
                 slot.child = None;
-                slot.pid = None;
+                crate::watchdog::untie(slot.pid.take());
                 Poll::Ready(Ok(status))
             }
             Poll::Ready(Err(error)) if is_no_child(&error) => {

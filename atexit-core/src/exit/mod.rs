@@ -280,6 +280,7 @@ fn drain_to_the_end(me: ThreadKey) {
 /// Ends an exit run: the handlers are done.
 fn close(state: &mut State) {
     if let Phase::Exiting(exiting) = state.phase {
+        crate::watchdog::bye();
         state.phase = Phase::Closed(Closed {
             plan: exiting.plan,
             request: crate::request::signal(),

@@ -1,0 +1,157 @@
+//! The watchdog: one small process per program that ends the program's tied
+//! process groups when the program dies without running any code (SIGKILL,
+//! the OOM killer, `abort`, a crash, [`exit_now`](crate::exit_now), an exit
+//! cut off by its deadline), shared by issue 22 (tied children's trees) and
+//! issue 24 (declared cleanups, which will travel over the same socket).
+//!
+//! # Contract
+//!
+//! On Linux with glibc, once a child spawned with
+//! [`spawn_tied`](crate::CommandExt::spawn_tied) leads a process group of its
+//! own (`process_group(0)`) and this process then dies without saying `Bye`
+//! (the end of an exit that ran its handlers), every such group still
+//! registered is killed, members and their descendants, within
+//! milliseconds (the tests hold it to 1 s). So a reader of the program's
+//! stdout sees its end even when a grandchild inherited it. It never acts
+//! while the program lives; it never signals a group whose id was given to
+//! someone else since ([`reap`] has the rule); it never holds the program's
+//! stdio; and it never runs the program's code (it is the program's
+//! executable re-run, but takes its role before any constructor, std's
+//! included).
+//!
+//! # How
+//!
+//! - Started lazily, once per process, by the first tied child that leads a
+//!   group: `/proc/self/exe` run again with `posix_spawn` (std's `Command`,
+//!   no `pre_exec`), `ATEXIT_WATCHDOG=<version>:<fd>:<parent pid>` in its
+//!   environment, the watchdog's end of an `AF_UNIX` stream socket pair as
+//!   its stdin (so no descriptor of the program is inherited by accident),
+//!   `/dev/null` for stdout and stderr, `/` as its directory; about a
+//!   millisecond (see BENCHMARKS.md).
+//! - The role is taken in a `.preinit_array` function ([`preinit`]), which
+//!   checks the variable (the socket is a socket, the parent is the named
+//!   pid) and then never returns: the watchdog loop ends in `_exit`.
+//! - The watchdog calls `setsid`: the terminal's Ctrl+C, Ctrl+Z and hang-up
+//!   never reach it. Signals sent to it directly keep their default action:
+//!   ending it ends it without acting (the program then simply has no
+//!   watchdog until its next tied group starts another).
+//! - The death notice is the socket's end of file, or the program's pidfd
+//!   becoming readable (which a forked child still holding a copy of the
+//!   program's end cannot delay; the fork hook closes that copy anyway). An
+//!   end of file while the program still lives (it closed the descriptor,
+//!   or `exec`ed) makes the watchdog leave without acting.
+//! - Messages ([`protocol`]): `Tie{pgid, leader, leader start time}` with the
+//!   leader's pidfd, sent right after the spawn; `Untie{pgid}` when the crate
+//!   reaps the leader (a stop, `wait`, `try_wait`); `Bye` when an exit's
+//!   handlers are done (the watchdog then exits without acting).
+//!
+//! # Limits
+//!
+//! - A descendant that leaves the tree before the program dies (a double
+//!   fork: its parent exited, so it is init's child, outside every group of
+//!   ours) escapes. Descendants that left the *group* but are still
+//!   children of a member are taken, by default: on a crash nobody else is
+//!   left to end them, and they hold the program's stdout as often as the
+//!   group does. An exit that runs its handlers stops the group only (as
+//!   before), and says `Bye`: such a descendant outlives it.
+//!   A descendant that left the group and whose parent is the *leader* is
+//!   usually missed after a SIGKILL: the leader dies of its parent-death
+//!   signal in the same kernel exit that closes the socket, and its
+//!   children go to init before the watchdog looks.
+//! - The watchdog is a child of the program that is never reaped while the
+//!   program runs: a program that waits for *all* its children (`wait()`
+//!   until ECHILD) before it exits waits for it too; it ends on `Bye`.
+//! - A tied child killed in the instant between its spawn and its `Tie` is
+//!   not registered: only the parent-death signal reaches it (its leader).
+//! - A group is reached exactly through its leader's pidfd on Linux 6.9 and
+//!   later; on 5.3 to 6.8 only while its leader is unreaped, on older
+//!   kernels only while its start time matches: after a SIGKILL of the
+//!   program the leader has usually died of its parent-death signal by
+//!   then, so there the group is mostly left alone, never a wrong one hit.
+//! - No watchdog where the preinit function does not run: a `cdylib` loaded
+//!   by a host (the executable is not ours), musl, macOS, the BSDs, Windows.
+//!   There tied children behave as before: the parent-death signal (Linux,
+//!   FreeBSD) or the Job Object (Windows) ends the child itself only.
+//!   FreeBSD would rather use `procctl(PROC_REAP_KILL)` on a reaper; not
+//!   built.
+//! - A kill of the whole cgroup (systemd's stop, the OOM killer's group
+//!   kill) takes the watchdog too: the cgroup kill ends the groups anyway.
+//! - One pidfd per registered group in the watchdog (it raises its own
+//!   descriptor limit to the hard limit); one transient descriptor per tied
+//!   spawn in the program.
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod preinit;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod program;
+#[cfg(any(test, all(target_os = "linux", target_env = "gnu")))]
+mod protocol;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod reap;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod run;
+
+/// After a tied child's spawn: registers the group it leads, if it leads
+/// one, starting the watchdog if need be.
+pub(crate) fn tie(pid: Option<u32>) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if let Some(pid) = pid {
+        program::tie(pid);
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = pid;
+}
+
+/// The crate reaped `pid` (or another reaper took it): its group is no
+/// longer the watchdog's to end. A pid never tied is ignored there.
+pub(crate) fn untie(pid: Option<u32>) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if let Some(pid) = pid {
+        program::untie(pid);
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = pid;
+}
+
+/// An exit's handlers are done: the watchdog leaves without acting.
+pub(crate) fn bye() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    program::bye();
+}
+
+/// The fork hook's child half: async-signal-safe.
+#[cfg(unix)]
+pub(crate) fn forget_in_forked_child() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    program::forget_in_forked_child();
+}
+
+/// The pid of this process's watchdog while one runs (tests).
+#[allow(dead_code)]
+pub(crate) fn watchdog_pid() -> Option<u32> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    return program::watchdog_pid();
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    None
+}
+
+/// A pidfd of `pid` (Linux 5.3 and later).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn pidfd_open(pid: libc::pid_t) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: returns a new descriptor (or -1), which we then own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+    // SAFETY: a descriptor the kernel just gave us, owned by nobody else.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks
+/// since boot.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command (field 2, in parentheses): state is field 3.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}

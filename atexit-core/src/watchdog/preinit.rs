@@ -1,0 +1,129 @@
+//! Where a process takes the watchdog's role: a `.preinit_array` entry.
+//!
+//! The dynamic loader (glibc's `_dl_init`) calls an executable's
+//! `.preinit_array` functions with `(argc, argv, envp)` before any
+//! `.init_array` constructor of any object, so before std's own start-up
+//! code and before every `#[ctor]` of the program: a watchdog started from
+//! the program's own executable runs none of the program's code. Measured:
+//! an rlib's `#[used] #[link_section = ".preinit_array"]` static runs in the
+//! executable it is linked into; in a shared object (a `cdylib` a host
+//! `dlopen`s) the section is present but never run, so [`ran`] stays false
+//! there and no watchdog is started: the host's executable is not ours to
+//! re-run.
+
+use std::ffi::{c_char, c_int, CStr};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The environment variable that gives a process the watchdog's role:
+/// `<version>:<socket fd>:<parent pid>`.
+pub(super) const VARIABLE: &str = "ATEXIT_WATCHDOG";
+
+/// Set by the preinit function of a process that is not a watchdog: the
+/// executable running is the one this copy of the crate is linked into, so
+/// re-running it runs [`preinit`] first.
+static RAN: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process's executable runs the preinit function (see [`RAN`]).
+pub(super) fn ran() -> bool {
+    // Keep the entry in the link wherever the program side is linked.
+    std::hint::black_box(&PREINIT);
+    RAN.load(Ordering::Relaxed)
+}
+
+type Preinit = extern "C" fn(c_int, *const *const c_char, *const *const c_char);
+
+#[used]
+#[link_section = ".preinit_array"]
+static PREINIT: Preinit = preinit;
+
+/// Runs the watchdog (never returns) when the environment says so and the
+/// checks pass; otherwise notes that it ran. Nothing unwinds out of it.
+extern "C" fn preinit(_: c_int, _: *const *const c_char, envp: *const *const c_char) {
+    // SAFETY: `envp` is the loader's environment array, null-terminated, of
+    // NUL-terminated strings, valid for the whole process's start-up.
+    let role = std::panic::catch_unwind(|| unsafe { role(envp) });
+    match role {
+        Ok(Some((socket, parent))) => super::run::run(socket, parent),
+        _ => RAN.store(true, Ordering::Relaxed),
+    }
+}
+
+/// The socket and the parent's pid, when this process is to be a watchdog:
+/// the variable is there, of this version, names a socket, and the parent
+/// is the process it names. A variable that fails any check (inherited from
+/// somewhere by mistake) is ignored: the program runs as itself.
+///
+/// # Safety
+///
+/// `envp` is null or a null-terminated array of NUL-terminated strings.
+unsafe fn role(envp: *const *const c_char) -> Option<(c_int, libc::pid_t)> {
+    if envp.is_null() {
+        return None;
+    }
+    let prefix = format!("{VARIABLE}=");
+    let mut at = envp;
+    // SAFETY: walks the array up to its null terminator (see above).
+    let value = loop {
+        let entry = unsafe { *at };
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: each entry is a NUL-terminated string.
+        let bytes = unsafe { CStr::from_ptr(entry) }.to_bytes();
+        if let Some(value) = bytes.strip_prefix(prefix.as_bytes()) {
+            break std::str::from_utf8(value).ok()?;
+        }
+        // SAFETY: not past the terminator yet.
+        at = unsafe { at.add(1) };
+    };
+    let (socket, parent) = parse(value)?;
+    // SAFETY: `fstat` fills a `stat` we own; `getppid` only reads.
+    let checked = unsafe {
+        let mut stat: libc::stat = std::mem::zeroed();
+        libc::fstat(socket, &mut stat) == 0
+            && stat.st_mode & libc::S_IFMT == libc::S_IFSOCK
+            && libc::getppid() == parent
+    };
+    checked.then_some((socket, parent))
+}
+
+/// Parses the variable's value (see [`VARIABLE`]).
+pub(super) fn parse(value: &str) -> Option<(c_int, libc::pid_t)> {
+    let mut parts = value.split(':');
+    let version: u8 = parts.next()?.parse().ok()?;
+    let socket = parts.next()?.parse().ok()?;
+    let parent = parts.next()?.parse().ok()?;
+    (version == super::protocol::VERSION && parts.next().is_none() && parent > 1)
+        .then_some((socket, parent))
+}
+
+/// The variable's value for a watchdog of this process reading `socket`.
+pub(super) fn value(socket: c_int) -> String {
+    format!(
+        "{}:{socket}:{}",
+        super::protocol::VERSION,
+        std::process::id()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_variable_round_trips_and_other_values_are_refused() {
+        let value = super::value(0);
+        assert_eq!(
+            super::parse(&value),
+            Some((0, std::process::id() as libc::pid_t))
+        );
+        for wrong in ["", "1", "1:0", "9:0:1234", "1:x:1234", "1:0:1", "1:0:12:3"] {
+            assert_eq!(super::parse(wrong), None, "{wrong}");
+        }
+    }
+
+    /// This test binary is an executable linked with the crate: its preinit
+    /// function ran (the role check found no variable).
+    #[test]
+    fn the_preinit_function_ran_in_this_executable() {
+        assert!(super::ran());
+    }
+}

@@ -1,0 +1,228 @@
+//! The program's side: starting the watchdog once, when the first tied child
+//! that leads a process group is spawned, and sending it messages.
+//!
+//! Lock-free but for the start, so the fork hook can reset it all in a child
+//! without taking a lock that a thread which does not exist there may hold.
+//! The program's end of the socket is never closed while the process may
+//! have other threads (only in a forked child, which has one): a thread that
+//! loaded the descriptor just before would otherwise send to whatever
+//! reused the number. A watchdog that went away leaves its end open (one
+//! descriptor) and the next `Tie` starts another.
+
+use super::protocol::{self, Tie};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use std::time::Duration;
+
+/// The program's end of the socket; -1 while there is no watchdog.
+static SOCKET: AtomicI32 = AtomicI32::new(-1);
+/// The pid of the running watchdog (0: none), for the tests' `/proc` checks.
+static WATCHDOG: AtomicU32 = AtomicU32::new(0);
+/// A start is under way (a spin lock: see the module docs).
+static STARTING: AtomicBool = AtomicBool::new(false);
+/// Nothing more is started in this process: a start failed, or the exit
+/// said `Bye`.
+static NO_MORE: AtomicBool = AtomicBool::new(false);
+
+/// How long a message waits for room in a full socket (a watchdog that is
+/// stopped, say) before the watchdog is given up.
+const SEND_PATIENCE: Duration = Duration::from_millis(100);
+
+/// Registers the group `pid` leads, if it leads one: starts the watchdog
+/// first if there is none yet.
+pub(super) fn tie(pid: u32) {
+    let Ok(leader) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: only reads; `pid` is an unreaped child of ours.
+    if unsafe { libc::getpgid(leader) } != leader {
+        return;
+    }
+    let Some(socket) = socket() else { return };
+    let tie = Tie {
+        pgid: pid,
+        leader: pid,
+        leader_start: super::start_time(pid).unwrap_or(0),
+    };
+    // Opened now, while the child is unreaped: it names that very process
+    // (and so its group) whatever happens to the number later.
+    let pidfd = super::pidfd_open(leader);
+    let fds: &[RawFd] = match &pidfd {
+        Some(fd) => &[fd.as_raw_fd()],
+        None => &[],
+    };
+    if !send(socket, &protocol::tie(tie, fds.len() as u8), fds) {
+        lost(socket);
+    }
+}
+
+/// The program reaped `pid` (or lost it to another reaper): forget its group.
+pub(super) fn untie(pid: u32) {
+    let socket = SOCKET.load(Ordering::Acquire);
+    if socket >= 0 && !send(socket, &protocol::untie(pid), &[]) {
+        lost(socket);
+    }
+}
+
+/// The exit is done: the watchdog leaves without acting, and none is
+/// started again in this process.
+pub(super) fn bye() {
+    NO_MORE.store(true, Ordering::Release);
+    let socket = SOCKET.load(Ordering::Acquire);
+    if socket >= 0 {
+        send(socket, &protocol::bye(), &[]);
+    }
+}
+
+/// The pid of the running watchdog, if one runs.
+pub(super) fn watchdog_pid() -> Option<u32> {
+    Some(WATCHDOG.load(Ordering::Acquire)).filter(|&pid| pid != 0)
+}
+
+/// In a child just forked (one thread, async-signal-safe calls only): its
+/// copy of the program's end is closed, or the watchdog's notice would wait
+/// for the child's end too; the child starts its own watchdog if it ties
+/// children of its own.
+pub(super) fn forget_in_forked_child() {
+    let socket = SOCKET.swap(-1, Ordering::AcqRel);
+    if socket >= 0 {
+        // SAFETY: our own descriptor; no other thread exists in the child.
+        unsafe { libc::close(socket) };
+    }
+    WATCHDOG.store(0, Ordering::Release);
+    STARTING.store(false, Ordering::Release);
+    NO_MORE.store(false, Ordering::Release);
+}
+
+/// The watchdog went away (a send failed): the next `Tie` starts another.
+fn lost(socket: RawFd) {
+    // Left open: see the module docs.
+    let _ = SOCKET.compare_exchange(socket, -1, Ordering::AcqRel, Ordering::Acquire);
+    WATCHDOG.store(0, Ordering::Release);
+}
+
+/// The socket to the watchdog, started if need be.
+fn socket() -> Option<RawFd> {
+    loop {
+        let socket = SOCKET.load(Ordering::Acquire);
+        if socket >= 0 {
+            return Some(socket);
+        }
+        if NO_MORE.load(Ordering::Acquire) || !super::preinit::ran() {
+            return None;
+        }
+        if STARTING
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            let started = match start() {
+                Ok((socket, pid)) => {
+                    WATCHDOG.store(pid, Ordering::Release);
+                    SOCKET.store(socket, Ordering::Release);
+                    Some(socket)
+                }
+                Err(error) => {
+                    NO_MORE.store(true, Ordering::Release);
+                    crate::os::write_stderr(
+                        format!("atexit: cannot start the watchdog process: {error}; tied children's own children are not ended if this process is killed\n").as_bytes(),
+                        Duration::from_millis(100),
+                    );
+                    None
+                }
+            };
+            STARTING.store(false, Ordering::Release);
+            return started;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Starts the watchdog: this executable again, through `posix_spawn` (std
+/// uses it for a command with no `pre_exec`), its end of the socket as its
+/// stdin, `/dev/null` for its stdout and stderr (a reader of the program's
+/// output must see its end when the program dies), in `/`.
+fn start() -> std::io::Result<(RawFd, u32)> {
+    use std::os::unix::process::CommandExt as _;
+    let (ours, theirs) = socket_pair()?;
+    let child = std::process::Command::new("/proc/self/exe")
+        .arg0("atexit-watchdog")
+        .env(super::preinit::VARIABLE, super::preinit::value(0))
+        .stdin(std::process::Stdio::from(theirs))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .current_dir("/")
+        .spawn()?;
+    // Never reaped: it outlives this process's use of it (a zombie only if
+    // it ends first, which a `Bye` makes it do at the very end).
+    let pid = child.id();
+    drop(child);
+    Ok((ours.into_raw_fd(), pid))
+}
+
+/// An `AF_UNIX` stream pair, both ends close-on-exec (the watchdog gets its
+/// end as stdin, which the spawn's `dup2` leaves open).
+fn socket_pair() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fills two new descriptors, which we then own.
+    let made = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if made != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: new descriptors owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Sends one whole message (with `fds` on its first byte) in one `sendmsg`,
+/// so that messages from several threads never interleave; waits at most
+/// [`SEND_PATIENCE`] for room. Returns whether it went.
+fn send(socket: RawFd, bytes: &[u8], fds: &[RawFd]) -> bool {
+    // Room for one descriptor's control message, aligned.
+    let mut control = [0u64; 4];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: `msghdr` is plain data; zeroed, then pointed at our buffers.
+    let mut header: libc::msghdr = unsafe { std::mem::zeroed() };
+    header.msg_iov = &mut iov;
+    header.msg_iovlen = 1;
+    if let [fd] = fds {
+        // SAFETY: builds one SCM_RIGHTS message in `control`, which has room
+        // for it (CMSG_SPACE of one int is 24 bytes).
+        unsafe {
+            let length = std::mem::size_of::<RawFd>() as libc::c_uint;
+            header.msg_control = control.as_mut_ptr().cast();
+            header.msg_controllen = libc::CMSG_SPACE(length) as _;
+            let cmsg = libc::CMSG_FIRSTHDR(&header);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(length) as _;
+            libc::CMSG_DATA(cmsg).cast::<RawFd>().write_unaligned(*fd);
+        }
+    }
+    let give_up = std::time::Instant::now() + SEND_PATIENCE;
+    loop {
+        // SAFETY: sends from buffers we own; no SIGPIPE on a closed peer.
+        let sent =
+            unsafe { libc::sendmsg(socket, &header, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+        if sent >= 0 {
+            // A message of a few bytes goes whole or not at all.
+            return sent as usize == bytes.len();
+        }
+        let error = std::io::Error::last_os_error();
+        match error.kind() {
+            std::io::ErrorKind::Interrupted => {}
+            std::io::ErrorKind::WouldBlock if std::time::Instant::now() < give_up => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            _ => return false,
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The watchdog process: reads the program's messages until the program is
+//! gone, then ends the groups still registered ([`super::reap`]) and exits.
+//! A fresh single-threaded process (the program's executable, re-run, that
+//! took this role before any constructor), so std is fine here; every path
+//! ends in `_exit`, and a panic is caught first.
+
+use super::protocol::{self, Decoded, Message, Tie};
+use std::collections::{HashMap, VecDeque};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// How long a socket that reached its end waits for the program to be seen
+/// dead before the watchdog concludes the program lives on without it (it
+/// closed the descriptor, or `exec`ed) and leaves without acting.
+const CONFIRM: Duration = Duration::from_millis(500);
+
+/// A group the program registered: what `Tie` said, and the leader's pidfd.
+pub(super) struct Group {
+    pub(super) tie: Tie,
+    pub(super) pidfd: Option<OwnedFd>,
+}
+
+/// Never returns: the watchdog's whole life.
+pub(super) fn run(socket: RawFd, parent: libc::pid_t) -> ! {
+    let _ = std::panic::catch_unwind(|| watch(socket, parent));
+    // SAFETY: ends this process at once, running nothing of the program.
+    unsafe { libc::_exit(0) }
+}
+
+fn watch(socket: RawFd, parent: libc::pid_t) {
+    // A session of its own: the terminal's Ctrl+C, Ctrl+Z and hang-up go to
+    // the foreground group and session, never here. Signals sent to this
+    // process itself keep their default action: one that ends it ends it
+    // without acting (a supervisor's SIGTERM to every process of a service
+    // must not be ignored).
+    // SAFETY: plain system calls on this process.
+    unsafe {
+        libc::setsid();
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        // One pidfd per registered group: as many as the hard limit allows.
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+    let parent_fd = pidfd_of_parent(parent);
+    let mut groups: HashMap<u32, Group> = HashMap::new();
+    let mut reader = Reader::default();
+    loop {
+        let mut polled = [
+            libc::pollfd {
+                fd: socket,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: parent_fd.as_ref().map_or(-1, AsRawFd::as_raw_fd),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: polls two descriptors of ours (a negative one is skipped).
+        let ready = unsafe { libc::poll(polled.as_mut_ptr(), 2, -1) };
+        if ready < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        if polled[1].revents != 0 {
+            // The program is dead; a forked child of it may still hold its
+            // end of the socket, but all it sent is in the buffer: read it.
+            if reader.read(socket, false, &mut groups) == Step::Bye {
+                return;
+            }
+            super::reap::reap(groups);
+            return;
+        }
+        if polled[0].revents != 0 {
+            match reader.read(socket, true, &mut groups) {
+                Step::More => {}
+                Step::Bye => return,
+                Step::End => {
+                    if program_is_dead(parent_fd.as_ref(), parent) {
+                        super::reap::reap(groups);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A pidfd of the parent, checked to be the program's: `None` on kernels
+/// before 5.3 (the end of the socket is then the only notice).
+fn pidfd_of_parent(parent: libc::pid_t) -> Option<OwnedFd> {
+    let fd = super::pidfd_open(parent)?;
+    // SAFETY: only reads.
+    (unsafe { libc::getppid() } == parent).then_some(fd)
+}
+
+/// On the socket's end: whether the program has died (rather than closed
+/// its end while it lives on). With a pidfd: it becomes readable when the
+/// program has exited, a moment after its descriptors are closed. Without:
+/// the watchdog is re-parented once the program is gone.
+fn program_is_dead(parent_fd: Option<&OwnedFd>, parent: libc::pid_t) -> bool {
+    if let Some(fd) = parent_fd {
+        let mut polled = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: polls one descriptor of ours.
+        return unsafe { libc::poll(&mut polled, 1, CONFIRM.as_millis() as libc::c_int) } > 0;
+    }
+    let until = std::time::Instant::now() + CONFIRM;
+    // SAFETY: only reads.
+    while unsafe { libc::getppid() } == parent {
+        if std::time::Instant::now() > until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    true
+}
+
+#[derive(PartialEq, Eq, Debug)]
+enum Step {
+    More,
+    Bye,
+    End,
+}
+
+/// The bytes and descriptors read but not used yet.
+#[derive(Default)]
+struct Reader {
+    bytes: Vec<u8>,
+    fds: VecDeque<OwnedFd>,
+}
+
+impl Reader {
+    /// Reads what is there (once, or when `block` is false until nothing is
+    /// left) and applies every whole message.
+    fn read(&mut self, socket: RawFd, block: bool, groups: &mut HashMap<u32, Group>) -> Step {
+        loop {
+            let flags = libc::MSG_CMSG_CLOEXEC | if block { 0 } else { libc::MSG_DONTWAIT };
+            match self.receive(socket, flags) {
+                Ok(0) => {
+                    return match self.apply(groups) {
+                        Step::Bye => Step::Bye,
+                        _ => Step::End,
+                    }
+                }
+                Ok(_) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                    return self.apply(groups)
+                }
+                // ECONNRESET and the like: the program is gone.
+                Err(_) => return Step::End,
+            }
+            let step = self.apply(groups);
+            if step != Step::More || block {
+                return step;
+            }
+        }
+    }
+
+    /// One `recvmsg`: bytes appended, descriptors queued.
+    fn receive(&mut self, socket: RawFd, flags: libc::c_int) -> std::io::Result<usize> {
+        let mut buffer = [0u8; 4096];
+        // Room for 32 descriptors per read: `u64`s keep it aligned for cmsghdr.
+        let mut control = [0u64; 40];
+        let mut iov = libc::iovec {
+            iov_base: buffer.as_mut_ptr().cast(),
+            iov_len: buffer.len(),
+        };
+        // SAFETY: `msghdr` is plain data; zeroed, then pointed at our buffers.
+        let mut header: libc::msghdr = unsafe { std::mem::zeroed() };
+        header.msg_iov = &mut iov;
+        header.msg_iovlen = 1;
+        header.msg_control = control.as_mut_ptr().cast();
+        header.msg_controllen = std::mem::size_of_val(&control) as _;
+        // SAFETY: receives into the buffers `header` points at, all ours.
+        let got = unsafe { libc::recvmsg(socket, &mut header, flags) };
+        if got < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: walks the control messages the kernel wrote into `control`.
+        unsafe {
+            let mut cmsg = libc::CMSG_FIRSTHDR(&header);
+            while !cmsg.is_null() {
+                if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                    let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
+                    let length = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                    for i in 0..length / std::mem::size_of::<RawFd>() {
+                        // Each is a new descriptor of this process's.
+                        self.fds
+                            .push_back(OwnedFd::from_raw_fd(data.add(i).read_unaligned()));
+                    }
+                }
+                cmsg = libc::CMSG_NXTHDR(&header, cmsg);
+            }
+        }
+        let got = got as usize;
+        self.bytes.extend_from_slice(&buffer[..got]);
+        Ok(got)
+    }
+
+    /// Applies every whole message read so far.
+    fn apply(&mut self, groups: &mut HashMap<u32, Group>) -> Step {
+        let mut at = 0;
+        let step = loop {
+            match protocol::decode(&self.bytes[at..]) {
+                Decoded::Incomplete => break Step::More,
+                // Not our protocol: nothing it says can be trusted to act on.
+                Decoded::Broken => break Step::Bye,
+                Decoded::Message(message, fds, length) => {
+                    at += length;
+                    let mut taken: Vec<OwnedFd> =
+                        (0..fds).filter_map(|_| self.fds.pop_front()).collect();
+                    match message {
+                        Message::Tie(tie) => {
+                            let pidfd = taken.pop();
+                            groups.insert(tie.pgid, Group { tie, pidfd });
+                        }
+                        Message::Untie { pgid } => {
+                            groups.remove(&pgid);
+                        }
+                        Message::Bye => break Step::Bye,
+                        Message::Unknown => {}
+                    }
+                }
+            }
+        };
+        self.bytes.drain(..at);
+        step
+    }
+}
