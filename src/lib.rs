@@ -89,7 +89,8 @@
 //!
 //! - **A command-line tool.** The three steps above. Spawn child processes
 //!   with [`CommandExt::spawn_tied`] so that they end with the tool, however
-//!   it ends ([children]). A handler must not count on the exiting thread's
+//!   it ends ([children]). A TUI calls [`restore_terminal_at_exit`] before
+//!   raw mode, so the terminal comes back even after a crash ([last_words]). A handler must not count on the exiting thread's
 //!   thread-locals, nor call `std::process::exit`: see [pitfalls].
 //! - **A service.** [`CatchSignals::graceful_shutdown`]: the first signal
 //!   only asks for a shutdown ([`shutdown_request`]; its
@@ -112,6 +113,9 @@
 //! - [services]: graceful-shutdown mode, the table of every exit after the
 //!   request, the bounds.
 //! - [children]: child processes that end with the program.
+//! - [last_words]: cleanups declared as data (restore the terminal, remove
+//!   a lock file, kill a process group) that run even on a segfault, a stack
+//!   overflow or `abort`.
 //! - [async_handlers]: async handlers and the runtime rule.
 //! - [pitfalls]: what goes wrong most often.
 //! - [platforms]: what is tested where; Windows.
@@ -161,6 +165,7 @@ page!(
     services
 );
 page!(children);
+page!(last_words);
 page!(async_handlers);
 page!(pitfalls);
 page!(platforms);
