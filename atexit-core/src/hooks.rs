@@ -2,12 +2,10 @@
 //! runtime's exit, around `fork`, and in front of the panic hook. Each hook
 //! is wiring only: the exit itself is `exit`'s.
 
-use crate::exit::ending::{self, Context, Ending};
-use crate::exit::{self, ExitRun};
+use crate::exit::{self, Way};
 use crate::os;
-use crate::reason::ExitReason;
 use crate::runner;
-use crate::state::{self, ExitPlan, State};
+use crate::state::{self, State};
 use std::sync::{MutexGuard, Once};
 
 static INSTALL: Once = Once::new();
@@ -58,51 +56,11 @@ fn on_c_exit(status: Option<i32>) {
     // Nothing may unwind into libc: handlers run under `catch_unwind` already,
     // and this catches the crate's own failures too.
     let _ = std::panic::catch_unwind(|| {
-        crate::signals::report_replaced();
-        let runtime_ending = status.map_or(Ending::Unknown, Ending::Code);
-        let run = exit::run_at_exit(c_exit_plan(status));
-        let ending = match run {
-            ExitRun::Ran => exit::current_ending(),
-            // A handler of `atexit::exit` or `run_exitfuncs` called
-            // `std::process::exit`: this exit is the one that ends the
-            // process, so the handlers still waiting run now, and its status
-            // wins unless a handler chose one.
-            ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild => {
-                exit::finish_from_handler();
-                let plan = c_exit_plan(status).after_a_shutdown_request(crate::request::signal());
-                exit::chosen_code().map_or(plan.ending, Ending::Code)
-            }
-            ExitRun::AlreadyRan => return,
-            // Another thread's exit (a signal, `atexit::exit`) ran the
-            // handlers while this one was waiting: its ending wins, not the
-            // status the C runtime has, or the other thread's status would be
-            // lost to whichever thread happens to end the process first.
-            ExitRun::OtherThread => exit::current_ending(),
-        };
-        if ending == runtime_ending || ending == Ending::Unknown {
-            ending::leave_to_the_c_runtime(runtime_ending);
-        } else if run == ExitRun::OtherThread {
-            // That thread is ending the process now: its end comes first.
-            ending::end(ending, Context::InsideExit);
-        } else {
-            // The C runtime cannot be told another status (or a signal):
-            // it does the rest of its exit work first, then the process
-            // ends with this one (see `exit`'s docs, "The C runtime's exit").
-            ending::end_after_the_c_runtime(ending);
-        }
+        exit::exit(Way::CRuntime {
+            status,
+            main_panicked: panic::main_panicked(),
+        })
     });
-}
-
-/// The exit plan of the C runtime's exit, with its status if known.
-fn c_exit_plan(status: Option<i32>) -> ExitPlan {
-    let main_panicked = panic::main_panicked();
-    let reason = match status {
-        Some(101) if main_panicked => ExitReason::Panic,
-        None if main_panicked => ExitReason::Panic,
-        status => ExitReason::Exit(status),
-    };
-    let ending = status.map_or(Ending::Unknown, Ending::Code);
-    ExitPlan { reason, ending }
 }
 
 /// A panic hook chained in front of the existing one: it notes a panic on the
@@ -168,13 +126,8 @@ pub(crate) mod panic {
     }
 
     fn run_before_abort() {
-        let plan = ExitPlan {
-            reason: ExitReason::Panic,
-            ending: Ending::Abort,
-        };
-        // Whatever the outcome (ran them; another thread runs them; this panic
-        // came from a handler), the abort follows when the hook returns.
-        let _ = exit::run_at_exit(plan);
+        // Returns whatever the outcome: the abort follows when the hook does.
+        exit::exit(Way::PanicAbort)
     }
 }
 

@@ -5,6 +5,7 @@
 //! the signal handler itself. A leaf: it knows no other module but `reason`.
 
 use crate::reason::Signal;
+use crate::state::Ending;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The number of the signal that asked for the shutdown; 0 before.
@@ -46,6 +47,16 @@ pub(crate) fn set_by_exit_code(by_exit_code: bool) -> bool {
 /// See [`set_by_exit_code`].
 pub(crate) fn by_exit_code() -> bool {
     BY_EXIT_CODE.load(Ordering::SeqCst)
+}
+
+/// How a caught `signal` ends the process, as installed: by the signal, or
+/// with `128 + n` ([`set_by_exit_code`]).
+pub(crate) fn ending_by(signal: Signal) -> Ending {
+    if by_exit_code() {
+        Ending::Code(128 + signal.number())
+    } else {
+        Ending::Signal(signal)
+    }
 }
 
 /// In a forked child: the request was its parent's.

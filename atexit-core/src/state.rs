@@ -55,14 +55,9 @@ impl ExitPlan {
         let (ExitReason::Exit(Some(0) | None), Some(signal)) = (self.reason, request) else {
             return self;
         };
-        let ending = if request::by_exit_code() {
-            Ending::Code(128 + signal.number())
-        } else {
-            Ending::Signal(signal)
-        };
         ExitPlan {
             reason: ExitReason::Signal(signal),
-            ending,
+            ending: request::ending_by(signal),
         }
     }
 }
@@ -163,22 +158,27 @@ impl Phase {
         }
     }
 
-    /// How the process will end: the plan, unless a handler chose a status.
-    /// `None` while not exiting.
+    /// How the process will end: see [`final_ending`]. `None` while not
+    /// exiting.
     pub(crate) fn ending(&self) -> Option<Ending> {
-        let (plan, chosen) = match self {
-            Phase::Open { .. } => return None,
-            Phase::Exiting(exiting) => (
-                exiting.plan.after_a_shutdown_request(request::signal()),
+        match self {
+            Phase::Open { .. } => None,
+            Phase::Exiting(exiting) => Some(final_ending(
+                exiting.plan,
+                request::signal(),
                 exiting.chosen,
-            ),
-            Phase::Closed(closed) => (
-                closed.plan.after_a_shutdown_request(closed.request),
-                closed.chosen,
-            ),
-        };
-        Some(chosen.map_or(plan.ending, Ending::Code))
+            )),
+            Phase::Closed(closed) => Some(final_ending(closed.plan, closed.request, closed.chosen)),
+        }
     }
+}
+
+/// How an exit of `plan` ends: the status a handler chose with
+/// `set_exit_code`, else the plan as the shutdown `request` makes it
+/// ([`ExitPlan::after_a_shutdown_request`]), else the plan. The one place
+/// this rule is written.
+pub(crate) fn final_ending(plan: ExitPlan, request: Option<Signal>, chosen: Option<i32>) -> Ending {
+    chosen.map_or(plan.after_a_shutdown_request(request).ending, Ending::Code)
 }
 
 /// A shutdown asked for by a signal in graceful-shutdown mode, and who waits for it.

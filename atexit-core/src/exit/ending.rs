@@ -65,17 +65,18 @@ pub(crate) fn leave_to_the_c_runtime(ending: Ending) {
 /// Ends the process as `ending` says once the C runtime's exit, which called
 /// this crate's hook and goes on when it returns, has done the rest of its
 /// work (the C `atexit` callbacks registered before the hook, the
-/// destructors), under the end watchdog; at once where that cannot be
-/// arranged (see `os::after_the_c_runtime`).
-pub(crate) fn end_after_the_c_runtime(ending: Ending) {
+/// destructors), under the end watchdog: `later` is called then, and ends
+/// it with [`end_put_off`]. At once where that cannot be arranged (see
+/// `os::after_the_c_runtime`).
+pub(crate) fn end_after_the_c_runtime(ending: Ending, later: fn()) {
     arm_end_watchdog(ending);
-    if !os::after_the_c_runtime(end_after_the_c_runtime_now) {
+    if !os::after_the_c_runtime(later) {
         end(ending, Context::InsideExit)
     }
 }
 
 /// The end [`end_after_the_c_runtime`] put off: the latest ending asked for.
-fn end_after_the_c_runtime_now() {
+pub(crate) fn end_put_off() -> ! {
     let ending = WATCHDOG_ENDING
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

@@ -78,10 +78,15 @@
 pub(crate) mod deadline;
 pub(crate) mod ending;
 
-use crate::report;
+use crate::reason::{ExitReason, Signal};
+use crate::report::{self, ExitFromHandler};
+use crate::request as shutdown;
 use crate::runner::{self, ThreadKey};
 use crate::state::{self, Closed, Deadline, ExitPlan, Exiting, Phase, Run, State};
+use ending::{Context, Ending};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// An exit has started in this process (or in the parent it was forked
@@ -101,9 +106,247 @@ pub(crate) fn forget_in_forked_child() {
     STARTED.store(false, Ordering::SeqCst);
 }
 
+/// A way into the exit, with what it knows of how the process is to end:
+/// each is a few lines at its caller that hand this to [`exit`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Way {
+    /// `atexit::exit(code)`, on any thread. Never returns.
+    Exit(i32),
+    /// The C runtime's exit (`main` returned, `std::process::exit`, a panic
+    /// in `main`), from this crate's callback: with the status where the
+    /// platform tells it, and whether `main` panicked. Returns to the C
+    /// runtime when it is to end the process.
+    CRuntime {
+        status: Option<i32>,
+        main_panicked: bool,
+    },
+    /// A caught signal, or the grace of a shutdown request, on the signal
+    /// watcher's (or the grace's) thread: `signal` says how the process
+    /// ends, `delivered` is the signal whose delivery starts this exit, if
+    /// one does (none for the grace). Never returns.
+    Signal {
+        signal: Signal,
+        delivered: Option<Signal>,
+    },
+    /// A panic about to abort (`run_on_panic_abort`), from the panic hook.
+    /// Returns: the abort follows.
+    PanicAbort,
+    /// An async handler's future returned, on its thread: in a child forked
+    /// inside it during an exit, no exiting thread waits for it there, so
+    /// the child's exit goes on from here. Returns elsewhere.
+    AsyncHandlerReturned,
+    /// The end that [`ending::end_after_the_c_runtime`] put off, once the C
+    /// runtime's exit has done the rest of its work (from this object's
+    /// destructor, through `on_exit`). Never returns.
+    AfterTheCRuntime,
+}
+
+impl Way {
+    /// Why this way exits and how it ends, before a handler or a shutdown
+    /// request has a say (see [`ending_of`]).
+    fn plan(self) -> ExitPlan {
+        match self {
+            Way::Exit(code) => ExitPlan {
+                reason: ExitReason::Exit(Some(code)),
+                ending: Ending::Code(code),
+            },
+            Way::CRuntime {
+                status,
+                main_panicked,
+            } => ExitPlan {
+                // std's status for a panic in `main`; where the status is
+                // not told, the panic alone says it.
+                reason: match status {
+                    Some(101) | None if main_panicked => ExitReason::Panic,
+                    status => ExitReason::Exit(status),
+                },
+                ending: status.map_or(Ending::Unknown, Ending::Code),
+            },
+            Way::Signal { signal, .. } => ExitPlan {
+                reason: ExitReason::Signal(signal),
+                ending: shutdown::ending_by(signal),
+            },
+            Way::PanicAbort | Way::AsyncHandlerReturned | Way::AfterTheCRuntime => ExitPlan {
+                reason: ExitReason::Panic,
+                ending: Ending::Abort,
+            },
+        }
+    }
+}
+
+/// Told when an exit starts, with the signal whose delivery starts it:
+/// the signals' report of the ones that no longer reach this crate
+/// (`signals::replaced`), registered when the signals are installed.
+static ON_START: OnceLock<fn(Option<Signal>)> = OnceLock::new();
+
+/// Has `report` called when an exit starts (see [`ON_START`]).
+pub(crate) fn report_on_start(report: fn(Option<Signal>)) {
+    let _ = ON_START.set(report);
+}
+
+thread_local! {
+    /// This thread has run an exit and is ending the process through the C
+    /// runtime's exit (`std::process::exit`), whose callback then finds
+    /// nothing to do. A `Cell` of a `Copy` value with a `const`
+    /// initializer: no destructor, so it is still there inside that exit,
+    /// after the thread's other thread-locals are gone.
+    #[allow(unknown_lints, clippy::missing_const_for_thread_local)]
+    static ENDING_THROUGH_THE_C_RUNTIME: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The exit: every way out of the process comes here with its [`Way`]. It
+/// runs the prelude, the handlers (once for the whole process), and then
+/// ends the process as the outcome of that run says, one arm per case.
+///
+/// The ending of an exit is the status a handler chose with
+/// `set_exit_code`, else the plan as a shutdown request makes it, else the
+/// plan ([`ending_of`], `Phase::ending`).
+pub(crate) fn exit(way: Way) {
+    match way {
+        // The handlers ran; the C runtime's exit has done its work: end.
+        Way::AfterTheCRuntime => ending::end_put_off(),
+        // Not an exit of its own: in a child forked inside the async
+        // handler during an exit, the child's copy of the run goes on here
+        // and ends the child as that exit would have ended (a plain
+        // handler returns into the run instead). Elsewhere the exiting
+        // thread waits for this handler and goes on.
+        Way::AsyncHandlerReturned => {
+            #[cfg(unix)]
+            if in_forked_child_exit() {
+                finish_from_handler();
+                ending::end(current_ending(), Context::InsideExit)
+            }
+            return;
+        }
+        // The C runtime's exit that this thread's own exit started
+        // (`atexit::exit` or a signal ended through `std::process::exit`):
+        // the handlers ran and the end watchdog is armed; the C runtime
+        // finishes and ends with the status it was given.
+        Way::CRuntime { .. } if ENDING_THROUGH_THE_C_RUNTIME.with(Cell::get) => return,
+        _ => {}
+    }
+
+    // The prelude. What `main` printed goes out before the handlers, as
+    // `std::process::exit` flushes before the C runtime's exit (which
+    // flushed already for that way): it is out even if the deadline ends
+    // the process in a handler. The signals that can no longer start an
+    // exit are reported when one starts otherwise. A panic about to abort
+    // does neither: the panic hook runs the handlers, no more.
+    if matches!(way, Way::Exit(_) | Way::Signal { .. }) {
+        ending::flush_stdout();
+    }
+    if way != Way::PanicAbort {
+        if let Some(report) = ON_START.get() {
+            let delivered = match way {
+                Way::Signal { delivered, .. } => delivered,
+                _ => None,
+            };
+            report(delivered);
+        }
+    }
+
+    let plan = way.plan();
+    let run = run_at_exit(plan);
+
+    // The outcome: who ran the handlers, and how this way ends.
+    match (run, way) {
+        // A panic under `panic = "abort"`: whatever the outcome (ran them;
+        // another thread runs them; the panic came from a handler), the
+        // abort follows when the panic hook returns.
+        (_, Way::PanicAbort) => {}
+        // This call ran the handlers: the process ends as the exit says now
+        // (a handler's status, a request made while they ran).
+        (ExitRun::Ran, Way::CRuntime { status, .. }) => {
+            end_in_the_c_runtime(status, current_ending(), false)
+        }
+        (ExitRun::Ran, _) => end_through_the_c_runtime(current_ending()),
+        // `atexit::exit` from a handler of the exit under way: CPython's
+        // `SystemExit` in a callback. It ends that handler by unwinding (the
+        // runner reports it), and the exit goes on with its own status.
+        (ExitRun::FromHandler, Way::Exit(code)) => {
+            std::panic::resume_unwind(Box::new(ExitFromHandler(code)))
+        }
+        // The C runtime's exit from a handler of `atexit::exit`,
+        // `run_exitfuncs` or a signal (`std::process::exit` in it, the first
+        // real exit), or in a child forked by a handler: this exit ends the
+        // process, so the handlers still waiting run now, and its status
+        // wins unless a handler chose one.
+        (
+            ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild,
+            Way::CRuntime { status, .. },
+        ) => {
+            finish_from_handler();
+            end_in_the_c_runtime(status, ending_of(plan), false)
+        }
+        // `atexit::exit` in a child forked by a handler: the child's own
+        // handlers run, then it ends with its own status (std's exit guard,
+        // copied from the exiting parent, would abort `std::process::exit`
+        // there, so the end is `_exit`'s).
+        (ExitRun::FromHandlerInForkedChild, Way::Exit(_)) => {
+            finish_from_handler();
+            ending::end(ending_of(plan), Context::InsideExit)
+        }
+        // Another thread's exit ran the handlers while this one waited. In
+        // the C runtime's exit: that exit's ending wins, not the status the
+        // C runtime has, or the other thread's status would be lost to
+        // whichever thread happens to end the process first.
+        (ExitRun::OtherThread, Way::CRuntime { status, .. }) => {
+            end_in_the_c_runtime(status, current_ending(), true)
+        }
+        // This thread ran the exit and is inside the C runtime's exit now (a
+        // later C `atexit` callback, a destructor), where
+        // `std::process::exit` aborts: it ends at once with the code given.
+        (ExitRun::AlreadyRan, Way::Exit(code)) => {
+            ending::end(Ending::Code(code), Context::InsideExit)
+        }
+        // The C runtime's exit after this thread's own exit: caught before
+        // the run (`ENDING_THROUGH_THE_C_RUNTIME`); left to the C runtime.
+        (ExitRun::AlreadyRan, Way::CRuntime { .. }) => {}
+        // Any other: another exit is under way (or done), and it ends the
+        // process; this thread waits for it for good. A signal's watcher and
+        // the grace's thread never run a handler, so this is all they meet
+        // but `Ran`.
+        (ExitRun::OtherThread, _)
+        | (_, Way::Signal { .. })
+        | (_, Way::AsyncHandlerReturned | Way::AfterTheCRuntime) => park_forever(),
+    }
+}
+
+/// How the exit of `plan` ends now: the status a handler chose, else the
+/// plan as a shutdown request makes it, else the plan. For an exit that is
+/// not the one under way (the C runtime's exit from a handler, an exit in a
+/// forked child): its plan, not the run's, is the one that ends the process.
+fn ending_of(plan: ExitPlan) -> Ending {
+    state::final_ending(plan, shutdown::signal(), chosen_code())
+}
+
+/// Ends the process from a thread that may call `std::process::exit`: with
+/// a status, through the C runtime's exit (whose callback, this crate's,
+/// then has nothing to do).
+fn end_through_the_c_runtime(ending: Ending) -> ! {
+    ENDING_THROUGH_THE_C_RUNTIME.with(|ending_here| ending_here.set(true));
+    ending::end(ending, Context::Outside)
+}
+
+/// Ends the C runtime's exit, which called this crate's callback with
+/// `status`, as `ending` says: by returning to it when that is the status it
+/// has; else at once when `other_thread`'s exit is ending the process (its
+/// end comes first); else once the C runtime has done the rest of its exit
+/// work (see the module docs, "The C runtime's exit").
+fn end_in_the_c_runtime(status: Option<i32>, ending: Ending, other_thread: bool) {
+    let runtime_ending = status.map_or(Ending::Unknown, Ending::Code);
+    if ending == runtime_ending || ending == Ending::Unknown {
+        ending::leave_to_the_c_runtime(runtime_ending);
+    } else if other_thread {
+        ending::end(ending, Context::InsideExit);
+    } else {
+        ending::end_after_the_c_runtime(ending, || exit(Way::AfterTheCRuntime));
+    }
+}
+
 /// How a request to run the exit handlers went.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum ExitRun {
+enum ExitRun {
     /// This call ran them all; the process may end now.
     Ran,
     /// This thread is already running them: the request came from a handler.
@@ -149,7 +392,7 @@ pub(crate) fn run_now() {
 }
 
 /// Runs the exit handlers once for the whole process.
-pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
+fn run_at_exit(plan: ExitPlan) -> ExitRun {
     let me = runner::current();
     {
         let mut state = state::lock();
@@ -218,31 +461,25 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
 
 /// Runs the handlers still waiting in an exit this thread is running, from
 /// inside one of its handlers, and ends the run.
-pub(crate) fn finish_from_handler() {
+fn finish_from_handler() {
     drain_to_the_end(runner::current());
 }
 
-/// In a child forked inside a handler during an exit: runs the child's own
-/// handlers and ends the child as that exit would have ended. An async
-/// handler's thread calls this when its future returns, because in the child
-/// no exiting thread is waiting for it to go on with the exit.
+/// In a child forked inside a handler during an exit (its copy of the run
+/// goes on there).
 #[cfg(unix)]
-pub(crate) fn finish_exit_in_forked_child() {
-    let forked = matches!(
+fn in_forked_child_exit() -> bool {
+    matches!(
         state::lock().phase,
         Phase::Exiting(Exiting {
             in_forked_child: true,
             ..
         })
-    );
-    if forked {
-        finish_from_handler();
-        ending::end(current_ending(), ending::Context::InsideExit)
-    }
+    )
 }
 
 /// How the process will end as things stand; `Unknown` outside an exit.
-pub(crate) fn current_ending() -> state::Ending {
+fn current_ending() -> state::Ending {
     state::lock()
         .phase
         .ending()
@@ -250,7 +487,7 @@ pub(crate) fn current_ending() -> state::Ending {
 }
 
 /// The status a handler chose with `set_exit_code`, during or after an exit.
-pub(crate) fn chosen_code() -> Option<i32> {
+fn chosen_code() -> Option<i32> {
     match state::lock().phase {
         Phase::Exiting(exiting) => exiting.chosen,
         Phase::Closed(closed) => closed.chosen,

@@ -16,13 +16,11 @@
 //! signals received, the request and whether its drain was ended
 //! (`request`), and `exit::has_started`.
 
-use crate::exit::ending::{self, Context, Ending};
-use crate::exit::{self, ExitRun};
+use crate::exit;
 use crate::os;
-use crate::reason::{ExitReason, Signal};
+use crate::reason::Signal;
 use crate::request;
 use crate::shutdown;
-use crate::state::ExitPlan;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -345,6 +343,9 @@ impl CatchSignals {
         if let Some(ending) = self.ending {
             request::set_by_exit_code(ending == SignalEnding::ExitCode);
         }
+        // Told when an exit starts, from now on: a signal this install
+        // catches may be replaced.
+        exit::report_on_start(report_lost);
         let installed = imp::install(self);
         if installed.is_err() {
             GRACE_NANOS.store(old_grace, Ordering::SeqCst);
@@ -443,15 +444,11 @@ pub fn replaced_signals() -> Vec<Signal> {
 static TOLD: AtomicU64 = AtomicU64::new(0);
 
 /// Reports the replaced signals the program was not told of on stderr,
-/// once per process: called when an exit starts, since those signals can
-/// no longer start one.
-pub(crate) fn report_replaced() {
-    report_lost(None);
-}
-
-/// [`report_replaced`], for an exit that the delivery of `delivered`
-/// starts: that signal reached this crate's handler, whatever the masks
-/// say now (the thread it came to blocks it until its handler returns).
+/// once per process: called when an exit starts (registered with
+/// `exit::report_on_start`), since those signals can no longer start one.
+/// `delivered` is the signal whose delivery starts it, if one does: that
+/// signal reached this crate's handler, whatever the masks say now (the
+/// thread it came to blocks it until its handler returns).
 fn report_lost(delivered: Option<Signal>) {
     static REPORTED: AtomicBool = AtomicBool::new(false);
     let told = TOLD.load(Ordering::SeqCst) | delivered.map_or(0, |signal| 1 << signal.number());
@@ -666,29 +663,9 @@ fn end_the_drain(signal: Signal, grace: Duration) {
     on_signal(signal, None);
 }
 
-/// How a caught `signal` ends the process, as installed.
-fn ending_of(signal: Signal) -> Ending {
-    if request::by_exit_code() {
-        Ending::Code(128 + signal.number())
-    } else {
-        Ending::Signal(signal)
-    }
-}
-
 /// Runs the exit handlers like any exit, then ends the process as
 /// configured; `delivered` is the signal whose delivery starts it, if one
 /// does.
 fn on_signal(signal: Signal, delivered: Option<Signal>) {
-    report_lost(delivered);
-    let ending = ending_of(signal);
-    let plan = ExitPlan {
-        reason: ExitReason::Signal(signal),
-        ending,
-    };
-    ending::flush_stdout();
-    match exit::run_at_exit(plan) {
-        ExitRun::Ran => ending::end(exit::current_ending(), Context::Outside),
-        // Another exit is under way; it ends the process.
-        _ => exit::park_forever(),
-    }
+    exit::exit(exit::Way::Signal { signal, delivered })
 }
