@@ -338,7 +338,8 @@ pub fn adopt_inherited() -> usize {
 /// assert!(!atexit::is_exiting());
 /// ```
 pub fn is_exiting() -> bool {
-    !matches!(lock().phase, Phase::Open { .. })
+    hooks::install();
+    exit::has_started()
 }
 
 /// Why the process is exiting, asked from inside an exit handler; `None`

@@ -146,6 +146,8 @@ mod fork {
         /// The reports on their way to the loggers, taken after the state.
         #[cfg(any(feature = "log", feature = "tracing"))]
         loggers: MutexGuard<'static, crate::report::loggers::Loggers>,
+        /// The shutdown request's wakers, taken last.
+        wakers: MutexGuard<'static, crate::shutdown::waiters::Wakers>,
     }
 
     /// The guard `prepare` took, until `parent` or `child` releases it.
@@ -167,6 +169,8 @@ mod fork {
         // Nothing takes the state while it holds this lock: the order is safe.
         #[cfg(any(feature = "log", feature = "tracing"))]
         let loggers = crate::report::loggers::lock();
+        // Nothing takes another lock while it holds this one.
+        let wakers = crate::shutdown::waiters::lock();
         // SAFETY: we hold the lock (see `HeldAcrossFork`).
         unsafe {
             *HELD.0.get() = Some(Held {
@@ -174,6 +178,7 @@ mod fork {
                 by_runner,
                 #[cfg(any(feature = "log", feature = "tracing"))]
                 loggers,
+                wakers,
             })
         };
     }
@@ -194,6 +199,7 @@ mod fork {
             by_runner,
             #[cfg(any(feature = "log", feature = "tracing"))]
             mut loggers,
+            mut wakers,
         }) = take()
         else {
             return;
@@ -203,7 +209,9 @@ mod fork {
         let state = &mut *guard;
         state.registry.fork_child();
         state.forget_waiters();
-        crate::shutdown::forget_in_forked_child(&mut state.shutdown);
+        // The request, its wakers and (unless this child goes on with the
+        // run) the exit were the parent's.
+        crate::shutdown::forget_in_forked_child(&mut wakers, by_runner);
         crate::exit::deadline::forget_timer_in_forked_child();
         // The deadline setting stays: the child's own exit gets it too.
         if by_runner {
@@ -220,10 +228,9 @@ mod fork {
                 crate::exit::deadline::watch_in_forked_child(exiting);
             }
         } else {
-            state.phase = Phase::Open { run: None };
             // The parent's exit is not the child's: its signals ask for a
             // shutdown, and its grace runs, as in a process not exiting.
-            crate::exit::forget_in_forked_child();
+            state.phase = Phase::Open { run: None };
         }
     }
 }

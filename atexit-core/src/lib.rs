@@ -24,13 +24,14 @@ mod registry;
 #[cfg(test)]
 mod registry_model;
 mod report;
-mod request;
 mod runner;
 mod shutdown;
 mod signals;
 mod slab;
 mod state;
 mod static_handler;
+mod static_intake;
+mod warn;
 
 pub use crate::api::{
     adopt_inherited, clear, exit, exit_now, exit_reason, is_exiting, ncallbacks, register,
@@ -41,12 +42,10 @@ pub use crate::children::{stop_at_exit, CommandExt, ExitChild, Process};
 pub use crate::finalize::{finalize, Finalizer};
 pub use crate::handle::{Guard, Handle};
 pub use crate::reason::{ExitReason, Signal, UnknownSignal};
+pub use crate::shutdown::{request_shutdown, shutdown_request, ShutdownRequest, ShutdownRequested};
 #[cfg(feature = "tokio-util")]
 pub use crate::shutdown::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};
-pub use crate::shutdown::{shutdown_request, ShutdownRequest, ShutdownRequested};
-pub use crate::signals::{
-    catch_signals, replaced_signals, request_shutdown, CatchSignals, SignalEnding,
-};
+pub use crate::signals::{catch_signals, replaced_signals, CatchSignals, SignalEnding};
 
 /// Not public API: what the `atexit` macros expand to.
 #[doc(hidden)]

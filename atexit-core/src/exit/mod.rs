@@ -80,30 +80,19 @@ pub(crate) mod ending;
 
 use crate::reason::{ExitReason, Signal};
 use crate::report::{self, ExitFromHandler};
-use crate::request as shutdown;
 use crate::runner::{self, ThreadKey};
+use crate::shutdown::REQUEST;
 use crate::state::{self, Closed, Deadline, ExitPlan, Exiting, Phase, Run, State};
 use ending::{Context, Ending};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-/// An exit has started in this process (or in the parent it was forked
-/// from, during that exit): read by the signal handler, which can take no
-/// lock, to tell a signal that forces the end from one that asks for it.
-static STARTED: AtomicBool = AtomicBool::new(false);
-
-/// Whether an exit has started; async-signal-safe.
+/// Whether an exit has started (or, in a forked child, its parent's, from
+/// which the child goes on); async-signal-safe. The one answer, kept in
+/// the shutdown's signal-safe state for the signal handler's sake.
 pub(crate) fn has_started() -> bool {
-    STARTED.load(Ordering::SeqCst)
-}
-
-/// In a child forked outside the exit's run (its phase reopened): no exit
-/// has started in it.
-#[cfg(unix)]
-pub(crate) fn forget_in_forked_child() {
-    STARTED.store(false, Ordering::SeqCst);
+    REQUEST.exit_started()
 }
 
 /// A way into the exit, with what it knows of how the process is to end:
@@ -164,7 +153,7 @@ impl Way {
             },
             Way::Signal { signal, .. } => ExitPlan {
                 reason: ExitReason::Signal(signal),
-                ending: shutdown::ending_by(signal),
+                ending: Ending::by_signal(signal),
             },
             Way::PanicAbort | Way::AsyncHandlerReturned | Way::AfterTheCRuntime => ExitPlan {
                 reason: ExitReason::Panic,
@@ -317,7 +306,7 @@ pub(crate) fn exit(way: Way) {
 /// not the one under way (the C runtime's exit from a handler, an exit in a
 /// forked child): its plan, not the run's, is the one that ends the process.
 fn ending_of(plan: ExitPlan) -> Ending {
-    state::final_ending(plan, shutdown::signal(), chosen_code())
+    state::final_ending(plan, REQUEST.signal(), chosen_code())
 }
 
 /// Ends the process from a thread that may call `std::process::exit`: with
@@ -398,7 +387,7 @@ fn run_at_exit(plan: ExitPlan) -> ExitRun {
         let mut state = state::lock();
         match state.phase {
             Phase::Open { run } => {
-                STARTED.store(true, Ordering::SeqCst);
+                REQUEST.exit_starts();
                 // The deadline covers the wait below too. One too far in the
                 // future to name is no deadline.
                 let deadline = state.timeout.and_then(|timeout| {
@@ -517,9 +506,10 @@ fn drain_to_the_end(me: ThreadKey) {
 /// Ends an exit run: the handlers are done.
 fn close(state: &mut State) {
     if let Phase::Exiting(exiting) = state.phase {
+        // The request as it stands now is the one the end reads.
+        REQUEST.close_the_request();
         state.phase = Phase::Closed(Closed {
             plan: exiting.plan,
-            request: crate::request::signal(),
             chosen: exiting.chosen,
             by: exiting.run.runner,
         });
