@@ -6,6 +6,7 @@ use crate::exit::{self, Way};
 use crate::os;
 use crate::runner;
 use crate::state::{self, State};
+use crate::warn;
 use std::sync::{MutexGuard, Once};
 
 static INSTALL: Once = Once::new();
@@ -20,17 +21,15 @@ pub(crate) fn install() {
         // Both fail only when libc is out of memory. Say so: the handlers then
         // run only through `atexit::exit` and `run_exitfuncs`.
         if !os::on_c_exit(on_c_exit) {
-            os::write_stderr(
-                b"atexit: cannot hook the C runtime's exit; handlers run only on atexit::exit\n",
-                std::time::Duration::from_secs(1),
-            );
+            warn::warn(format_args!(
+                "cannot hook the C runtime's exit; handlers run only on atexit::exit"
+            ));
         }
         #[cfg(unix)]
         if !os::on_fork(fork::prepare, fork::parent, fork::child) {
-            os::write_stderr(
-                b"atexit: pthread_atfork() failed; forked children may run parent handlers\n",
-                std::time::Duration::from_secs(1),
-            );
+            warn::warn(format_args!(
+                "pthread_atfork() failed; forked children may run parent handlers"
+            ));
         }
         panic::install();
     });

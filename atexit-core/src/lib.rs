@@ -17,6 +17,7 @@ mod executor;
 mod exit;
 mod finalize;
 mod handle;
+mod helper_thread;
 mod hooks;
 mod os;
 mod reason;

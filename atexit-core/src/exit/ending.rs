@@ -8,11 +8,11 @@
 //! reads, so a watchdog armed first ends the process [`END_GRACE`] later
 //! whatever happens.
 
-use crate::os;
 pub(crate) use crate::state::Ending;
+use crate::{helper_thread, os, warn};
 use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// How long the process has to end once its handlers are done: to flush its
@@ -117,17 +117,16 @@ fn flush_output() {
 /// `std::process::exit` flushes before the C runtime's exit: what `main`
 /// printed is out even if the deadline ends the process in a handler.
 pub(crate) fn flush_stdout() {
-    let (progress, steps) = mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("atexit-flush".into())
-        .spawn(move || {
-            let mut stdout = std::io::stdout().lock();
-            let _ = progress.send(());
-            let _ = stdout.flush();
-            let _ = progress.send(());
-        });
-    if spawned.is_ok() && steps.recv_timeout(LOCK_AT_ONCE).is_ok() {
-        let _ = steps.recv_timeout(END_GRACE);
+    let flush = helper_thread::with_steps("atexit-flush", |step| {
+        let mut stdout = std::io::stdout().lock();
+        step.done();
+        let _ = stdout.flush();
+        step.done();
+    });
+    if let Some(steps) = flush {
+        if steps.wait(LOCK_AT_ONCE) {
+            steps.wait(END_GRACE);
+        }
     }
 }
 
@@ -146,23 +145,22 @@ fn arm_end_watchdog(ending: Ending) {
     if WATCHDOG_PROCESS.swap(process, Ordering::SeqCst) == process {
         return;
     }
-    let spawned = std::thread::Builder::new()
-        .name("atexit-end".into())
-        .spawn(|| {
-            std::thread::sleep(END_GRACE);
-            let ending = WATCHDOG_ENDING
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .unwrap_or(Ending::Unknown);
-            let report = format!(
-                "atexit: the process had not ended {END_GRACE:?} after its exit handlers \
-                 (output blocked?); it ends now {}\n",
+    let started = helper_thread::after("atexit-end", END_GRACE, || {
+        let ending = WATCHDOG_ENDING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or(Ending::Unknown);
+        warn::warn_within(
+            format_args!(
+                "the process had not ended {END_GRACE:?} after its exit handlers \
+                 (output blocked?); it ends now {}",
                 describe(ending)
-            );
-            os::write_stderr(report.as_bytes(), Duration::from_millis(100));
-            end_now(ending)
-        });
-    if spawned.is_err() {
+            ),
+            Duration::from_millis(100),
+        );
+        end_now(ending)
+    });
+    if !started {
         WATCHDOG_PROCESS.store(0, Ordering::SeqCst);
     }
 }

@@ -4,7 +4,7 @@
 
 use super::signal_safe::REQUEST;
 use crate::reason::Signal;
-use crate::warn;
+use crate::{helper_thread, warn};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -36,18 +36,15 @@ pub(crate) fn start(signal: Signal) {
     // On a thread of its own even for a zero grace: the caller may be the
     // signal watcher, which must stay free for the next signal, or the
     // program's thread asking with `request_shutdown`.
-    let spawned = std::thread::Builder::new()
-        .name("atexit-grace".into())
-        .spawn(move || {
-            if grace.is_zero() {
-                // At once, as documented: no report. The next signal forces.
-                REQUEST.end_the_drain();
-                return start_the_exit(signal);
-            }
-            std::thread::sleep(grace);
-            passed(signal, grace)
-        });
-    if spawned.is_err() {
+    let started = helper_thread::after("atexit-grace", grace, move || {
+        if grace.is_zero() {
+            // At once, as documented: no report. The next signal forces.
+            REQUEST.end_the_drain();
+            return start_the_exit(signal);
+        }
+        passed(signal, grace)
+    });
+    if !started {
         warn::warn(format_args!(
             "cannot start the shutdown grace's thread; the drain has no bound"
         ));

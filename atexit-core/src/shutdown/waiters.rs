@@ -5,11 +5,11 @@
 
 use super::signal_safe::REQUEST;
 use crate::reason::Signal;
-use crate::warn;
+use crate::{helper_thread, warn};
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -354,20 +354,14 @@ pub(crate) fn wake_the_waiters() {
         wakers.slots.iter_mut().filter_map(Option::take).collect()
     };
     if !wakers.is_empty() {
-        let wakers = Arc::new(Mutex::new(wakers));
-        let for_the_thread = Arc::clone(&wakers);
-        let spawned = std::thread::Builder::new()
-            .name("atexit-wake".into())
-            .spawn(move || wake_all(&for_the_thread));
-        if spawned.is_err() {
-            wake_all(&wakers); // no thread to be had: here, then
+        if let Err(wake) = helper_thread::spawn("atexit-wake", move || wake_all(wakers)) {
+            wake(); // no thread to be had: here, then
         }
     }
 }
 
-/// Wakes the waiters in `wakers`, each under `catch_unwind`.
-fn wake_all(wakers: &Mutex<Vec<Waker>>) {
-    let wakers = std::mem::take(&mut *wakers.lock().unwrap_or_else(PoisonError::into_inner));
+/// Wakes `wakers`, each under `catch_unwind`.
+fn wake_all(wakers: Vec<Waker>) {
     for waker in wakers {
         if panic::catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err() {
             warn::warn(format_args!(
