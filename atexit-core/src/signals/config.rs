@@ -2,7 +2,6 @@
 //! [`SignalEnding`]. Installing is `signals`'s.
 
 use crate::reason::Signal;
-use std::io;
 use std::time::Duration;
 
 /// How the process ends after the exit handlers of a caught signal.
@@ -229,48 +228,5 @@ impl CatchSignals {
     /// ```
     pub fn get_ending(&self) -> SignalEnding {
         self.ending.unwrap_or_default()
-    }
-
-    /// Installs the signal handling. Installing again is harmless: it adds
-    /// signals not caught yet, and sets for all of them what this builder
-    /// asked for, and only that: the ending, if it named one with
-    /// [`ending`](CatchSignals::ending), and graceful-shutdown mode with its
-    /// grace, if it asked with
-    /// [`graceful_shutdown`](CatchSignals::graceful_shutdown). So a
-    /// library's plain [`catch_signals`] neither switches a binary's
-    /// graceful-shutdown mode off nor changes its ending. Graceful-shutdown
-    /// mode, once on, stays on. A shutdown already
-    /// requested stays requested, with the grace that was in force when it
-    /// was taken, and the next signal still ends its drain. A failed
-    /// install leaves the mode and the ending as they were.
-    ///
-    /// A signal taken from the default set ([`CatchSignals::new`]) that is
-    /// ignored when this runs (as `nohup` does for SIGHUP, and shells for
-    /// SIGINT and SIGQUIT in background jobs) stays ignored; one the program
-    /// named with [`CatchSignals::signal`] or [`CatchSignals::only`] is
-    /// caught anyway: naming it is asking for it.
-    ///
-    /// Handlers installed earlier, through `signal-hook`, `tokio::signal` or
-    /// a plain `sigaction` (`ctrlc`), are kept and called first when the
-    /// signal arrives (chained); ones installed later through `signal-hook`
-    /// or `tokio::signal` are called too. A handler installed later with a
-    /// plain `sigaction` (`ctrlc::set_handler`) replaces this crate's:
-    /// [`replaced_signals`] tells, and an exit reports it on stderr. See the
-    /// crate docs' "Services" section for who wins.
-    ///
-    /// # Errors
-    ///
-    /// The error of the system call that failed (creating the wake-up pipe,
-    /// starting the watcher thread, installing a handler); on a platform
-    /// without signals, `ErrorKind::Unsupported`.
-    ///
-    /// ```
-    /// # extern crate atexit_core as atexit;
-    /// atexit::CatchSignals::new().install()?;
-    /// atexit::CatchSignals::new().install()?; // harmless
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn install(&self) -> io::Result<()> {
-        super::install(self)
     }
 }

@@ -15,13 +15,13 @@
 //! - `unix` and `windows`: the handler proper and the watcher.
 
 mod config;
+mod decide;
 mod replaced;
 
 pub use config::{CatchSignals, SignalEnding};
 pub use replaced::replaced_signals;
 
 use crate::exit;
-use crate::reason::Signal;
 use crate::shutdown::{self, REQUEST};
 use crate::warn;
 use std::io;
@@ -39,18 +39,18 @@ use windows as imp;
 
 #[cfg(not(any(unix, windows)))]
 mod imp {
-    pub(super) fn install(_: &super::CatchSignals) -> std::io::Result<()> {
+    pub(super) fn install(_: &super::config::CatchSignals) -> std::io::Result<()> {
         Err(std::io::Error::new(
             std::io::ErrorKind::Unsupported,
             "atexit: signals are not supported on this platform",
         ))
     }
 
-    pub(super) fn replaced() -> Vec<super::Signal> {
+    pub(super) fn replaced() -> Vec<crate::reason::Signal> {
         Vec::new()
     }
 
-    pub(super) fn blocked() -> Vec<super::Signal> {
+    pub(super) fn blocked() -> Vec<crate::reason::Signal> {
         Vec::new()
     }
 }
@@ -92,6 +92,51 @@ pub(crate) fn catch_signals_at_load() {
     }
 }
 
+impl CatchSignals {
+    /// Installs the signal handling. Installing again is harmless: it adds
+    /// signals not caught yet, and sets for all of them what this builder
+    /// asked for, and only that: the ending, if it named one with
+    /// [`ending`](CatchSignals::ending), and graceful-shutdown mode with its
+    /// grace, if it asked with
+    /// [`graceful_shutdown`](CatchSignals::graceful_shutdown). So a
+    /// library's plain [`catch_signals`] neither switches a binary's
+    /// graceful-shutdown mode off nor changes its ending. Graceful-shutdown
+    /// mode, once on, stays on. A shutdown already
+    /// requested stays requested, with the grace that was in force when it
+    /// was taken, and the next signal still ends its drain. A failed
+    /// install leaves the mode and the ending as they were.
+    ///
+    /// A signal taken from the default set ([`CatchSignals::new`]) that is
+    /// ignored when this runs (as `nohup` does for SIGHUP, and shells for
+    /// SIGINT and SIGQUIT in background jobs) stays ignored; one the program
+    /// named with [`CatchSignals::signal`] or [`CatchSignals::only`] is
+    /// caught anyway: naming it is asking for it.
+    ///
+    /// Handlers installed earlier, through `signal-hook`, `tokio::signal` or
+    /// a plain `sigaction` (`ctrlc`), are kept and called first when the
+    /// signal arrives (chained); ones installed later through `signal-hook`
+    /// or `tokio::signal` are called too. A handler installed later with a
+    /// plain `sigaction` (`ctrlc::set_handler`) replaces this crate's:
+    /// [`replaced_signals`] tells, and an exit reports it on stderr. See the
+    /// crate docs' "Services" section for who wins.
+    ///
+    /// # Errors
+    ///
+    /// The error of the system call that failed (creating the wake-up pipe,
+    /// starting the watcher thread, installing a handler); on a platform
+    /// without signals, `ErrorKind::Unsupported`.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// atexit::CatchSignals::new().install()?;
+    /// atexit::CatchSignals::new().install()?; // harmless
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn install(&self) -> io::Result<()> {
+        install(self)
+    }
+}
+
 /// [`CatchSignals::install`]: see its docs.
 fn install(config: &CatchSignals) -> io::Result<()> {
     // One install at a time, so that a failed one restores what it
@@ -109,79 +154,10 @@ fn install(config: &CatchSignals) -> io::Result<()> {
     // Told when an exit starts, from now on: a signal this install
     // catches may be replaced. And the exit a grace starts is a signal's.
     exit::report_on_start(replaced::report_lost);
-    shutdown::start_the_exit_with(|signal| on_signal(signal, None));
+    shutdown::start_the_exit_with(|signal| decide::on_signal(signal, None));
     let installed = imp::install(config);
     if installed.is_err() {
         REQUEST.restore(before);
     }
     installed
-}
-
-/// Whether the signal handler wakes the watcher for this signal (`first`
-/// since the watcher started; `made_the_request` when its handler just
-/// noted the request), or ends the process at once. The watcher gets:
-///
-/// - the signal that made the request;
-/// - the first signal when no request was made (it runs the handlers, or
-///   lets an exit under way finish);
-/// - a later one while a request's drain goes on, that is, in graceful-
-///   shutdown mode or after any request (the program may have installed
-///   without the mode since, or asked with `request_shutdown`), until the
-///   exit starts: it ends the drain.
-///
-/// Any other signal forces the end: a second one in the default mode, one
-/// after the signal (or the grace) that ended a drain, even when the exit
-/// has not started yet (the watcher is busy running it: the signal would
-/// wait in the pipe unseen), or one while the handlers of an exit after a
-/// request run. Async-signal-safe: atomics.
-fn goes_to_the_watcher(first: bool, made_the_request: bool) -> bool {
-    let requested = REQUEST.signal().is_some();
-    made_the_request
-        || (first && !requested)
-        || ((REQUEST.in_graceful_mode() || requested)
-            && !REQUEST.exit_started()
-            && REQUEST.end_the_drain())
-}
-
-/// In the signal handler, for the first signal: in graceful-shutdown mode,
-/// note the request at once, so that an exit that starts before the watcher
-/// thread wakes (a `ctrlc` handler's `exit(0)`, `main` returning) ends by
-/// the signal too, with the grace in force now. True when this signal made
-/// the request (none was made before, by `request_shutdown`): the watcher
-/// then records it and starts the grace. Async-signal-safe: atomics only.
-fn note_first_signal(number: i32) -> bool {
-    REQUEST.in_graceful_mode() && REQUEST.note(number)
-}
-
-/// What the watcher thread does with a caught signal; `made_the_request`
-/// when its signal handler noted the request.
-fn on_caught(signal: Signal, made_the_request: bool) {
-    if made_the_request {
-        // Wakes the waiters and starts the grace in force when the signal
-        // came (the program, which sees the request at once, may install
-        // again before the timer starts), unless the exit under way ends
-        // the process.
-        return shutdown::made_by_a_signal(signal);
-    }
-    match REQUEST.signal() {
-        // A request was made (by a signal, or `request_shutdown`): this
-        // signal ends the drain.
-        Some(first) => {
-            if !exit::has_started() {
-                warn::warn(format_args!(
-                    "{signal} during the shutdown asked for by {first} ends the drain: the \
-                     exit handlers run now"
-                ));
-                on_signal(first, Some(signal));
-            }
-        }
-        None => on_signal(signal, Some(signal)),
-    }
-}
-
-/// Runs the exit handlers like any exit, then ends the process as
-/// configured; `delivered` is the signal whose delivery starts it, if one
-/// does.
-fn on_signal(signal: Signal, delivered: Option<Signal>) {
-    exit::exit(exit::Way::Signal { signal, delivered })
 }

@@ -2,7 +2,8 @@
 //! to earlier ones); the handler writes the signal number to a pipe; a
 //! watcher thread reads it and runs the exit.
 
-use super::{goes_to_the_watcher, note_first_signal, on_caught, CatchSignals};
+use super::config::CatchSignals;
+use super::decide::{goes_to_the_watcher, note_first_signal, on_caught};
 use crate::reason::Signal;
 use crate::shutdown::REQUEST;
 use std::io;

@@ -5,7 +5,8 @@
 //! 5 s after the event), so the handlers must finish inside it. The logoff
 //! event is left alone: only services get it, and they are not ending.
 
-use super::{goes_to_the_watcher, note_first_signal, on_caught, CatchSignals};
+use super::config::CatchSignals;
+use super::decide::{goes_to_the_watcher, note_first_signal, on_caught};
 use crate::exit;
 use crate::reason::Signal;
 use crate::shutdown::REQUEST;
