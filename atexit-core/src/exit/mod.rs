@@ -19,11 +19,36 @@
 //!   does: no handler starts after it, and the process ends with the status
 //!   or signal it was going to have.
 //!
-//! # Every way out
+//! # The protocol
 //!
-//! Each way out of the process is a few lines that call [`run_at_exit`] and
-//! then [`ending::end`] (or, for the C runtime's exit, return to it when the
-//! status it has is the right one):
+//! Every way into the exit is a [`Way`], and each caller is a few lines
+//! that hand theirs to [`exit`], which does the rest, in this order:
+//!
+//! 1. **Early ways.** The end put off until the C runtime's exit was done
+//!    ([`Way::AfterTheCRuntime`]) ends at once; an async handler's return
+//!    ([`Way::AsyncHandlerReturned`]) goes on with the run only in a child
+//!    forked inside it; the C runtime's exit that this thread's own end
+//!    started finds nothing to do and returns.
+//! 2. **Prelude.** Rust's stdout is flushed (for `atexit::exit` and a
+//!    signal: `std::process::exit` did it for the C runtime's), and the
+//!    signals that no longer reach this crate are reported (registered by
+//!    the signals' install, `report_on_start`).
+//! 3. **The run** ([`run_at_exit`]), once for the whole process, under the
+//!    state's lock: the phase goes from `Open` to `Exiting` (and the
+//!    signal-safe "an exit has started" is set first), the deadline's
+//!    watchdog starts, a run of `run_exitfuncs` on another thread is taken
+//!    over after its handler, then the handlers run newest first, one lock
+//!    per handler, and the phase is `Closed` (the shutdown request as it
+//!    stands then is the one the end reads). A second call meets one of the
+//!    [`ExitRun`] outcomes instead.
+//! 4. **The outcome**: one `match` on the outcome and the way, one arm per
+//!    case, each with its comment (see the second table below).
+//! 5. **The ending**, written once: the status a handler chose with
+//!    `set_exit_code`, else the plan as a shutdown request made it, else
+//!    the way's plan (`state::final_ending`); then [`ending`] flushes under
+//!    its watchdog and ends the process, or leaves the end to the C runtime.
+//!
+//! # Every way out
 //!
 //! | exit path | handlers run on | the process ends with |
 //! |---|---|---|

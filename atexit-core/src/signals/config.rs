@@ -31,7 +31,7 @@ pub enum SignalEnding {
 }
 
 /// Which signals run the exit handlers, and how the process ends then; built
-/// up and then [`install`](CatchSignals::install)ed. [`catch_signals`] is the
+/// up and then [`install`](CatchSignals::install)ed. [`catch_signals`](crate::catch_signals) is the
 /// default.
 ///
 /// ```
@@ -132,7 +132,7 @@ impl CatchSignals {
     /// How the process ends after the handlers: [`SignalEnding::Reraise`]
     /// (the default) or [`SignalEnding::ExitCode`]. Installing sets it for
     /// every caught signal; an install that does not name an ending (a
-    /// library's plain [`catch_signals`]) keeps the one in force.
+    /// library's plain [`catch_signals`](crate::catch_signals)) keeps the one in force.
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -160,7 +160,7 @@ impl CatchSignals {
     ///
     /// Once installed, the mode stays for the process: a later install
     /// without `graceful_shutdown` (a library calling
-    /// [`catch_signals`] for its own sake) keeps it and its drain timeout,
+    /// [`catch_signals`](crate::catch_signals) for its own sake) keeps it and its drain timeout,
     /// and one with it sets a new drain timeout. `Duration::ZERO` is the
     /// closest to the mode off: the first signal runs the handlers at once,
     /// and still wakes the waiters. The crate docs' "Services" section has

@@ -6,7 +6,7 @@
 //! it asks (wakes the watcher thread, which starts the exit or, in
 //! graceful-shutdown mode, the shutdown request) or forces the end (the
 //! signal's default action, at once). The state that decision reads is the
-//! shutdown's ([`shutdown::REQUEST`](crate::shutdown::REQUEST)), whose
+//! shutdown's ([`shutdown::REQUEST`]), whose
 //! module docs give the handler's contract; the request itself, its
 //! waiters and its grace are `shutdown`'s too.
 //!

@@ -7,7 +7,8 @@ use crate::reason::Signal;
 use crate::warn;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// The signals installed by [`catch_signals`] or [`CatchSignals::install`]
+/// The signals installed by [`catch_signals`](crate::catch_signals) or
+/// [`CatchSignals::install`](crate::CatchSignals::install)
 /// that no longer reach this crate's handler, as far as can be known, by
 /// signal number; those signals no longer run the exit handlers or ask for
 /// a shutdown. Two causes are seen:
@@ -40,7 +41,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// When an exit starts, the replaced signals the program has not been told
 /// of by a call to this function are reported on stderr, once. In a forked
 /// child, where the signals are not caught until the child calls
-/// [`catch_signals`] itself, it is empty. On Windows, where console handlers
+/// [`catch_signals`](crate::catch_signals) itself, it is empty. On Windows, where console handlers
 /// are added and never replaced, it is always empty (see the crate docs'
 /// "Services" section for what a later console handler does there).
 ///
