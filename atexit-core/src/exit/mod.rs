@@ -180,6 +180,8 @@ impl Way {
                 reason: ExitReason::Signal(signal),
                 ending: Ending::by_signal(signal),
             },
+            // A panic under `panic = "abort"`. (The other two start no
+            // run: `exit` deals with them before one.)
             Way::PanicAbort | Way::AsyncHandlerReturned | Way::AfterTheCRuntime => ExitPlan {
                 reason: ExitReason::Panic,
                 ending: Ending::Abort,
