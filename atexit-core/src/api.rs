@@ -339,7 +339,9 @@ pub fn adopt_inherited() -> usize {
 /// ```
 pub fn is_exiting() -> bool {
     hooks::install();
-    exit::has_started()
+    // Set before the first handler of an exit runs, and never unset but in
+    // a child forked outside the run.
+    crate::shutdown::REQUEST.exit_started()
 }
 
 /// Why the process is exiting, asked from inside an exit handler; `None`

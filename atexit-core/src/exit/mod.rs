@@ -113,13 +113,6 @@ use std::cell::Cell;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-/// Whether an exit has started (or, in a forked child, its parent's, from
-/// which the child goes on); async-signal-safe. The one answer, kept in
-/// the shutdown's signal-safe state for the signal handler's sake.
-pub(crate) fn has_started() -> bool {
-    REQUEST.exit_started()
-}
-
 /// A way into the exit, with what it knows of how the process is to end:
 /// each is a few lines at its caller that hand this to [`exit`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -57,7 +57,7 @@ pub(super) fn on_caught(signal: Signal, made_the_request: bool) {
         // A request was made (by a signal, or `request_shutdown`): this
         // signal ends the drain.
         Some(first) => {
-            if !exit::has_started() {
+            if !REQUEST.exit_started() {
                 warn::warn(format_args!(
                     "{signal} during the shutdown asked for by {first} ends the drain: the \
                      exit handlers run now"
