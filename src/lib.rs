@@ -121,6 +121,8 @@
 //! - [platforms]: what is tested where; Windows.
 //! - [python]: Python's `atexit`, name by name.
 //! - [features], [library_authors], [glossary].
+//! - [internals]: for contributors: the module map, the exit protocol, the
+//!   signal handler's contract.
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -181,6 +183,7 @@ page!(
 );
 page!(library_authors);
 page!(glossary);
+page!(internals);
 
 /// Registers a zero-argument function to run at exit, before `main` starts;
 /// Python's `@atexit.register` decorator.

@@ -1,14 +1,12 @@
 //! The functions of Python's `atexit` module, and `exit`/`exit_now`.
 
 use crate::callback::{Bound, CallWith, Callback, HandlerFn, Plain};
-use crate::exit::ending::{self, Context, Ending};
-use crate::exit::{self, ExitRun};
+use crate::exit::{self, Way};
 use crate::handle::Handle;
 use crate::hooks::{self, lock};
 use crate::os;
 use crate::reason::ExitReason;
-use crate::report::ExitFromHandler;
-use crate::state::{self, ExitPlan, Phase};
+use crate::state::{self, Phase};
 use std::any::TypeId;
 use std::time::Duration;
 
@@ -288,29 +286,11 @@ pub fn ncallbacks() -> usize {
 /// atexit::exit(0);
 /// ```
 pub fn exit(code: i32) -> ! {
-    let plan = ExitPlan {
-        reason: ExitReason::Exit(Some(code)),
-        ending: Ending::Code(code),
-    };
+    // As every call into the API does: the hooks, where the load-time
+    // constructor did not run.
     hooks::install();
-    ending::flush_stdout();
-    crate::signals::report_replaced();
-    match exit::run_at_exit(plan) {
-        ExitRun::Ran => ending::end(exit::current_ending(), Context::Outside),
-        ExitRun::FromHandler => std::panic::resume_unwind(Box::new(ExitFromHandler(code))),
-        // A child forked by a handler: its own handlers run, then it ends
-        // with its own status (std's exit guard, copied from the exiting
-        // parent, would abort `std::process::exit` here).
-        ExitRun::FromHandlerInForkedChild => {
-            exit::finish_from_handler();
-            let code = exit::chosen_code().unwrap_or(code);
-            ending::end(Ending::Code(code), Context::InsideExit)
-        }
-        ExitRun::OtherThread => exit::park_forever(),
-        // We are inside the C runtime's exit (a later libc `atexit` callback
-        // or a destructor), where `std::process::exit` aborts.
-        ExitRun::AlreadyRan => ending::end(Ending::Code(code), Context::InsideExit),
-    }
+    exit::exit(Way::Exit(code));
+    exit::park_forever() // not reached: this way never returns
 }
 
 /// Ends the process with `code` at once, running no exit handler; Python's
@@ -358,7 +338,10 @@ pub fn adopt_inherited() -> usize {
 /// assert!(!atexit::is_exiting());
 /// ```
 pub fn is_exiting() -> bool {
-    !matches!(lock().phase, Phase::Open { .. })
+    hooks::install();
+    // Set before the first handler of an exit runs, and never unset but in
+    // a child forked outside the run.
+    crate::shutdown::REQUEST.exit_started()
 }
 
 /// Why the process is exiting, asked from inside an exit handler; `None`

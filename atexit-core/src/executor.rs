@@ -55,8 +55,7 @@ where
 {
     let outcome = runner::on_helper_thread("atexit-async", || {
         execute(make());
-        #[cfg(unix)]
-        crate::exit::finish_exit_in_forked_child();
+        crate::exit::exit(crate::exit::Way::AsyncHandlerReturned);
     });
     match outcome {
         Ok(Ok(())) => {}

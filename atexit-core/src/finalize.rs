@@ -11,12 +11,11 @@
 
 use crate::handle::Handle;
 use crate::hooks::lock;
-use crate::{os, report, state};
+use crate::{report, state};
 use std::any::Any;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 /// The value and what to do with it, until someone takes them.
 struct Pending<T> {
@@ -206,15 +205,10 @@ fn take<T>(slot: &Slot<T>) -> Option<Pending<T>> {
 /// handler's panic is (stderr without its lock, then the loggers), and the
 /// dropping thread goes on.
 fn report_panic(value_type: &str, payload: Box<dyn Any + Send>) {
-    const PATIENCE: Duration = Duration::from_secs(1);
     let text = format!(
         "the finalizer of a `{value_type}` panicked when dropped: {}",
         report::message(&*payload)
     );
-    os::write_stderr(format!("atexit: {text}\n").as_bytes(), PATIENCE);
-    report::to_loggers(None, text, PATIENCE);
-    // The payload's destructor is user code and may panic in turn.
-    if let Err(second) = std::panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
-        std::mem::forget(second);
-    }
+    let who = format!("the finalizer of a `{value_type}`");
+    report::report_failure(&who, None, text, payload);
 }

@@ -2,12 +2,11 @@
 //! runtime's exit, around `fork`, and in front of the panic hook. Each hook
 //! is wiring only: the exit itself is `exit`'s.
 
-use crate::exit::ending::{self, Context, Ending};
-use crate::exit::{self, ExitRun};
+use crate::exit::{self, Way};
 use crate::os;
-use crate::reason::ExitReason;
 use crate::runner;
-use crate::state::{self, ExitPlan, State};
+use crate::state::{self, State};
+use crate::warn;
 use std::sync::{MutexGuard, Once};
 
 static INSTALL: Once = Once::new();
@@ -22,17 +21,15 @@ pub(crate) fn install() {
         // Both fail only when libc is out of memory. Say so: the handlers then
         // run only through `atexit::exit` and `run_exitfuncs`.
         if !os::on_c_exit(on_c_exit) {
-            os::write_stderr(
-                b"atexit: cannot hook the C runtime's exit; handlers run only on atexit::exit\n",
-                std::time::Duration::from_secs(1),
-            );
+            warn::warn(format_args!(
+                "cannot hook the C runtime's exit; handlers run only on atexit::exit"
+            ));
         }
         #[cfg(unix)]
         if !os::on_fork(fork::prepare, fork::parent, fork::child) {
-            os::write_stderr(
-                b"atexit: pthread_atfork() failed; forked children may run parent handlers\n",
-                std::time::Duration::from_secs(1),
-            );
+            warn::warn(format_args!(
+                "pthread_atfork() failed; forked children may run parent handlers"
+            ));
         }
         panic::install();
     });
@@ -58,51 +55,11 @@ fn on_c_exit(status: Option<i32>) {
     // Nothing may unwind into libc: handlers run under `catch_unwind` already,
     // and this catches the crate's own failures too.
     let _ = std::panic::catch_unwind(|| {
-        crate::signals::report_replaced();
-        let runtime_ending = status.map_or(Ending::Unknown, Ending::Code);
-        let run = exit::run_at_exit(c_exit_plan(status));
-        let ending = match run {
-            ExitRun::Ran => exit::current_ending(),
-            // A handler of `atexit::exit` or `run_exitfuncs` called
-            // `std::process::exit`: this exit is the one that ends the
-            // process, so the handlers still waiting run now, and its status
-            // wins unless a handler chose one.
-            ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild => {
-                exit::finish_from_handler();
-                let plan = c_exit_plan(status).after_a_shutdown_request(crate::request::signal());
-                exit::chosen_code().map_or(plan.ending, Ending::Code)
-            }
-            ExitRun::AlreadyRan => return,
-            // Another thread's exit (a signal, `atexit::exit`) ran the
-            // handlers while this one was waiting: its ending wins, not the
-            // status the C runtime has, or the other thread's status would be
-            // lost to whichever thread happens to end the process first.
-            ExitRun::OtherThread => exit::current_ending(),
-        };
-        if ending == runtime_ending || ending == Ending::Unknown {
-            ending::leave_to_the_c_runtime(runtime_ending);
-        } else if run == ExitRun::OtherThread {
-            // That thread is ending the process now: its end comes first.
-            ending::end(ending, Context::InsideExit);
-        } else {
-            // The C runtime cannot be told another status (or a signal):
-            // it does the rest of its exit work first, then the process
-            // ends with this one (see `exit`'s docs, "The C runtime's exit").
-            ending::end_after_the_c_runtime(ending);
-        }
+        exit::exit(Way::CRuntime {
+            status,
+            main_panicked: panic::main_panicked(),
+        })
     });
-}
-
-/// The exit plan of the C runtime's exit, with its status if known.
-fn c_exit_plan(status: Option<i32>) -> ExitPlan {
-    let main_panicked = panic::main_panicked();
-    let reason = match status {
-        Some(101) if main_panicked => ExitReason::Panic,
-        None if main_panicked => ExitReason::Panic,
-        status => ExitReason::Exit(status),
-    };
-    let ending = status.map_or(Ending::Unknown, Ending::Code);
-    ExitPlan { reason, ending }
 }
 
 /// A panic hook chained in front of the existing one: it notes a panic on the
@@ -168,13 +125,8 @@ pub(crate) mod panic {
     }
 
     fn run_before_abort() {
-        let plan = ExitPlan {
-            reason: ExitReason::Panic,
-            ending: Ending::Abort,
-        };
-        // Whatever the outcome (ran them; another thread runs them; this panic
-        // came from a handler), the abort follows when the hook returns.
-        let _ = exit::run_at_exit(plan);
+        // Returns whatever the outcome: the abort follows when the hook does.
+        exit::exit(Way::PanicAbort)
     }
 }
 
@@ -193,6 +145,8 @@ mod fork {
         /// The reports on their way to the loggers, taken after the state.
         #[cfg(any(feature = "log", feature = "tracing"))]
         loggers: MutexGuard<'static, crate::report::loggers::Loggers>,
+        /// The shutdown request's wakers, taken last.
+        wakers: MutexGuard<'static, crate::shutdown::waiters::Wakers>,
     }
 
     /// The guard `prepare` took, until `parent` or `child` releases it.
@@ -214,6 +168,8 @@ mod fork {
         // Nothing takes the state while it holds this lock: the order is safe.
         #[cfg(any(feature = "log", feature = "tracing"))]
         let loggers = crate::report::loggers::lock();
+        // Nothing takes another lock while it holds this one.
+        let wakers = crate::shutdown::waiters::lock();
         // SAFETY: we hold the lock (see `HeldAcrossFork`).
         unsafe {
             *HELD.0.get() = Some(Held {
@@ -221,6 +177,7 @@ mod fork {
                 by_runner,
                 #[cfg(any(feature = "log", feature = "tracing"))]
                 loggers,
+                wakers,
             })
         };
     }
@@ -242,6 +199,7 @@ mod fork {
             by_runner,
             #[cfg(any(feature = "log", feature = "tracing"))]
             mut loggers,
+            mut wakers,
         }) = take()
         else {
             return;
@@ -251,7 +209,9 @@ mod fork {
         let state = &mut *guard;
         state.registry.fork_child();
         state.forget_waiters();
-        crate::shutdown::forget_in_forked_child(&mut state.shutdown);
+        // The request, its wakers and (unless this child goes on with the
+        // run) the exit were the parent's.
+        crate::shutdown::forget_in_forked_child(&mut wakers, by_runner);
         crate::exit::deadline::forget_timer_in_forked_child();
         // The deadline setting stays: the child's own exit gets it too.
         if by_runner {
@@ -268,10 +228,9 @@ mod fork {
                 crate::exit::deadline::watch_in_forked_child(exiting);
             }
         } else {
-            state.phase = Phase::Open { run: None };
             // The parent's exit is not the child's: its signals ask for a
             // shutdown, and its grace runs, as in a process not exiting.
-            crate::exit::forget_in_forked_child();
+            state.phase = Phase::Open { run: None };
         }
     }
 }

@@ -17,18 +17,20 @@ mod executor;
 mod exit;
 mod finalize;
 mod handle;
+mod helper_thread;
 mod hooks;
 mod last_words;
 mod os;
 mod reason;
 mod registry;
 mod report;
-mod request;
 mod runner;
 mod shutdown;
 mod signals;
 mod state;
 mod static_handler;
+mod static_intake;
+mod warn;
 mod watchdog;
 
 pub use crate::api::{
@@ -41,13 +43,11 @@ pub use crate::finalize::{finalize, Finalizer};
 pub use crate::handle::{Guard, Handle};
 pub use crate::last_words::{restore_terminal_at_exit, Declaration, LastWords, TERMINAL_RESET};
 pub use crate::reason::{ExitReason, Signal, UnknownSignal};
+pub use crate::shutdown::{request_shutdown, shutdown_request, ShutdownRequest, ShutdownRequested};
 #[cfg(feature = "tokio-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub use crate::shutdown::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};
-pub use crate::shutdown::{shutdown_request, ShutdownRequest, ShutdownRequested};
-pub use crate::signals::{
-    catch_signals, replaced_signals, request_shutdown, CatchSignals, SignalEnding,
-};
+pub use crate::signals::{catch_signals, replaced_signals, CatchSignals, SignalEnding};
 
 /// Not public API: what the `atexit` macros expand to.
 #[doc(hidden)]

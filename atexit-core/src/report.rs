@@ -6,7 +6,7 @@
 //! too, at level error with target `atexit`.
 
 use crate::callback::Callback;
-use crate::os;
+use crate::warn;
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
@@ -41,16 +41,27 @@ fn report_panic(name: &'static str, payload: Box<dyn Any + Send>) {
             runtime_hint(message)
         )
     };
-    // Not through Rust's stderr, whose lock another thread may hold for
-    // good (a logger thread); stderr may be closed or a full pipe, and a
-    // failed report must not stop the other handlers.
-    os::write_stderr(format!("atexit: {text}\n").as_bytes(), PATIENCE);
-    to_loggers(Some(name), text, PATIENCE);
-    // The payload's destructor is user code and may panic in turn.
+    report_failure(&format!("exit handler `{name}`"), Some(name), text, payload);
+}
+
+/// Reports a failure whose panic `payload` was caught: `text` goes to
+/// stderr (not through Rust's stderr, whose lock another thread may hold
+/// for good; stderr may be closed or a full pipe, and a failed report must
+/// not stop the other handlers), then to the loggers (named for `handler`,
+/// if one failed), each for a bounded time. Then the payload is dropped:
+/// its destructor is user code and may panic in turn, which `who` (the one
+/// that failed) names in a report of its own.
+pub(crate) fn report_failure(
+    who: &str,
+    handler: Option<&'static str>,
+    text: String,
+    payload: Box<dyn Any + Send>,
+) {
+    warn::warn_within(format_args!("{text}"), PATIENCE);
+    to_loggers(handler, text, PATIENCE);
     if let Err(second) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
-        os::write_stderr(
-            format!("atexit: the panic payload of exit handler `{name}` panicked when dropped\n")
-                .as_bytes(),
+        warn::warn_within(
+            format_args!("the panic payload of {who} panicked when dropped"),
             PATIENCE,
         );
         std::mem::forget(second);
@@ -82,10 +93,7 @@ pub(crate) fn to_loggers(handler: Option<&'static str>, text: String, grace: Dur
     loggers.sent += 1;
     let mine = loggers.sent;
     if !loggers.worker {
-        let spawned = std::thread::Builder::new()
-            .name("atexit-report".into())
-            .spawn(loggers::work);
-        if spawned.is_err() {
+        if crate::helper_thread::spawn("atexit-report", loggers::work).is_err() {
             loggers.queue.pop_back(); // no thread to be had: stderr has it
             loggers.sent -= 1;
             return;

@@ -1,5 +1,5 @@
-//! The process-wide state: the registry and where the process is in its exit,
-//! behind one lock.
+//! The process-wide state: the registry and where the process is in its exit
+//! (its phase), behind one lock.
 //!
 //! The lock is `std::sync::Mutex`: on Linux a futex whose unlock only wakes
 //! waiters (never hands the lock to a thread that may not exist in a forked
@@ -10,11 +10,10 @@
 use crate::callback::Callback;
 use crate::reason::{ExitReason, Signal};
 use crate::registry::Registry;
-use crate::request;
 use crate::runner::ThreadKey;
-use crate::static_handler::StaticHandler;
+use crate::shutdown::REQUEST;
+use crate::static_intake::Taken;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::task::Waker;
 use std::time::{Duration, Instant};
 
 /// How the process ends once the exit handlers are done.
@@ -28,6 +27,18 @@ pub(crate) enum Ending {
     Abort,
     /// Whatever the C runtime's exit does with a status it did not tell us.
     Unknown,
+}
+
+impl Ending {
+    /// How a caught `signal` ends the process, as installed: by the signal
+    /// (re-raised), or with `128 + n` (`SignalEnding::ExitCode`).
+    pub(crate) fn by_signal(signal: Signal) -> Ending {
+        if REQUEST.by_exit_code() {
+            Ending::Code(128 + signal.number())
+        } else {
+            Ending::Signal(signal)
+        }
+    }
 }
 
 /// Why an exit started and how it is to end.
@@ -50,19 +61,14 @@ impl ExitPlan {
     /// starts: the signal handler notes the request, and another handler
     /// chained before it (`ctrlc`'s) may start an exit on another thread
     /// first. Once the handlers are done the request is fixed too
-    /// ([`Closed::request`]): a signal then changes nothing.
+    /// (`SignalSafe::signal_as_closed`): a signal then changes nothing.
     pub(crate) fn after_a_shutdown_request(self, request: Option<Signal>) -> ExitPlan {
         let (ExitReason::Exit(Some(0) | None), Some(signal)) = (self.reason, request) else {
             return self;
         };
-        let ending = if request::by_exit_code() {
-            Ending::Code(128 + signal.number())
-        } else {
-            Ending::Signal(signal)
-        };
         ExitPlan {
             reason: ExitReason::Signal(signal),
-            ending,
+            ending: Ending::by_signal(signal),
         }
     }
 }
@@ -101,8 +107,6 @@ pub(crate) struct Exiting {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Closed {
     pub(crate) plan: ExitPlan,
-    /// The shutdown request as it stood when the handlers were done.
-    pub(crate) request: Option<Signal>,
     pub(crate) chosen: Option<i32>,
     /// The thread that ran the exit.
     pub(crate) by: ThreadKey,
@@ -154,49 +158,46 @@ impl Phase {
             Phase::Exiting(exiting) => Some(
                 exiting
                     .plan
-                    .after_a_shutdown_request(request::signal())
+                    .after_a_shutdown_request(REQUEST.signal())
                     .reason,
             ),
-            Phase::Closed(closed) => {
-                Some(closed.plan.after_a_shutdown_request(closed.request).reason)
-            }
+            Phase::Closed(closed) => Some(
+                closed
+                    .plan
+                    .after_a_shutdown_request(REQUEST.signal_as_closed())
+                    .reason,
+            ),
         }
     }
 
-    /// How the process will end: the plan, unless a handler chose a status.
-    /// `None` while not exiting.
+    /// How the process will end: see [`final_ending`]. `None` while not
+    /// exiting.
     pub(crate) fn ending(&self) -> Option<Ending> {
-        let (plan, chosen) = match self {
-            Phase::Open { .. } => return None,
-            Phase::Exiting(exiting) => (
-                exiting.plan.after_a_shutdown_request(request::signal()),
-                exiting.chosen,
-            ),
-            Phase::Closed(closed) => (
-                closed.plan.after_a_shutdown_request(closed.request),
+        match self {
+            Phase::Open { .. } => None,
+            Phase::Exiting(exiting) => {
+                Some(final_ending(exiting.plan, REQUEST.signal(), exiting.chosen))
+            }
+            Phase::Closed(closed) => Some(final_ending(
+                closed.plan,
+                REQUEST.signal_as_closed(),
                 closed.chosen,
-            ),
-        };
-        Some(chosen.map_or(plan.ending, Ending::Code))
+            )),
+        }
     }
 }
 
-/// A shutdown asked for by a signal in graceful-shutdown mode, and who waits for it.
-pub(crate) struct ShutdownState {
-    /// The signal that asked, once the watcher thread has recorded it (the
-    /// waiters are woken right after).
-    pub(crate) requested: Option<Signal>,
-    /// The wakers of `ShutdownRequest` futures waiting, by slot; a future
-    /// keeps its slot until it is dropped.
-    pub(crate) wakers: Vec<Option<Waker>>,
-    /// Slots free for reuse.
-    pub(crate) free: Vec<usize>,
+/// How an exit of `plan` ends: the status a handler chose with
+/// `set_exit_code`, else the plan as the shutdown `request` makes it
+/// ([`ExitPlan::after_a_shutdown_request`]), else the plan. The one place
+/// this rule is written.
+pub(crate) fn final_ending(plan: ExitPlan, request: Option<Signal>, chosen: Option<i32>) -> Ending {
+    chosen.map_or(plan.after_a_shutdown_request(request).ending, Ending::Code)
 }
 
 pub(crate) struct State {
     pub(crate) registry: Registry,
     pub(crate) phase: Phase,
-    pub(crate) shutdown: ShutdownState,
     /// The deadline `set_deadline` asked for, read when an exit starts.
     pub(crate) timeout: Option<Duration>,
     statics: Taken,
@@ -208,18 +209,12 @@ pub(crate) struct State {
 static STATE: Mutex<State> = Mutex::new(State {
     registry: Registry::new(),
     phase: Phase::Open { run: None },
-    shutdown: ShutdownState {
-        requested: None,
-        wakers: Vec::new(),
-        free: Vec::new(),
-    },
     timeout: None,
     statics: Taken::new(),
     waiters: 0,
 });
 
-/// Signalled whenever the phase, a runner, a busy thread or the shutdown
-/// request changes.
+/// Signalled whenever the phase, a runner or a busy thread changes.
 static CHANGED: Condvar = Condvar::new();
 
 /// Locks the state, taking in the `#[atexit::handler]` functions whose
@@ -292,65 +287,4 @@ impl State {
 pub(crate) fn drop_unlocked(state: MutexGuard<'static, State>, removed: Vec<Callback>) {
     drop(state);
     drop(removed);
-}
-
-/// The `#[atexit::handler]` functions the registry has taken in.
-pub(crate) struct Taken {
-    /// Their addresses, sorted.
-    addresses: Vec<usize>,
-    /// The newest item of `inventory`'s list when last looked at: items are
-    /// only ever added at its head, so an unchanged head means nothing new.
-    head: usize,
-}
-
-fn address(handler: &StaticHandler) -> usize {
-    handler as *const StaticHandler as usize
-}
-
-impl Taken {
-    pub(crate) const fn new() -> Self {
-        Taken {
-            addresses: Vec::new(),
-            head: 0,
-        }
-    }
-
-    /// Registers the handlers not taken yet, each in its place by
-    /// [`StaticHandler::registration_key`]. Normally all of them come on the
-    /// first call and none after; later ones are handlers whose constructors
-    /// ran after `atexit` was first used (from another constructor), and they
-    /// go into the order where their key puts them, not on top. When nothing
-    /// is new this costs one load.
-    #[inline]
-    pub(crate) fn take_new(&mut self, registry: &mut Registry) {
-        let head = inventory::iter::<StaticHandler>
-            .into_iter()
-            .next()
-            .map_or(0, address);
-        if head != self.head {
-            self.take_new_from(head, registry);
-        }
-    }
-
-    #[cold]
-    fn take_new_from(&mut self, head: usize, registry: &mut Registry) {
-        let handlers = || inventory::iter::<StaticHandler>.into_iter();
-        self.head = head;
-        let mut new: Vec<&'static StaticHandler> = handlers()
-            .filter(|handler| self.addresses.binary_search(&address(handler)).is_err())
-            .collect();
-        self.addresses
-            .extend(new.iter().map(|handler| address(handler)));
-        self.addresses.sort_unstable();
-        // Keys computed once each, not once per comparison.
-        new.sort_by_cached_key(|handler| handler.registration_key());
-        for handler in new {
-            let key = handler.registration_key();
-            registry.push_static(Callback::from_static(handler), &|other| {
-                other
-                    .as_static()
-                    .is_some_and(|other| other.registration_key() <= key)
-            });
-        }
-    }
 }

@@ -35,10 +35,11 @@
 //! timer, so a program the child runs is not held to the deadline.
 
 use super::ending;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 use crate::os;
-use crate::report;
 use crate::state::{self, Deadline, Phase};
-use std::time::{Duration, Instant};
+use crate::{helper_thread, report, warn};
+use std::time::Duration;
 
 /// How long the report may wait for stderr, and then for the loggers.
 const REPORT_PATIENCE: Duration = Duration::from_millis(100);
@@ -47,26 +48,18 @@ const REPORT_PATIENCE: Duration = Duration::from_millis(100);
 /// (said on stderr: no deadline applies then).
 pub(crate) fn start(deadline: &Deadline) -> bool {
     let deadline = *deadline;
-    let spawned = std::thread::Builder::new()
-        .name("atexit-deadline".into())
-        .spawn(move || watch(deadline));
-    if spawned.is_err() {
-        os::write_stderr(
-            b"atexit: cannot start the exit deadline's thread; no deadline applies\n",
+    let started = helper_thread::at("atexit-deadline", deadline.at, move || passed(deadline));
+    if !started {
+        warn::warn_within(
+            format_args!("cannot start the exit deadline's thread; no deadline applies"),
             REPORT_PATIENCE,
         );
     }
-    spawned.is_ok()
+    started
 }
 
-fn watch(deadline: Deadline) {
-    loop {
-        let now = Instant::now();
-        if now >= deadline.at {
-            break;
-        }
-        std::thread::sleep(deadline.at - now);
-    }
+/// The deadline passed: no further handler starts, and the process ends.
+fn passed(deadline: Deadline) {
     let (running, current, ending) = {
         let mut state = state::lock_as_is();
         let ending = state.phase.ending().unwrap_or(state::Ending::Unknown);
@@ -92,7 +85,7 @@ fn watch(deadline: Deadline) {
         deadline.timeout,
         ending::describe(ending)
     );
-    os::write_stderr(format!("atexit: {text}\n").as_bytes(), REPORT_PATIENCE);
+    warn::warn_within(format_args!("{text}"), REPORT_PATIENCE);
     // The stuck handler may be stuck inside the logger, holding its lock.
     report::to_loggers(current, text, REPORT_PATIENCE);
     // Read again: a shutdown request noted while the report was written

@@ -8,11 +8,11 @@
 //! reads, so a watchdog armed first ends the process [`END_GRACE`] later
 //! whatever happens.
 
-use crate::os;
 pub(crate) use crate::state::Ending;
+use crate::{helper_thread, os, warn};
 use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// How long the process has to end once its handlers are done: to flush its
@@ -65,17 +65,18 @@ pub(crate) fn leave_to_the_c_runtime(ending: Ending) {
 /// Ends the process as `ending` says once the C runtime's exit, which called
 /// this crate's hook and goes on when it returns, has done the rest of its
 /// work (the C `atexit` callbacks registered before the hook, the
-/// destructors), under the end watchdog; at once where that cannot be
-/// arranged (see `os::after_the_c_runtime`).
-pub(crate) fn end_after_the_c_runtime(ending: Ending) {
+/// destructors), under the end watchdog: `later` is called then, and ends
+/// it with [`end_put_off`]. At once where that cannot be arranged (see
+/// `os::after_the_c_runtime`).
+pub(crate) fn end_after_the_c_runtime(ending: Ending, later: fn()) {
     arm_end_watchdog(ending);
-    if !os::after_the_c_runtime(end_after_the_c_runtime_now) {
+    if !os::after_the_c_runtime(later) {
         end(ending, Context::InsideExit)
     }
 }
 
 /// The end [`end_after_the_c_runtime`] put off: the latest ending asked for.
-fn end_after_the_c_runtime_now() {
+pub(crate) fn end_put_off() -> ! {
     let ending = WATCHDOG_ENDING
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -116,17 +117,16 @@ fn flush_output() {
 /// `std::process::exit` flushes before the C runtime's exit: what `main`
 /// printed is out even if the deadline ends the process in a handler.
 pub(crate) fn flush_stdout() {
-    let (progress, steps) = mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("atexit-flush".into())
-        .spawn(move || {
-            let mut stdout = std::io::stdout().lock();
-            let _ = progress.send(());
-            let _ = stdout.flush();
-            let _ = progress.send(());
-        });
-    if spawned.is_ok() && steps.recv_timeout(LOCK_AT_ONCE).is_ok() {
-        let _ = steps.recv_timeout(END_GRACE);
+    let flush = helper_thread::with_steps("atexit-flush", |step| {
+        let mut stdout = std::io::stdout().lock();
+        step.done();
+        let _ = stdout.flush();
+        step.done();
+    });
+    if let Some(steps) = flush {
+        if steps.wait(LOCK_AT_ONCE) {
+            steps.wait(END_GRACE);
+        }
     }
 }
 
@@ -145,23 +145,22 @@ fn arm_end_watchdog(ending: Ending) {
     if WATCHDOG_PROCESS.swap(process, Ordering::SeqCst) == process {
         return;
     }
-    let spawned = std::thread::Builder::new()
-        .name("atexit-end".into())
-        .spawn(|| {
-            std::thread::sleep(END_GRACE);
-            let ending = WATCHDOG_ENDING
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .unwrap_or(Ending::Unknown);
-            let report = format!(
-                "atexit: the process had not ended {END_GRACE:?} after its exit handlers \
-                 (output blocked?); it ends now {}\n",
+    let started = helper_thread::after("atexit-end", END_GRACE, || {
+        let ending = WATCHDOG_ENDING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or(Ending::Unknown);
+        warn::warn_within(
+            format_args!(
+                "the process had not ended {END_GRACE:?} after its exit handlers \
+                 (output blocked?); it ends now {}",
                 describe(ending)
-            );
-            os::write_stderr(report.as_bytes(), Duration::from_millis(100));
-            end_now(ending)
-        });
-    if spawned.is_err() {
+            ),
+            Duration::from_millis(100),
+        );
+        end_now(ending)
+    });
+    if !started {
         WATCHDOG_PROCESS.store(0, Ordering::SeqCst);
     }
 }

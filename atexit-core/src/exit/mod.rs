@@ -19,11 +19,36 @@
 //!   does: no handler starts after it, and the process ends with the status
 //!   or signal it was going to have.
 //!
-//! # Every way out
+//! # The protocol
 //!
-//! Each way out of the process is a few lines that call [`run_at_exit`] and
-//! then [`ending::end`] (or, for the C runtime's exit, return to it when the
-//! status it has is the right one):
+//! Every way into the exit is a [`Way`], and each caller is a few lines
+//! that hand theirs to [`exit`], which does the rest, in this order:
+//!
+//! 1. **Early ways.** The end put off until the C runtime's exit was done
+//!    ([`Way::AfterTheCRuntime`]) ends at once; an async handler's return
+//!    ([`Way::AsyncHandlerReturned`]) goes on with the run only in a child
+//!    forked inside it; the C runtime's exit that this thread's own end
+//!    started finds nothing to do and returns.
+//! 2. **Prelude.** Rust's stdout is flushed (for `atexit::exit` and a
+//!    signal: `std::process::exit` did it for the C runtime's), and the
+//!    signals that no longer reach this crate are reported (registered by
+//!    the signals' install, `report_on_start`).
+//! 3. **The run** ([`run_at_exit`]), once for the whole process, under the
+//!    state's lock: the phase goes from `Open` to `Exiting` (and the
+//!    signal-safe "an exit has started" is set first), the deadline's
+//!    watchdog starts, a run of `run_exitfuncs` on another thread is taken
+//!    over after its handler, then the handlers run newest first, one lock
+//!    per handler, and the phase is `Closed` (the shutdown request as it
+//!    stands then is the one the end reads). A second call meets one of the
+//!    [`ExitRun`] outcomes instead.
+//! 4. **The outcome**: one `match` on the outcome and the way, one arm per
+//!    case, each with its comment (see the second table below).
+//! 5. **The ending**, written once: the status a handler chose with
+//!    `set_exit_code`, else the plan as a shutdown request made it, else
+//!    the way's plan (`state::final_ending`); then [`ending`] flushes under
+//!    its watchdog and ends the process, or leaves the end to the C runtime.
+//!
+//! # Every way out
 //!
 //! | exit path | handlers run on | the process ends with |
 //! |---|---|---|
@@ -78,32 +103,259 @@
 pub(crate) mod deadline;
 pub(crate) mod ending;
 
-use crate::report;
+use crate::reason::{ExitReason, Signal};
+use crate::report::{self, ExitFromHandler};
 use crate::runner::{self, ThreadKey};
+use crate::shutdown::REQUEST;
 use crate::state::{self, Closed, Deadline, ExitPlan, Exiting, Phase, Run, State};
-use std::sync::atomic::{AtomicBool, Ordering};
+use ending::{Context, Ending};
+use std::cell::Cell;
+use std::sync::OnceLock;
 use std::time::Instant;
 
-/// An exit has started in this process (or in the parent it was forked
-/// from, during that exit): read by the signal handler, which can take no
-/// lock, to tell a signal that forces the end from one that asks for it.
-static STARTED: AtomicBool = AtomicBool::new(false);
-
-/// Whether an exit has started; async-signal-safe.
-pub(crate) fn has_started() -> bool {
-    STARTED.load(Ordering::SeqCst)
+/// A way into the exit, with what it knows of how the process is to end:
+/// each is a few lines at its caller that hand this to [`exit`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Way {
+    /// `atexit::exit(code)`, on any thread. Never returns.
+    Exit(i32),
+    /// The C runtime's exit (`main` returned, `std::process::exit`, a panic
+    /// in `main`), from this crate's callback: with the status where the
+    /// platform tells it, and whether `main` panicked. Returns to the C
+    /// runtime when it is to end the process.
+    CRuntime {
+        status: Option<i32>,
+        main_panicked: bool,
+    },
+    /// A caught signal, or the grace of a shutdown request, on the signal
+    /// watcher's (or the grace's) thread: `signal` says how the process
+    /// ends, `delivered` is the signal whose delivery starts this exit, if
+    /// one does (none for the grace). Never returns.
+    Signal {
+        signal: Signal,
+        delivered: Option<Signal>,
+    },
+    /// A panic about to abort (`run_on_panic_abort`), from the panic hook.
+    /// Returns: the abort follows.
+    PanicAbort,
+    /// An async handler's future returned, on its thread: in a child forked
+    /// inside it during an exit, no exiting thread waits for it there, so
+    /// the child's exit goes on from here. Returns elsewhere.
+    AsyncHandlerReturned,
+    /// The end that [`ending::end_after_the_c_runtime`] put off, once the C
+    /// runtime's exit has done the rest of its work (from this object's
+    /// destructor, through `on_exit`). Never returns.
+    AfterTheCRuntime,
 }
 
-/// In a child forked outside the exit's run (its phase reopened): no exit
-/// has started in it.
-#[cfg(unix)]
-pub(crate) fn forget_in_forked_child() {
-    STARTED.store(false, Ordering::SeqCst);
+impl Way {
+    /// Why this way exits and how it ends, before a handler or a shutdown
+    /// request has a say (see [`ending_of`]).
+    fn plan(self) -> ExitPlan {
+        match self {
+            Way::Exit(code) => ExitPlan {
+                reason: ExitReason::Exit(Some(code)),
+                ending: Ending::Code(code),
+            },
+            Way::CRuntime {
+                status,
+                main_panicked,
+            } => ExitPlan {
+                // std's status for a panic in `main`; where the status is
+                // not told, the panic alone says it.
+                reason: match status {
+                    Some(101) | None if main_panicked => ExitReason::Panic,
+                    status => ExitReason::Exit(status),
+                },
+                ending: status.map_or(Ending::Unknown, Ending::Code),
+            },
+            Way::Signal { signal, .. } => ExitPlan {
+                reason: ExitReason::Signal(signal),
+                ending: Ending::by_signal(signal),
+            },
+            // A panic under `panic = "abort"`. (The other two start no
+            // run: `exit` deals with them before one.)
+            Way::PanicAbort | Way::AsyncHandlerReturned | Way::AfterTheCRuntime => ExitPlan {
+                reason: ExitReason::Panic,
+                ending: Ending::Abort,
+            },
+        }
+    }
+}
+
+/// Told when an exit starts, with the signal whose delivery starts it:
+/// the signals' report of the ones that no longer reach this crate
+/// (`signals::replaced`), registered when the signals are installed.
+static ON_START: OnceLock<fn(Option<Signal>)> = OnceLock::new();
+
+/// Has `report` called when an exit starts (see [`ON_START`]).
+pub(crate) fn report_on_start(report: fn(Option<Signal>)) {
+    let _ = ON_START.set(report);
+}
+
+thread_local! {
+    /// This thread has run an exit and is ending the process through the C
+    /// runtime's exit (`std::process::exit`), whose callback then finds
+    /// nothing to do. A `Cell` of a `Copy` value with a `const`
+    /// initializer: no destructor, so it is still there inside that exit,
+    /// after the thread's other thread-locals are gone.
+    #[allow(unknown_lints, clippy::missing_const_for_thread_local)]
+    static ENDING_THROUGH_THE_C_RUNTIME: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The exit: every way out of the process comes here with its [`Way`]. It
+/// runs the prelude, the handlers (once for the whole process), and then
+/// ends the process as the outcome of that run says, one arm per case.
+///
+/// The ending of an exit is the status a handler chose with
+/// `set_exit_code`, else the plan as a shutdown request makes it, else the
+/// plan ([`ending_of`], `Phase::ending`).
+pub(crate) fn exit(way: Way) {
+    match way {
+        // The handlers ran; the C runtime's exit has done its work: end.
+        Way::AfterTheCRuntime => ending::end_put_off(),
+        // Not an exit of its own: in a child forked inside the async
+        // handler during an exit, the child's copy of the run goes on here
+        // and ends the child as that exit would have ended (a plain
+        // handler returns into the run instead). Elsewhere the exiting
+        // thread waits for this handler and goes on.
+        Way::AsyncHandlerReturned => {
+            #[cfg(unix)]
+            if in_forked_child_exit() {
+                finish_from_handler();
+                ending::end(current_ending(), Context::InsideExit)
+            }
+            return;
+        }
+        // The C runtime's exit that this thread's own exit started
+        // (`atexit::exit` or a signal ended through `std::process::exit`):
+        // the handlers ran and the end watchdog is armed; the C runtime
+        // finishes and ends with the status it was given.
+        Way::CRuntime { .. } if ENDING_THROUGH_THE_C_RUNTIME.with(Cell::get) => return,
+        _ => {}
+    }
+
+    // The prelude. What `main` printed goes out before the handlers, as
+    // `std::process::exit` flushes before the C runtime's exit (which
+    // flushed already for that way): it is out even if the deadline ends
+    // the process in a handler. The signals that can no longer start an
+    // exit are reported when one starts otherwise. A panic about to abort
+    // does neither: the panic hook runs the handlers, no more.
+    if matches!(way, Way::Exit(_) | Way::Signal { .. }) {
+        ending::flush_stdout();
+    }
+    if way != Way::PanicAbort {
+        if let Some(report) = ON_START.get() {
+            let delivered = match way {
+                Way::Signal { delivered, .. } => delivered,
+                _ => None,
+            };
+            report(delivered);
+        }
+    }
+
+    let plan = way.plan();
+    let run = run_at_exit(plan);
+
+    // The outcome: who ran the handlers, and how this way ends.
+    match (run, way) {
+        // A panic under `panic = "abort"`: whatever the outcome (ran them;
+        // another thread runs them; the panic came from a handler), the
+        // abort follows when the panic hook returns.
+        (_, Way::PanicAbort) => {}
+        // This call ran the handlers: the process ends as the exit says now
+        // (a handler's status, a request made while they ran).
+        (ExitRun::Ran, Way::CRuntime { status, .. }) => {
+            end_in_the_c_runtime(status, current_ending(), false)
+        }
+        (ExitRun::Ran, _) => end_through_the_c_runtime(current_ending()),
+        // `atexit::exit` from a handler of the exit under way: CPython's
+        // `SystemExit` in a callback. It ends that handler by unwinding (the
+        // runner reports it), and the exit goes on with its own status.
+        (ExitRun::FromHandler, Way::Exit(code)) => {
+            std::panic::resume_unwind(Box::new(ExitFromHandler(code)))
+        }
+        // The C runtime's exit from a handler of `atexit::exit`,
+        // `run_exitfuncs` or a signal (`std::process::exit` in it, the first
+        // real exit), or in a child forked by a handler: this exit ends the
+        // process, so the handlers still waiting run now, and its status
+        // wins unless a handler chose one.
+        (
+            ExitRun::FromHandler | ExitRun::FromHandlerInForkedChild,
+            Way::CRuntime { status, .. },
+        ) => {
+            finish_from_handler();
+            end_in_the_c_runtime(status, ending_of(plan), false)
+        }
+        // `atexit::exit` in a child forked by a handler: the child's own
+        // handlers run, then it ends with its own status (std's exit guard,
+        // copied from the exiting parent, would abort `std::process::exit`
+        // there, so the end is `_exit`'s).
+        (ExitRun::FromHandlerInForkedChild, Way::Exit(_)) => {
+            finish_from_handler();
+            ending::end(ending_of(plan), Context::InsideExit)
+        }
+        // Another thread's exit ran the handlers while this one waited. In
+        // the C runtime's exit: that exit's ending wins, not the status the
+        // C runtime has, or the other thread's status would be lost to
+        // whichever thread happens to end the process first.
+        (ExitRun::OtherThread, Way::CRuntime { status, .. }) => {
+            end_in_the_c_runtime(status, current_ending(), true)
+        }
+        // This thread ran the exit and is inside the C runtime's exit now (a
+        // later C `atexit` callback, a destructor), where
+        // `std::process::exit` aborts: it ends at once with the code given.
+        (ExitRun::AlreadyRan, Way::Exit(code)) => {
+            ending::end(Ending::Code(code), Context::InsideExit)
+        }
+        // The C runtime's exit after this thread's own exit: caught before
+        // the run (`ENDING_THROUGH_THE_C_RUNTIME`); left to the C runtime.
+        (ExitRun::AlreadyRan, Way::CRuntime { .. }) => {}
+        // Any other: another exit is under way (or done), and it ends the
+        // process; this thread waits for it for good. A signal's watcher and
+        // the grace's thread never run a handler, so this is all they meet
+        // but `Ran`.
+        (ExitRun::OtherThread, _)
+        | (_, Way::Signal { .. })
+        | (_, Way::AsyncHandlerReturned | Way::AfterTheCRuntime) => park_forever(),
+    }
+}
+
+/// How the exit of `plan` ends now: the status a handler chose, else the
+/// plan as a shutdown request makes it, else the plan. For an exit that is
+/// not the one under way (the C runtime's exit from a handler, an exit in a
+/// forked child): its plan, not the run's, is the one that ends the process.
+fn ending_of(plan: ExitPlan) -> Ending {
+    state::final_ending(plan, REQUEST.signal(), chosen_code())
+}
+
+/// Ends the process from a thread that may call `std::process::exit`: with
+/// a status, through the C runtime's exit (whose callback, this crate's,
+/// then has nothing to do).
+fn end_through_the_c_runtime(ending: Ending) -> ! {
+    ENDING_THROUGH_THE_C_RUNTIME.with(|ending_here| ending_here.set(true));
+    ending::end(ending, Context::Outside)
+}
+
+/// Ends the C runtime's exit, which called this crate's callback with
+/// `status`, as `ending` says: by returning to it when that is the status it
+/// has; else at once when `other_thread`'s exit is ending the process (its
+/// end comes first); else once the C runtime has done the rest of its exit
+/// work (see the module docs, "The C runtime's exit").
+fn end_in_the_c_runtime(status: Option<i32>, ending: Ending, other_thread: bool) {
+    let runtime_ending = status.map_or(Ending::Unknown, Ending::Code);
+    if ending == runtime_ending || ending == Ending::Unknown {
+        ending::leave_to_the_c_runtime(runtime_ending);
+    } else if other_thread {
+        ending::end(ending, Context::InsideExit);
+    } else {
+        ending::end_after_the_c_runtime(ending, || exit(Way::AfterTheCRuntime));
+    }
 }
 
 /// How a request to run the exit handlers went.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum ExitRun {
+enum ExitRun {
     /// This call ran them all; the process may end now.
     Ran,
     /// This thread is already running them: the request came from a handler.
@@ -149,13 +401,13 @@ pub(crate) fn run_now() {
 }
 
 /// Runs the exit handlers once for the whole process.
-pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
+fn run_at_exit(plan: ExitPlan) -> ExitRun {
     let me = runner::current();
     {
         let mut state = state::lock();
         match state.phase {
             Phase::Open { run } => {
-                STARTED.store(true, Ordering::SeqCst);
+                REQUEST.exit_starts();
                 // The deadline covers the wait below too. One too far in the
                 // future to name is no deadline.
                 let deadline = state.timeout.and_then(|timeout| {
@@ -218,31 +470,25 @@ pub(crate) fn run_at_exit(plan: ExitPlan) -> ExitRun {
 
 /// Runs the handlers still waiting in an exit this thread is running, from
 /// inside one of its handlers, and ends the run.
-pub(crate) fn finish_from_handler() {
+fn finish_from_handler() {
     drain_to_the_end(runner::current());
 }
 
-/// In a child forked inside a handler during an exit: runs the child's own
-/// handlers and ends the child as that exit would have ended. An async
-/// handler's thread calls this when its future returns, because in the child
-/// no exiting thread is waiting for it to go on with the exit.
+/// In a child forked inside a handler during an exit (its copy of the run
+/// goes on there).
 #[cfg(unix)]
-pub(crate) fn finish_exit_in_forked_child() {
-    let forked = matches!(
+fn in_forked_child_exit() -> bool {
+    matches!(
         state::lock().phase,
         Phase::Exiting(Exiting {
             in_forked_child: true,
             ..
         })
-    );
-    if forked {
-        finish_from_handler();
-        ending::end(current_ending(), ending::Context::InsideExit)
-    }
+    )
 }
 
 /// How the process will end as things stand; `Unknown` outside an exit.
-pub(crate) fn current_ending() -> state::Ending {
+fn current_ending() -> state::Ending {
     state::lock()
         .phase
         .ending()
@@ -250,7 +496,7 @@ pub(crate) fn current_ending() -> state::Ending {
 }
 
 /// The status a handler chose with `set_exit_code`, during or after an exit.
-pub(crate) fn chosen_code() -> Option<i32> {
+fn chosen_code() -> Option<i32> {
     match state::lock().phase {
         Phase::Exiting(exiting) => exiting.chosen,
         Phase::Closed(closed) => closed.chosen,
@@ -280,10 +526,13 @@ fn drain_to_the_end(me: ThreadKey) {
 /// Ends an exit run: the handlers are done.
 fn close(state: &mut State) {
     if let Phase::Exiting(exiting) = state.phase {
+        // The handlers (the tied children's stops among them) are done: the
+        // watchdog has nothing left to act on.
         crate::watchdog::bye();
+        // The request as it stands now is the one the end reads.
+        REQUEST.close_the_request();
         state.phase = Phase::Closed(Closed {
             plan: exiting.plan,
-            request: crate::request::signal(),
             chosen: exiting.chosen,
             by: exiting.run.runner,
         });

@@ -2,8 +2,10 @@
 //! to earlier ones); the handler writes the signal number to a pipe; a
 //! watcher thread reads it and runs the exit.
 
-use super::{goes_to_the_watcher, note_first_signal, on_caught, CatchSignals};
+use super::config::CatchSignals;
+use super::decide::{goes_to_the_watcher, note_first_signal, on_caught};
 use crate::reason::Signal;
+use crate::shutdown::REQUEST;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
@@ -11,10 +13,6 @@ use std::sync::Mutex;
 
 /// The pipe's write end, read by the handler.
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
-/// The process whose watcher thread reads the pipe: a forked child has none.
-static WATCHER_PID: AtomicI32 = AtomicI32::new(0);
-/// Caught signals since the watcher started: the second forces the end.
-static RECEIVED: AtomicUsize = AtomicUsize::new(0);
 
 /// The bit of a byte on the pipe that says its signal made the shutdown
 /// request (signal numbers are below it).
@@ -45,9 +43,11 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     // SAFETY: `getpid` has no preconditions.
     let pid = unsafe { libc::getpid() };
-    if WATCHER_PID.load(Ordering::SeqCst) != pid {
+    // The process whose watcher reads the pipe (a forked child has none
+    // until it installs its own) is `REQUEST`'s, for the handler.
+    if !REQUEST.is_installed_in(pid) {
         start_watcher()?;
-        WATCHER_PID.store(pid, Ordering::SeqCst);
+        REQUEST.installed_in(pid);
     }
     for &signal in config.get_signals() {
         let number = signal.number();
@@ -71,9 +71,9 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
 
 /// Whether this process installed the signal handling (a forked child has
 /// not, until it calls `catch_signals` itself).
-pub(super) fn installed_here() -> bool {
+fn installed_here() -> bool {
     // SAFETY: `getpid` has no preconditions.
-    WATCHER_PID.load(Ordering::SeqCst) == unsafe { libc::getpid() }
+    REQUEST.is_installed_in(unsafe { libc::getpid() })
 }
 
 /// The signals whose handler is no longer the one installed, save those
@@ -246,7 +246,6 @@ fn start_watcher() -> io::Result<()> {
     std::thread::Builder::new()
         .name("atexit-signals".into())
         .spawn(move || watch(read))?;
-    RECEIVED.store(0, Ordering::SeqCst);
     // The write end lives as long as the process: the handler may write to it
     // at any time. An earlier one (a parent's, in a forked child) is left open.
     WAKE_FD.store(write.as_raw_fd(), Ordering::SeqCst);
@@ -266,9 +265,11 @@ fn on_raw_signal(number: i32) {
             }
         }
     }
+    // The shutdown's contract from here on (its module docs): `REQUEST`
+    // only, in its order.
     // SAFETY: `getpid` is async-signal-safe.
-    let this_process = unsafe { libc::getpid() } == WATCHER_PID.load(Ordering::SeqCst);
-    let first = RECEIVED.fetch_add(1, Ordering::SeqCst) == 0;
+    let this_process = REQUEST.is_installed_in(unsafe { libc::getpid() });
+    let first = REQUEST.first_signal();
     if !first && number == libc::SIGPIPE {
         // A handler writing to the broken pipe raises it again: that write
         // fails with `BrokenPipe`; it is no request to force the end.

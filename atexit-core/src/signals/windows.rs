@@ -5,9 +5,11 @@
 //! 5 s after the event), so the handlers must finish inside it. The logoff
 //! event is left alone: only services get it, and they are not ending.
 
-use super::{goes_to_the_watcher, note_first_signal, on_caught, CatchSignals};
+use super::config::CatchSignals;
+use super::decide::{goes_to_the_watcher, note_first_signal, on_caught};
 use crate::exit;
 use crate::reason::Signal;
+use crate::shutdown::REQUEST;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -29,7 +31,6 @@ const CTRL_SHUTDOWN_EVENT: u32 = 6;
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// Bit `1 << signal number` for each caught signal.
 static CAUGHT: AtomicU32 = AtomicU32::new(0);
-static RECEIVED: AtomicU32 = AtomicU32::new(0);
 
 pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
     for signal in config.get_signals() {
@@ -41,6 +42,8 @@ pub(super) fn install(config: &CatchSignals) -> io::Result<()> {
             INSTALLED.store(false, Ordering::SeqCst);
             return Err(io::Error::last_os_error());
         }
+        // No `fork` here: installed in this process for good.
+        REQUEST.installed_in(std::process::id() as i32);
     }
     Ok(())
 }
@@ -58,7 +61,8 @@ unsafe extern "system" fn routine(event: u32) -> Bool {
     if CAUGHT.load(Ordering::SeqCst) & (1 << signal.number()) == 0 {
         return 0; // not ours: the next routine, or the default, handles it
     }
-    let first = RECEIVED.fetch_add(1, Ordering::SeqCst) == 0;
+    // The shutdown's contract from here on (its module docs).
+    let first = REQUEST.first_signal();
     let made_the_request = first && note_first_signal(signal.number());
     if !goes_to_the_watcher(first, made_the_request) {
         return 0; // a forced end: the default action ends the process
@@ -75,11 +79,6 @@ unsafe extern "system" fn routine(event: u32) -> Bool {
         exit::park_forever();
     }
     1
-}
-
-/// Whether the console routine is installed (no `fork` here).
-pub(super) fn installed_here() -> bool {
-    INSTALLED.load(Ordering::SeqCst)
 }
 
 /// Console handlers are added, never replaced: none to report.

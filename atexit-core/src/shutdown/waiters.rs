@@ -1,28 +1,39 @@
-//! The shutdown request of a service: in graceful-shutdown mode
-//! ([`CatchSignals::graceful_shutdown`](crate::CatchSignals::graceful_shutdown))
-//! the first caught signal does not end the process. It is recorded here,
-//! and wakes whoever waits for it: futures, blocking waits, and checks.
-//!
-//! The request is made in two steps. The signal handler notes the signal
-//! (`request::note`: an atomic, all it may touch there), so that an exit at
-//! any moment after the signal sees the request: the exit's reason and
-//! ending read it (`state::ExitPlan`), and one with status 0 ends by the
-//! signal instead. The signal watcher thread then records it in the
-//! process-wide state, behind its lock, where the wakers of the futures
-//! that wait are kept, and wakes them ([`request`]). The non-blocking check
-//! reads the atomic, free of the lock, for worker loops that check once per
-//! item.
+//! Who waits for the shutdown request: the [`ShutdownRequest`] futures,
+//! blocking waits and checks, and the set of wakers they leave, behind a
+//! lock of its own (never held while a waker or executor code runs, and
+//! never while another lock of the crate is taken).
 
-use crate::os;
+use super::signal_safe::REQUEST;
 use crate::reason::Signal;
-use crate::request;
-use crate::state::{self, ShutdownState};
+use crate::{helper_thread, warn};
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
+
+/// The wakers of the [`ShutdownRequest`] futures waiting, by slot; a future
+/// keeps its slot until it is dropped.
+pub(crate) struct Wakers {
+    slots: Vec<Option<Waker>>,
+    /// Slots free for reuse.
+    free: Vec<usize>,
+}
+
+static WAKERS: Mutex<Wakers> = Mutex::new(Wakers {
+    slots: Vec::new(),
+    free: Vec::new(),
+});
+
+/// Signalled when the request is made, for the blocking waits.
+static REQUESTED: Condvar = Condvar::new();
+
+/// The waker set; held only for a moment. The `fork` hooks hold it across
+/// `fork`, after the state's lock and the loggers'.
+pub(crate) fn lock() -> MutexGuard<'static, Wakers> {
+    WAKERS.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Waits for a shutdown request: a caught signal, when the signals were
 /// installed in graceful-shutdown mode with
@@ -111,7 +122,7 @@ impl ShutdownRequest {
     /// assert_eq!(atexit::shutdown_request().signal(), None);
     /// ```
     pub fn signal(&self) -> Option<Signal> {
-        request::signal()
+        REQUEST.signal()
     }
 
     /// Whether a shutdown has been asked for; never blocks.
@@ -153,9 +164,11 @@ impl ShutdownRequest {
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Option<Signal> {
         let until = Instant::now().checked_add(timeout);
-        let mut state = state::lock_as_is();
+        let mut wakers = lock();
         loop {
-            if let Some(signal) = state.shutdown.requested.or(self.signal()) {
+            // Under the lock the request's waking takes: a request made
+            // after this look wakes this wait.
+            if let Some(signal) = self.signal() {
                 return Some(signal);
             }
             let left = match until {
@@ -165,7 +178,17 @@ impl ShutdownRequest {
                 },
                 None => None, // for ever
             };
-            state = state::wait(state, left);
+            wakers = match left {
+                Some(left) => {
+                    REQUESTED
+                        .wait_timeout(wakers, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => REQUESTED
+                    .wait(wakers)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
         }
     }
 }
@@ -189,24 +212,24 @@ impl Future for ShutdownRequest {
         // code, which may take locks of its own or drop a task that owns
         // another `ShutdownRequest`.
         let waker = cx.waker().clone();
-        let mut state = state::lock_as_is();
-        let shutdown = &mut state.shutdown;
-        // Checked again under the lock the request is made under: a request
-        // made since the load above has found no waker of ours to wake.
-        if let Some(signal) = shutdown.requested {
+        let mut wakers = lock();
+        // Checked again under the lock the waking takes: a request made
+        // since the load above, and woken before this, has found no waker of
+        // ours to wake.
+        if let Some(signal) = self.signal() {
             return Poll::Ready(signal);
         }
         let unused = match self.slot {
-            Some(slot) => match &mut shutdown.wakers[slot] {
+            Some(slot) => match &mut wakers.slots[slot] {
                 Some(stored) if stored.will_wake(&waker) => Some(waker),
                 entry => entry.replace(waker),
             },
             None => {
-                self.slot = Some(take_slot(shutdown, waker));
+                self.slot = Some(wakers.take_slot(waker));
                 None
             }
         };
-        drop(state);
+        drop(wakers);
         drop(unused);
         Poll::Pending
     }
@@ -215,10 +238,10 @@ impl Future for ShutdownRequest {
 impl Drop for ShutdownRequest {
     fn drop(&mut self) {
         if let Some(slot) = self.slot {
-            let mut state = state::lock_as_is();
-            let waker = state.shutdown.wakers[slot].take();
-            state.shutdown.free.push(slot);
-            drop(state);
+            let mut wakers = lock();
+            let waker = wakers.slots[slot].take();
+            wakers.free.push(slot);
+            drop(wakers);
             drop(waker); // outside the lock, as in `poll`
         }
     }
@@ -287,272 +310,65 @@ impl Future for ShutdownRequested {
     }
 }
 
-/// The process-wide token that the shutdown request cancels, and the waiter
-/// that cancels it: a [`ShutdownRequest`] polled once with a waker that
-/// cancels the token, woken by [`record`] as any other waiter (on the
-/// crate's wake thread, under `catch_unwind`). Nothing is spawned.
-#[cfg(feature = "tokio-util")]
-static TOKEN: Mutex<Option<(ShutdownRequest, tokio_util::sync::CancellationToken)>> =
-    Mutex::new(None);
-
-/// Cancels its token when woken.
-#[cfg(feature = "tokio-util")]
-struct CancelOnWake(tokio_util::sync::CancellationToken);
-
-#[cfg(feature = "tokio-util")]
-impl std::task::Wake for CancelOnWake {
-    fn wake(self: Arc<Self>) {
-        self.0.cancel();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.cancel();
-    }
-}
-
-/// A `CancellationToken` that the shutdown request cancels: for the Tokio
-/// code that already stops on a token (`tokio::select!` on
-/// `token.cancelled()`, `axum`'s `with_graceful_shutdown(token.cancelled_owned())`,
-/// a library that takes one).
-///
-/// Each call returns a new child of one process-wide token, which the
-/// request cancels (so every token given out is cancelled by it, whenever
-/// it was made, even after the request). Cancelling a token given out
-/// cancels it and its own children only: it neither makes the request nor
-/// stops the others. For the other way round, a token of the program's
-/// whose cancellation is the request, see [`request_shutdown_on_cancel`].
-/// Nothing is spawned: the request wakes the process-wide token as it wakes
-/// any waiter.
-///
-/// A child forked from the process (where Tokio's runtimes do not carry
-/// over anyway) gets the tokens for its own request from its own calls:
-/// tokens it inherited may stay as they were, cancelled or not.
-///
-/// Pair it with `tokio_util::task::TaskTracker` (tokio-util's `rt`
-/// feature) to wait for the work in flight once the token is cancelled:
-///
-/// ```
-/// # extern crate atexit_core as atexit;
-/// use std::time::Duration;
-/// use tokio_util::task::TaskTracker;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let token = atexit::shutdown_token();
-/// let tracker = TaskTracker::new();
-/// for job in 0..3 {
-///     let token = token.clone();
-///     tracker.spawn(async move {
-///         tokio::select! {
-///             _ = token.cancelled() => println!("job {job}: stopped early"),
-///             _ = tokio::time::sleep(Duration::from_millis(10)) => println!("job {job}: done"),
-///         }
-///     });
-/// }
-/// // A shutdown request (SIGTERM in graceful-shutdown mode) cancels
-/// // `token`; here the jobs just finish.
-/// tracker.close();
-/// tracker.wait().await; // every job finished or stopped
-/// assert!(!token.is_cancelled());
-/// # }
-/// ```
-#[cfg(feature = "tokio-util")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
-pub fn shutdown_token() -> tokio_util::sync::CancellationToken {
-    let mut slot = TOKEN.lock().unwrap_or_else(PoisonError::into_inner);
-    let request = crate::request::signal();
-    // A child forked after its parent's request has no request of its own
-    // (the parent's was forgotten), but inherited the cancelled token: it
-    // gets a fresh one, for its own request.
-    if matches!(&*slot, Some((_, token)) if token.is_cancelled() && request.is_none()) {
-        *slot = None;
-    }
-    let (waiter, token) = slot.get_or_insert_with(|| {
-        (
-            shutdown_request(),
-            tokio_util::sync::CancellationToken::new(),
-        )
-    });
-    // Polled on every call, with the same waker (so it is stored once):
-    // after a fork the child's waiter lost its waker, and this gives it back.
-    let waker = Waker::from(Arc::new(CancelOnWake(token.clone())));
-    if Pin::new(waiter)
-        .poll(&mut Context::from_waker(&waker))
-        .is_ready()
-    {
-        token.cancel();
-    }
-    token.child_token()
-}
-
-/// Makes the shutdown request, as [`request_shutdown`](crate::request_shutdown)`(signal)`
-/// does, when `token` is cancelled: for a program that already stops on a
-/// `CancellationToken` of its own (an admin endpoint, a supervisor task,
-/// a library that cancels it), so that the exit that follows ends as after
-/// `signal`, with the drain timeout and the second signal.
-///
-/// A token has no callback to hook, so something must wait on it: this
-/// returns a future that does, and spawns nothing itself. Spawn it on the
-/// program's runtime (`tokio::spawn`), or await it next to the rest. It is
-/// bounded: it completes at the first of the token's cancellation (then
-/// with `request_shutdown`'s answer: `true` when it made the request) and a
-/// request made otherwise (then with `false`, leaving the token alone).
-/// Cancelling the token again, or another of its clones, does nothing more:
-/// the request is made once per process.
-///
-/// ```
-/// # extern crate atexit_core as atexit;
-/// use atexit::Signal;
-/// use tokio_util::sync::CancellationToken;
-/// use tokio_util::task::TaskTracker;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let stop = CancellationToken::new();
-/// let watch = tokio::spawn(atexit::request_shutdown_on_cancel(stop.clone(), Signal::Term));
-/// let tracker = TaskTracker::new();
-/// tracker.spawn(async { /* a request in flight */ });
-///
-/// stop.cancel(); // the admin endpoint's "drain and stop"
-/// assert!(watch.await.unwrap(), "the cancellation made the request");
-/// assert_eq!(atexit::shutdown_request().await, Signal::Term);
-/// tracker.close();
-/// tracker.wait().await;
-/// // Returning now ends the process by SIGTERM, after the exit handlers.
-/// # atexit::register(|| atexit::set_exit_code(0)); // but this doctest must pass
-/// # }
-/// ```
-#[cfg(feature = "tokio-util")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
-pub fn request_shutdown_on_cancel(
-    token: tokio_util::sync::CancellationToken,
-    signal: Signal,
-) -> ShutdownOnCancel {
-    ShutdownOnCancel {
-        cancelled: Box::pin(token.cancelled_owned()),
-        request: shutdown_request(),
-        signal,
-    }
-}
-
-/// The future of [`request_shutdown_on_cancel`]: makes the shutdown request
-/// when its token is cancelled. `Output = bool`: whether it made the
-/// request (`false` when a request came first). `Send`, `'static`, `Unpin`.
-///
-/// ```
-/// # extern crate atexit_core as atexit;
-/// use tokio_util::sync::CancellationToken;
-/// let watch: atexit::ShutdownOnCancel =
-///     atexit::request_shutdown_on_cancel(CancellationToken::new(), atexit::Signal::Term);
-/// # drop(watch);
-/// ```
-#[cfg(feature = "tokio-util")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
-#[must_use = "futures do nothing unless you `.await` or poll them: spawn it"]
-pub struct ShutdownOnCancel {
-    cancelled: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
-    request: ShutdownRequest,
-    signal: Signal,
-}
-
-#[cfg(feature = "tokio-util")]
-impl std::fmt::Debug for ShutdownOnCancel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ShutdownOnCancel")
-            .field("signal", &self.signal)
-            .finish_non_exhaustive()
-    }
-}
-
-#[cfg(feature = "tokio-util")]
-impl Future for ShutdownOnCancel {
-    type Output = bool;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
-        // The token first: cancelled and requested at once, it asks (and
-        // `request_shutdown` answers false).
-        if self.cancelled.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(crate::request_shutdown(self.signal));
+impl Wakers {
+    fn take_slot(&mut self, waker: Waker) -> usize {
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(waker);
+                slot
+            }
+            None => {
+                self.slots.push(Some(waker));
+                self.slots.len() - 1
+            }
         }
-        Pin::new(&mut self.request).poll(cx).map(|_| false)
     }
-}
 
-fn take_slot(shutdown: &mut ShutdownState, waker: Waker) -> usize {
-    match shutdown.free.pop() {
-        Some(slot) => {
-            shutdown.wakers[slot] = Some(waker);
-            slot
-        }
-        None => {
-            shutdown.wakers.push(Some(waker));
-            shutdown.wakers.len() - 1
+    /// In a forked child (this lock held across the fork): the wakers
+    /// belong to executors whose threads did not survive `fork` (waking or
+    /// dropping one could take a lock a dead thread holds), so they are
+    /// forgotten, not dropped; their slots stay taken, since a future of the
+    /// forking thread may still free its own, and polling again registers a
+    /// new waker.
+    #[cfg(unix)]
+    pub(crate) fn forget_in_forked_child(&mut self) {
+        for waker in &mut self.slots {
+            std::mem::forget(waker.take());
         }
     }
 }
 
-/// Records the request that `signal` made (the caller's `request::note`
-/// made it) and wakes every waiter: the second step, on the signal watcher
-/// thread, or on the thread of `request_shutdown`.
+/// Wakes every waiter of the request just made (the caller's
+/// `REQUEST.note` made it): the second step, on the signal watcher thread,
+/// or on the thread of `request_shutdown`.
 ///
 /// The wakers are executor code, and the watcher must stay free for the
 /// next signal: they are called on a thread of their own, each under
 /// `catch_unwind` (a waker that panics is reported, the others are still
 /// woken; one that blocks holds up only the ones after it).
-pub(crate) fn record(signal: Signal) {
+pub(crate) fn wake_the_waiters() {
     let wakers: Vec<Waker> = {
-        let mut state = state::lock_as_is();
-        if state.shutdown.requested.is_some() {
-            return;
-        }
-        state.shutdown.requested = Some(signal);
-        state.notify();
+        let mut wakers = lock();
+        REQUESTED.notify_all();
         // The slots stay taken by their futures; only the wakers go.
-        state
-            .shutdown
-            .wakers
-            .iter_mut()
-            .filter_map(Option::take)
-            .collect()
+        wakers.slots.iter_mut().filter_map(Option::take).collect()
     };
     if !wakers.is_empty() {
-        let wakers = Arc::new(Mutex::new(wakers));
-        let for_the_thread = Arc::clone(&wakers);
-        let spawned = std::thread::Builder::new()
-            .name("atexit-wake".into())
-            .spawn(move || wake_all(&for_the_thread));
-        if spawned.is_err() {
-            wake_all(&wakers); // no thread to be had: here, then
+        if let Err(wake) = helper_thread::spawn("atexit-wake", move || wake_all(wakers)) {
+            wake(); // no thread to be had: here, then
         }
     }
 }
 
-/// Wakes the waiters in `wakers`, each under `catch_unwind`.
-fn wake_all(wakers: &Mutex<Vec<Waker>>) {
-    let wakers = std::mem::take(&mut *wakers.lock().unwrap_or_else(PoisonError::into_inner));
+/// Wakes `wakers`, each under `catch_unwind`.
+fn wake_all(wakers: Vec<Waker>) {
     for waker in wakers {
         if panic::catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err() {
-            os::write_stderr(
-                b"atexit: a waker of a ShutdownRequest panicked; the other waiters are still woken\n",
-                Duration::from_secs(1),
-            );
+            warn::warn(format_args!(
+                "a waker of a ShutdownRequest panicked; the other waiters are still woken"
+            ));
         }
     }
-}
-
-/// In a forked child: the request was its parent's, made for the parent's
-/// drain. The wakers belong to executors whose threads did not survive
-/// `fork` (waking or dropping one could take a lock a dead thread holds), so
-/// they are forgotten, not dropped; their slots stay taken, since a future
-/// of the forking thread may still free its own, and polling again
-/// registers a new waker. Called with the state lock held across the fork.
-#[cfg(unix)]
-pub(crate) fn forget_in_forked_child(shutdown: &mut ShutdownState) {
-    for waker in &mut shutdown.wakers {
-        std::mem::forget(waker.take());
-    }
-    shutdown.requested = None;
-    request::forget();
 }
 
 #[cfg(test)]
@@ -578,8 +394,8 @@ mod tests {
     }
 
     fn slots_in_use() -> usize {
-        let state = state::lock_as_is();
-        state.shutdown.wakers.len() - state.shutdown.free.len()
+        let wakers = lock();
+        wakers.slots.len() - wakers.free.len()
     }
 
     // No request is made here either.
@@ -606,6 +422,7 @@ mod tests {
     #[cfg(feature = "tokio-util")]
     #[test]
     fn a_cancelled_shutdown_token_cancels_only_itself() {
+        use crate::shutdown::{request_shutdown_on_cancel, shutdown_token};
         let _serial = serial();
         let first = shutdown_token();
         let second = shutdown_token();
@@ -614,7 +431,7 @@ mod tests {
         assert!(first.is_cancelled());
         assert!(!second.is_cancelled(), "a sibling is not cancelled");
         assert!(!shutdown_token().is_cancelled(), "nor is a new one");
-        assert_eq!(request::signal(), None, "no request was made");
+        assert_eq!(REQUEST.signal(), None, "no request was made");
 
         let count = Arc::new(Count(0.into()));
         let waker = Waker::from(count.clone());
@@ -627,7 +444,7 @@ mod tests {
         assert!(Pin::new(&mut watch).poll(&mut context).is_pending());
         drop(token);
         assert!(Pin::new(&mut watch).poll(&mut context).is_pending());
-        assert_eq!(request::signal(), None);
+        assert_eq!(REQUEST.signal(), None);
     }
 
     // No request is made here: it would be the whole test binary's.

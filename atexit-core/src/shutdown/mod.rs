@@ -1,0 +1,138 @@
+//! The shutdown request of a service, and the one piece of state the signal
+//! handler shares with the rest of the crate.
+//!
+//! # The request
+//!
+//! In graceful-shutdown mode
+//! ([`CatchSignals::graceful_shutdown`](crate::CatchSignals::graceful_shutdown))
+//! the first caught signal does not end the process: it asks for a
+//! shutdown, once per process, never withdrawn (a child forked after it
+//! starts without one). [`request_shutdown`] asks the same way for a
+//! request that is not a signal. The request is made in two steps:
+//!
+//! 1. **Noted**, by the signal handler itself (or by `request_shutdown`):
+//!    one atomic word in [`REQUEST`], all a handler may touch. From that
+//!    moment an exit sees it: the exit's reason and ending read it
+//!    (`state::ExitPlan::after_a_shutdown_request`), and an exit with
+//!    status 0 ends by the signal instead. The non-blocking check
+//!    ([`ShutdownRequest::signal`]) reads the same word.
+//! 2. **Woken**, on the signal watcher thread (or `request_shutdown`'s):
+//!    every waiter ([`waiters`]: futures, blocking waits) is woken, and the
+//!    grace's timer starts ([`grace`]), if graceful-shutdown mode is
+//!    installed in this process.
+//!
+//! The request is stored once, in that word. When the exit's handlers are
+//! done the exit closes it ([`SignalSafe::close_the_request`]): a request
+//! made after that still wakes the waiters, but no longer changes how the
+//! process ends.
+//!
+//! Then the drain: the program stops taking work, finishes what it has and
+//! exits. Its drain ends at the first of: its own exit (which ends by the
+//! signal), the grace passing, a second signal. The grace and the second
+//! signal "end the drain" (one swap, so only one of them starts the exit),
+//! and after that, or once any exit has started, a further signal forces
+//! the end at once.
+//!
+//! # The signal handler's contract
+//!
+//! The handler (`signals::unix`'s `on_raw_signal`, the console routine on
+//! Windows) runs at any moment on any thread, even inside a lock this crate
+//! holds, so it takes no lock, allocates nothing and never panics. It reads
+//! and writes [`REQUEST`] only, in this order:
+//!
+//! 1. counts the signal ([`SignalSafe::first_signal`]);
+//! 2. for the first one in graceful-shutdown mode, notes the request with
+//!    the grace in force ([`SignalSafe::note`]);
+//! 3. decides, in `signals::goes_to_the_watcher`: the signal that made the
+//!    request, and the first one when no request was made, go to the
+//!    watcher; while a request's drain goes on and no exit has started, a
+//!    later one goes to the watcher too, and ends the drain
+//!    ([`SignalSafe::end_the_drain`], the last step, taken only when
+//!    nothing before said "force"); any other forces the end: the signal's
+//!    default action, at once.
+//!
+//! Besides [`REQUEST`], the Unix handler touches its platform's own
+//! mechanics only: the pipe's write end that wakes the watcher, and the
+//! record of which handler is this crate's (`signals::unix`).
+//!
+//! # Layout
+//!
+//! - [`signal_safe`]: the atomics, as one type, [`SignalSafe`]; a leaf.
+//! - [`waiters`]: [`ShutdownRequest`] and the set of wakers, behind a lock
+//!   of its own.
+//! - [`grace`]: the grace's timer.
+//! - `token`: `CancellationToken`s, both ways (the `tokio-util` feature).
+
+mod grace;
+pub(crate) mod signal_safe;
+#[cfg(feature = "tokio-util")]
+mod token;
+pub(crate) mod waiters;
+
+pub(crate) use grace::start_the_exit_with;
+#[cfg(doc)]
+use signal_safe::SignalSafe;
+pub(crate) use signal_safe::REQUEST;
+#[cfg(feature = "tokio-util")]
+pub use token::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};
+pub use waiters::{shutdown_request, ShutdownRequest, ShutdownRequested};
+
+use crate::reason::Signal;
+
+/// Asks for a shutdown, as the first caught signal does in graceful-shutdown
+/// mode ([`CatchSignals::graceful_shutdown`](crate::CatchSignals::graceful_shutdown)),
+/// for a request that is not a signal: a Windows service's stop control, an
+/// admin endpoint, a test. Every [`ShutdownRequest`] wakes with `signal`;
+/// the grace starts, when graceful-shutdown mode is installed in this
+/// process (a forked child installs its own); the next
+/// caught signal ends the drain; and the exit that follows ends as if
+/// `signal` had come (by it, when the status is 0). Returns false, and
+/// changes nothing, when a shutdown was asked for already.
+///
+/// ```no_run
+/// # extern crate atexit_core as atexit;
+/// use atexit::Signal;
+/// // An admin endpoint's "drain and stop":
+/// if atexit::request_shutdown(Signal::Term) {
+///     println!("draining");
+/// }
+/// ```
+pub fn request_shutdown(signal: Signal) -> bool {
+    if !REQUEST.note(signal.number()) {
+        return false; // a signal, or another call, asked first
+    }
+    made(signal);
+    true
+}
+
+/// The second step of the request `signal` just made (see the module
+/// docs): wakes the waiters and starts the grace, unless an exit under way
+/// ends the process anyway; the grace only in graceful-shutdown mode
+/// installed in this process.
+fn made(signal: Signal) {
+    waiters::wake_the_waiters();
+    let installed_here = REQUEST.is_installed_in(std::process::id() as i32);
+    if REQUEST.in_graceful_mode() && installed_here && !REQUEST.exit_started() {
+        grace::start(signal);
+    }
+}
+
+/// [`made`], on the signal watcher, for the request its signal's handler
+/// made (in graceful-shutdown mode, in this process: that is when the
+/// handler makes one).
+pub(crate) fn made_by_a_signal(signal: Signal) {
+    waiters::wake_the_waiters();
+    if !REQUEST.exit_started() {
+        grace::start(signal);
+    }
+}
+
+/// In a forked child, with the waker set's lock held across the fork: the
+/// request was its parent's, made for the parent's drain, and so were the
+/// wakers; and the exit, unless `in_the_exit` (a child forked by a handler
+/// goes on with its copy of the run).
+#[cfg(unix)]
+pub(crate) fn forget_in_forked_child(wakers: &mut waiters::Wakers, in_the_exit: bool) {
+    wakers.forget_in_forked_child();
+    REQUEST.forget_in_forked_child(in_the_exit);
+}

@@ -1,0 +1,232 @@
+//! What to catch and how to end: the [`CatchSignals`] builder and
+//! [`SignalEnding`]. Installing is `signals`'s.
+
+use crate::reason::Signal;
+use std::time::Duration;
+
+/// How the process ends after the exit handlers of a caught signal.
+///
+/// ```no_run
+/// # extern crate atexit_core as atexit;
+/// use atexit::{CatchSignals, SignalEnding};
+/// // A supervisor that reads exit codes: SIGTERM ends the process with 143.
+/// CatchSignals::new()
+///     .ending(SignalEnding::ExitCode)
+///     .install()
+///     .expect("signal handling");
+/// ```
+///
+/// Non-exhaustive: more endings may be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SignalEnding {
+    /// Die by the same signal (default action restored, signal raised
+    /// again), so the parent sees a death by that signal (`WIFSIGNALED`):
+    /// what shells and process supervisors rely on. The default.
+    #[default]
+    Reraise,
+    /// Exit with status `128 + signal number` (130 for SIGINT, 143 for
+    /// SIGTERM), the convention of Java, Node and the Python recipe.
+    ExitCode,
+}
+
+/// Which signals run the exit handlers, and how the process ends then; built
+/// up and then [`install`](CatchSignals::install)ed. [`catch_signals`](crate::catch_signals) is the
+/// default.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use atexit::{CatchSignals, Signal, SignalEnding};
+///
+/// CatchSignals::new()
+///     .signal(Signal::Pipe)
+///     .ending(SignalEnding::ExitCode)
+///     .install()
+///     .expect("signal handling");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "a CatchSignals catches nothing until `.install()` is called"]
+pub struct CatchSignals {
+    signals: Vec<Signal>,
+    /// The ones the program named (with `only` or `signal`), which are caught
+    /// even when ignored at start.
+    named: Vec<Signal>,
+    /// The ending, when the program asked for one: an install sets only
+    /// what was asked for, so that a library's plain `catch_signals()`
+    /// does not undo the binary's choice.
+    pub(super) ending: Option<SignalEnding>,
+    /// Graceful-shutdown mode, with its grace, when asked for: the first
+    /// signal asks for a shutdown.
+    pub(super) grace: Option<Duration>,
+}
+
+impl Default for CatchSignals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CatchSignals {
+    /// SIGINT, SIGTERM, SIGHUP and SIGQUIT, ending by the same signal.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// let catch = atexit::CatchSignals::new();
+    /// assert_eq!(catch.get_signals(), &atexit::Signal::DEFAULT);
+    /// ```
+    pub fn new() -> Self {
+        CatchSignals {
+            signals: Signal::DEFAULT.to_vec(),
+            named: Vec::new(),
+            ending: None,
+            grace: None,
+        }
+    }
+
+    /// Only these signals, instead of the default four. Named signals are
+    /// caught even when ignored at start (see [`CatchSignals::install`]).
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use atexit::Signal;
+    /// let catch = atexit::CatchSignals::new().only([Signal::Term]);
+    /// assert_eq!(catch.get_signals(), &[Signal::Term]);
+    /// ```
+    pub fn only(mut self, signals: impl IntoIterator<Item = Signal>) -> Self {
+        self.signals.clear();
+        self.named.clear();
+        for signal in signals {
+            self = self.signal(signal);
+        }
+        self
+    }
+
+    /// Also this signal (SIGPIPE is caught only when added here). A named
+    /// signal is caught even when ignored at start (see
+    /// [`CatchSignals::install`]).
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use atexit::Signal;
+    /// let catch = atexit::CatchSignals::new().signal(Signal::Pipe);
+    /// assert!(catch.get_signals().contains(&Signal::Pipe));
+    /// ```
+    pub fn signal(mut self, signal: Signal) -> Self {
+        if !self.signals.contains(&signal) {
+            self.signals.push(signal);
+        }
+        if !self.named.contains(&signal) {
+            self.named.push(signal);
+        }
+        self
+    }
+
+    /// Whether the program named `signal` (with `only` or `signal`), rather
+    /// than taking it from the default set. Only Unix has signals that can
+    /// be ignored at start (the case it decides).
+    #[cfg(unix)]
+    pub(crate) fn is_named(&self, signal: Signal) -> bool {
+        self.named.contains(&signal)
+    }
+
+    /// How the process ends after the handlers: [`SignalEnding::Reraise`]
+    /// (the default) or [`SignalEnding::ExitCode`]. Installing sets it for
+    /// every caught signal; an install that does not name an ending (a
+    /// library's plain [`catch_signals`](crate::catch_signals)) keeps the one in force.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use atexit::SignalEnding;
+    /// let catch = atexit::CatchSignals::new().ending(SignalEnding::ExitCode);
+    /// assert_eq!(catch.get_ending(), SignalEnding::ExitCode);
+    /// ```
+    pub fn ending(mut self, ending: SignalEnding) -> Self {
+        self.ending = Some(ending);
+        self
+    }
+
+    /// Graceful-shutdown mode, for services that shut down on their own:
+    /// the first caught signal does not end the process, it asks for a
+    /// shutdown, which the program awaits or checks with
+    /// [`shutdown_request`](crate::shutdown_request). The program drains
+    /// (stops taking work, finishes what it has) and exits; then the exit
+    /// handlers run, and the process ends by that signal (or with
+    /// `128 + number`, with [`SignalEnding::ExitCode`]) when its status was
+    /// 0, so that its supervisor sees why it stopped.
+    ///
+    /// `drain_timeout` bounds the drain: when it passes first, the handlers
+    /// run anyway and the process ends by the signal. A second signal ends
+    /// the drain at once, and a third forces the end.
+    ///
+    /// Once installed, the mode stays for the process: a later install
+    /// without `graceful_shutdown` (a library calling
+    /// [`catch_signals`](crate::catch_signals) for its own sake) keeps it and its drain timeout,
+    /// and one with it sets a new drain timeout. `Duration::ZERO` is the
+    /// closest to the mode off: the first signal runs the handlers at once,
+    /// and still wakes the waiters. The crate docs' [services](https://docs.rs/atexit/latest/atexit/services/index.html) page has
+    /// the whole table (every exit after the request, the drain timeout, the
+    /// second signal, the bounds, other signal users). `Duration::MAX` is no
+    /// bound.
+    ///
+    /// ```no_run
+    /// # extern crate atexit_core as atexit;
+    /// use std::time::Duration;
+    ///
+    /// // systemd's TimeoutStopSec=30: 20 s to drain, 5 s for the handlers.
+    /// atexit::set_deadline(Some(Duration::from_secs(5)));
+    /// atexit::CatchSignals::new()
+    ///     .graceful_shutdown(Duration::from_secs(20))
+    ///     .install()?;
+    /// atexit::register(|| println!("stats flushed"));
+    /// let signal = atexit::shutdown_request().wait();
+    /// println!("{signal}: draining");
+    /// // ... finish the work in hand, then return: the process dies by `signal`.
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn graceful_shutdown(mut self, drain_timeout: Duration) -> Self {
+        self.grace = Some(drain_timeout);
+        self
+    }
+
+    /// The drain timeout of graceful-shutdown mode, if
+    /// [`graceful_shutdown`](CatchSignals::graceful_shutdown) was asked for.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use std::time::Duration;
+    /// let catch = atexit::CatchSignals::new();
+    /// assert_eq!(catch.get_graceful_shutdown(), None);
+    /// let catch = catch.graceful_shutdown(Duration::from_secs(20));
+    /// assert_eq!(catch.get_graceful_shutdown(), Some(Duration::from_secs(20)));
+    /// ```
+    pub fn get_graceful_shutdown(&self) -> Option<Duration> {
+        self.grace
+    }
+
+    /// The signals it catches.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use atexit::{CatchSignals, Signal};
+    /// let catch = CatchSignals::new().signal(Signal::Pipe);
+    /// assert!(catch.get_signals().contains(&Signal::Pipe));
+    /// assert!(catch.get_signals().contains(&Signal::Term));
+    /// ```
+    pub fn get_signals(&self) -> &[Signal] {
+        &self.signals
+    }
+
+    /// How the process ends after a caught signal, as this builder says:
+    /// the one named with [`ending`](CatchSignals::ending), else
+    /// [`SignalEnding::Reraise`], the default (which installing a builder
+    /// that names none does not impose on an ending installed before).
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use atexit::{CatchSignals, SignalEnding};
+    /// assert_eq!(CatchSignals::new().get_ending(), SignalEnding::Reraise);
+    /// ```
+    pub fn get_ending(&self) -> SignalEnding {
+        self.ending.unwrap_or_default()
+    }
+}
