@@ -95,6 +95,13 @@ fn main() -> std::io::Result<()> {
             }
         }
         "segv" => segv(),
+        // A SIGSEGV no fault repeats (`kill -SEGV`, `raise`): std's handler
+        // resets the default and returns; the process must still die by it.
+        "raise-segv" => {
+            // SAFETY: raise only sends a signal.
+            unsafe { libc::raise(libc::SIGSEGV) };
+            Ok(())
+        }
         "segv-thread" => std::thread::spawn(segv).join().map_err(|_| unreachable())?,
         "overflow" => {
             overflow(0);

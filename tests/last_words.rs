@@ -318,6 +318,20 @@ fn on_a_segfault() {
     check(&last_words(), "segv", &[], Expect::Signal(libc::SIGSEGV));
 }
 
+/// A SIGSEGV sent rather than faulted (`kill -SEGV`, `raise`): std's
+/// handler, chained after ours, resets the default and returns, and no fault
+/// comes again; the process must still die by the signal, not live on with
+/// its cleanups spent.
+#[test]
+fn on_a_segv_sent_with_raise() {
+    check(
+        &last_words(),
+        "raise-segv",
+        &[],
+        Expect::Signal(libc::SIGSEGV),
+    );
+}
+
 #[test]
 fn on_a_segfault_in_a_thread() {
     check(

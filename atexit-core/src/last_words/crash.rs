@@ -15,10 +15,14 @@
 //!   raised again; it is blocked while the handler runs and is delivered, to
 //!   the default action, when it returns.
 //! - a previous handler (std's overflow reporter, a crash reporter): call it
-//!   as it asked to be called (`SA_SIGINFO` or not), then set `SIG_DFL` if
-//!   ours is still installed, and return. std's handler prints the overflow
-//!   message and aborts; the SIGABRT comes back here, finds nothing left to
-//!   run (each cleanup ran once) and dies by SIGABRT.
+//!   as it asked to be called (`SA_SIGINFO` or not, its `sa_mask`,
+//!   `SA_NODEFER`, `SA_RESETHAND`), then set `SIG_DFL` if ours is still
+//!   installed, and return. std's handler prints the overflow message and
+//!   aborts; the SIGABRT comes back here, finds nothing left to run (each
+//!   cleanup ran once) and dies by SIGABRT. When the previous handler
+//!   returns from a signal no fault will repeat (std's, on a `kill -SEGV`,
+//!   resets the default and returns), it is raised again to the default
+//!   action: the cleanups are spent, the process must not live on.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
@@ -129,34 +133,82 @@ fn is_fault(signal: libc::c_int, info: *const libc::siginfo_t) -> bool {
 }
 
 fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
-    let previous_handler = previous(signal).map(|p| (p.sa_sigaction, p.sa_flags));
-    match previous_handler {
-        Some((handler, flags)) if handler != libc::SIG_DFL && handler != libc::SIG_IGN => {
-            if flags & libc::SA_SIGINFO != 0 {
-                // SAFETY: the previous handler asked for SA_SIGINFO, so its
-                // address is such a function; we pass on the kernel's own
-                // arguments.
-                let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                    unsafe { std::mem::transmute(handler) };
-                handler(signal, info, context);
-            } else {
-                // SAFETY: without SA_SIGINFO the address is a plain handler.
-                let handler: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(handler) };
-                handler(signal);
-            }
+    let previous_action = previous(signal);
+    match previous_action {
+        Some(action)
+            if action.sa_sigaction != libc::SIG_DFL && action.sa_sigaction != libc::SIG_IGN =>
+        {
+            call_previous(action, signal, info, context);
             if still_ours(signal) {
                 set_default(signal);
+            }
+            if !is_fault(signal, info) {
+                // Nothing will bring this signal back (std's handler, for
+                // one, resets the default and returns on a SIGSEGV that is
+                // not its stack overflow): the cleanups are spent, so the
+                // process must die by it now, not live on.
+                set_default(signal);
+                raise_again(signal);
             }
         }
         _ => {
             set_default(signal);
             if !is_fault(signal, info) {
-                // SAFETY: async-signal-safe. The signal is blocked while we
-                // run: it stays pending and kills the process when we return.
-                unsafe { libc::raise(signal) };
+                raise_again(signal);
             }
         }
     }
+}
+
+/// Calls the handler that was there before ours the way the kernel would
+/// have: with its `sa_mask` (and the signal itself, unless it asked for
+/// `SA_NODEFER`) blocked while it runs, and with `SA_RESETHAND` honoured
+/// by setting the default first.
+fn call_previous(
+    action: &libc::sigaction,
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    let mut mask = action.sa_mask;
+    if action.sa_flags & libc::SA_NODEFER == 0 {
+        // SAFETY: adds a valid signal number to a set we own.
+        unsafe { libc::sigaddset(&mut mask, signal) };
+    }
+    let mut saved = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: both sets are valid; pthread_sigmask is async-signal-safe in
+    // practice (it is a system call) and only changes this thread's mask.
+    // Ours blocks every signal already, so this adds nothing; it matters
+    // for a handler that unblocks, then expects its own mask back.
+    let masked =
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &mask, saved.as_mut_ptr()) } == 0;
+    if action.sa_flags & libc::SA_RESETHAND != 0 {
+        set_default(signal);
+    }
+    if action.sa_flags & libc::SA_SIGINFO != 0 {
+        // SAFETY: the previous handler asked for SA_SIGINFO, so its address
+        // is such a function; we pass on the kernel's own arguments.
+        let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+            unsafe { std::mem::transmute(action.sa_sigaction) };
+        handler(signal, info, context);
+    } else {
+        // SAFETY: without SA_SIGINFO the address is a plain handler.
+        let handler: extern "C" fn(libc::c_int) =
+            unsafe { std::mem::transmute(action.sa_sigaction) };
+        handler(signal);
+    }
+    if masked {
+        // SAFETY: `saved` was filled by the call above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, saved.as_ptr(), std::ptr::null_mut()) };
+    }
+}
+
+/// Raises `signal` again, to the default action the caller installed: the
+/// signal is blocked while the crash handler runs, so it stays pending and
+/// kills the process when the handler returns.
+fn raise_again(signal: libc::c_int) {
+    // SAFETY: raise only sends a signal, and is async-signal-safe.
+    unsafe { libc::raise(signal) };
 }
 
 fn still_ours(signal: libc::c_int) -> bool {

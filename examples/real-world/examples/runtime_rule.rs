@@ -15,31 +15,48 @@
 //! cargo run -p atexit-real-world --example runtime_rule --features tokio -- return|forced
 //! ```
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The connection `main` made on its runtime, for the handler to reuse.
 static CONNECTION: Mutex<Option<TcpStream>> = Mutex::new(None);
 static COLLECTOR: OnceLock<SocketAddr> = OnceLock::new();
 
-/// A server on a plain thread that prints each line it receives.
+/// A server on a plain thread that prints each line it receives, then
+/// answers `ok`: a handler that waits for the answer knows its line is out
+/// before the next handler (or the end of the process) comes.
 fn start_collector() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the collector");
     let address = listener.local_addr().expect("its address");
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             std::thread::spawn(move || {
+                let mut answer = stream.try_clone().expect("the collector's writer");
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     println!("collector got: {line}");
+                    answer.write_all(b"ok\n").ok();
                 }
             });
         }
     });
     address
+}
+
+/// Sends `line` over `connection` and waits for the collector's `ok`.
+async fn send(connection: &mut TcpStream, line: &str) {
+    connection
+        .write_all(format!("{line}\n").as_bytes())
+        .await
+        .expect("write the line");
+    let mut ok = [0; 3];
+    connection
+        .read_exact(&mut ok)
+        .await
+        .expect("the collector's answer");
 }
 
 #[tokio::main]
@@ -54,23 +71,15 @@ async fn main() {
     atexit::register_async(|| async {
         let connection = CONNECTION.lock().unwrap().take();
         let mut connection = connection.expect("main's connection");
-        connection
-            .write_all(b"bye over the connection main made\n")
-            .await
-            .expect("write over main's connection");
+        send(&mut connection, "bye over the connection main made").await;
         connection.shutdown().await.ok();
     });
     atexit::register_async(|| async {
         let address = COLLECTOR.get().expect("the collector");
         let mut connection = TcpStream::connect(address).await.expect("connect anew");
-        connection
-            .write_all(b"bye over a connection the handler made\n")
-            .await
-            .expect("write over the handler's connection");
+        send(&mut connection, "bye over a connection the handler made").await;
         connection.shutdown().await.ok();
     });
-    // Let the collector print each line before the next handler starts.
-    atexit::register(|| std::thread::sleep(Duration::from_millis(100)));
 
     if mode == "forced" {
         atexit::CatchSignals::new()

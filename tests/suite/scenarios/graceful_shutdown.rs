@@ -694,9 +694,39 @@ pub fn all() -> Vec<Scenario> {
         .hang_after(Duration::from_secs(20))
         .faster_than(Duration::from_secs(15))
         .drive(Drive::Repeat(3)),
-        // The same three, sent by the parent as fast as it can: whether the
-        // exit has started when the third comes or not, it forces.
+        // The same three from outside, the third while the exit runs the
+        // slow handler: it forces.
         Scenario::new("three_signals_from_outside_force_the_end", || {
+            request_mode(Duration::from_secs(60)).install().unwrap();
+            atexit::register(|| {
+                println!("slow handler starts");
+                std::thread::sleep(Duration::from_secs(60));
+            });
+            println!("ready");
+            atexit::shutdown_request().wait();
+            println!("draining");
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .drive(Drive::Steps(vec![
+            Step::WaitFor("ready"),
+            Step::Signal(libc::SIGTERM),
+            Step::WaitFor("draining"),
+            Step::Signal(libc::SIGTERM),
+            Step::WaitFor("slow handler starts"),
+            Step::Signal(libc::SIGINT),
+        ]))
+        .stdout("ready\ndraining\nslow handler starts\n")
+        .any_stderr()
+        .killed_by(libc::SIGINT)
+        .hang_after(Duration::from_secs(20))
+        .faster_than(Duration::from_secs(15)),
+        // The second and third sent by the parent back to back: whether
+        // the exit has started when the third comes or not, it forces.
+        // Which of the two is "the third" is the kernel's choice (it
+        // delivers the lower number first when both are pending, and two
+        // threads may run the handlers at once), so either may end it; a
+        // swallowed third would leave the 60 s handler running.
+        Scenario::new("signals_sent_back_to_back_force_the_end", || {
             request_mode(Duration::from_secs(60)).install().unwrap();
             atexit::register(|| {
                 eprintln!("slow handler starts");
@@ -716,7 +746,7 @@ pub fn all() -> Vec<Scenario> {
         ]))
         .stdout("ready\ndraining\n")
         .any_stderr()
-        .killed_by(libc::SIGINT)
+        .killed_by_one_of(&[libc::SIGINT, libc::SIGTERM])
         .hang_after(Duration::from_secs(20))
         .faster_than(Duration::from_secs(15)),
         // After `request_shutdown`, the first signal ends the drain and the

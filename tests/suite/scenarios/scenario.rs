@@ -89,6 +89,10 @@ pub enum End {
     /// Killed by this signal.
     #[cfg_attr(not(unix), allow(dead_code))]
     Signal(i32),
+    /// Killed by one of these signals: for signals sent back to back, whose
+    /// handlers the kernel may run in either order on two threads.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    SignalOneOf(&'static [i32]),
 }
 
 /// How the driver drives the child process.
@@ -185,6 +189,13 @@ impl Scenario {
     #[cfg_attr(not(unix), allow(dead_code))]
     pub fn killed_by(mut self, signal: i32) -> Self {
         self.expect.end = End::Signal(signal);
+        self
+    }
+
+    /// The process must die by one of `signals`.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub fn killed_by_one_of(mut self, signals: &'static [i32]) -> Self {
+        self.expect.end = End::SignalOneOf(signals);
         self
     }
 
@@ -443,6 +454,7 @@ fn check(
     let ended_right = match expect.end {
         End::Code(code) => finished.status.code() == Some(code),
         End::Signal(signal) => finished.signal() == Some(signal),
+        End::SignalOneOf(signals) => finished.signal().is_some_and(|s| signals.contains(&s)),
     };
     if !ended_right {
         problems.push(format!(
