@@ -697,15 +697,7 @@ pub fn all() -> Vec<Scenario> {
         // The same three from outside, the third while the exit runs the
         // slow handler: it forces.
         Scenario::new("three_signals_from_outside_force_the_end", || {
-            request_mode(Duration::from_secs(60)).install().unwrap();
-            atexit::register(|| {
-                println!("slow handler starts");
-                std::thread::sleep(Duration::from_secs(60));
-            });
-            println!("ready");
-            atexit::shutdown_request().wait();
-            println!("draining");
-            std::thread::sleep(Duration::from_secs(60));
+            slow_drain(|line| println!("{line}"))
         })
         .drive(Drive::Steps(vec![
             Step::WaitFor("ready"),
@@ -727,15 +719,7 @@ pub fn all() -> Vec<Scenario> {
         // threads may run the handlers at once), so either may end it; a
         // swallowed third would leave the 60 s handler running.
         Scenario::new("signals_sent_back_to_back_force_the_end", || {
-            request_mode(Duration::from_secs(60)).install().unwrap();
-            atexit::register(|| {
-                eprintln!("slow handler starts");
-                std::thread::sleep(Duration::from_secs(60));
-            });
-            println!("ready");
-            atexit::shutdown_request().wait();
-            println!("draining");
-            std::thread::sleep(Duration::from_secs(60));
+            slow_drain(|line| eprintln!("{line}"))
         })
         .drive(Drive::Steps(vec![
             Step::WaitFor("ready"),
@@ -938,3 +922,18 @@ extern "C" fn c_library_constructor() {
     link_section = ".init_array.00099"
 )]
 static C_LIBRARY_CONSTRUCTOR: extern "C" fn() = c_library_constructor;
+
+/// Request mode with a 60 s grace and a 60 s handler that says when it
+/// starts through `announce`; prints `ready`, waits for the request, prints
+/// `draining` and drains for 60 s: only a forced end is fast.
+fn slow_drain(announce: fn(&str)) {
+    request_mode(Duration::from_secs(60)).install().unwrap();
+    atexit::register(move || {
+        announce("slow handler starts");
+        std::thread::sleep(Duration::from_secs(60));
+    });
+    println!("ready");
+    atexit::shutdown_request().wait();
+    println!("draining");
+    std::thread::sleep(Duration::from_secs(60));
+}
