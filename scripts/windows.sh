@@ -48,7 +48,7 @@ export WINEDLLOVERRIDES="bcryptprimitives=n"
 
 step "build: std, the library, its examples, the Windows test set"
 cargo build "${BUILD[@]}" -p atexit --examples
-cargo test "${BUILD[@]}" --no-run -p atexit --test examples --test windows
+cargo test "${BUILD[@]}" --no-run -p atexit --test examples --test windows --test windows_children
 cargo test "${BUILD[@]}" --no-run -p atexit-suite --test model --test scenarios
 
 step "run under Wine: every example (tests/examples.rs)"
@@ -59,6 +59,9 @@ step "run under Wine: console control events (tests/windows.rs)"
 # program here (see that file). Run, so that the file keeps building and
 # the list shows what is not run.
 cargo test "${BUILD[@]}" -p atexit --test windows -- --test-threads=1
+
+step "run under Wine: tied children end with the program (tests/windows_children.rs)"
+cargo test "${BUILD[@]}" -p atexit --test windows_children
 
 step "run under Wine: the model test"
 cargo test "${BUILD[@]}" -p atexit-suite --test model

@@ -571,21 +571,9 @@ mod imp {
         fn fflush(stream: *mut std::ffi::c_void) -> c_int;
     }
 
-    type Handle = *mut std::ffi::c_void;
-    const STD_ERROR_HANDLE: u32 = -12_i32 as u32;
-
-    extern "system" {
-        fn GetStdHandle(which: u32) -> Handle;
-        fn WriteFile(
-            file: Handle,
-            buffer: *const u8,
-            length: u32,
-            written: *mut u32,
-            overlapped: *mut std::ffi::c_void,
-        ) -> i32;
-        fn GetCurrentProcess() -> Handle;
-        fn TerminateProcess(process: Handle, code: u32) -> i32;
-    }
+    use windows_sys::Win32::Storage::FileSystem::WriteFile;
+    use windows_sys::Win32::System::Console::{GetStdHandle, STD_ERROR_HANDLE};
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, TerminateProcess};
 
     extern "C" fn c_exit_hook() {
         if let Some(hook) = HOOK.get() {

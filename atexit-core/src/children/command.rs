@@ -41,13 +41,15 @@ pub trait CommandExt: sealed::Sealed {
     ///   the child's own children: a grandchild dies with its parent only if
     ///   it was spawned this way too (`setpriv --pdeathsig KILL` does it for a
     ///   shell's).
-    /// - **Windows**: the child is put in a Job Object of this process's, with
-    ///   `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`: when the process ends, however
-    ///   it ends, the system closes the job's handle and kills every process
-    ///   in it, grandchildren included (children join their parent's job). A
-    ///   grandchild started in the instant between the spawn and the
-    ///   assignment is not in it. This code is type-checked for
-    ///   `x86_64-pc-windows-gnu` but not run yet: see the crate docs' [platforms](https://docs.rs/atexit/latest/atexit/platforms/index.html).
+    /// - **Windows**: the child is started suspended, put in a Job Object of
+    ///   this process's, with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`, and only
+    ///   then resumed: when the process ends, however it ends, the system
+    ///   closes the job's handle and kills every process in it,
+    ///   grandchildren included (children join their parent's job; one
+    ///   started with `CREATE_BREAKAWAY_FROM_JOB` is refused). The command's
+    ///   creation flags are set for the suspended start: pass your own with
+    ///   [`spawn_tied_with_creation_flags`](CommandExt::spawn_tied_with_creation_flags).
+    ///   Run under Wine in CI: see the crate docs' [platforms](https://docs.rs/atexit/latest/atexit/platforms/index.html).
     /// - **FreeBSD** (11.2 and later): `procctl(PROC_PDEATHSIG_CTL)` with
     ///   SIGKILL, set in the child before `exec` and checked with
     ///   `getppid()` as on Linux. It follows the parent process, not the
@@ -99,6 +101,34 @@ pub trait CommandExt: sealed::Sealed {
     /// it undone). A `panic = "abort"` build aborts there instead, with
     /// Tokio's message, before anything is spawned.
     fn spawn_tied(&mut self) -> io::Result<ExitChild<Self::Child>>;
+
+    /// Windows: [`spawn_tied`](CommandExt::spawn_tied) with these process
+    /// creation flags (`CREATE_NO_WINDOW`, `CREATE_NEW_PROCESS_GROUP`, ...).
+    ///
+    /// `spawn_tied` starts the child with `CREATE_SUSPENDED`, puts it in
+    /// the job, then lets it run, and for that it sets the command's
+    /// creation flags: std offers no way to read back flags set before
+    /// with `creation_flags`, so they would be lost. Pass them here.
+    ///
+    /// ```no_run
+    /// # extern crate atexit_core as atexit;
+    /// # #[cfg(windows)] {
+    /// use atexit::CommandExt as _;
+    /// use std::process::Command;
+    ///
+    /// const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+    /// let tool = Command::new("tool.exe").spawn_tied_with_creation_flags(CREATE_NO_WINDOW)?;
+    /// # drop(tool);
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn_tied`](CommandExt::spawn_tied).
+    #[cfg(windows)]
+    #[cfg_attr(docsrs, doc(cfg(windows)))]
+    fn spawn_tied_with_creation_flags(&mut self, flags: u32) -> io::Result<ExitChild<Self::Child>>;
 }
 
 impl sealed::Sealed for std::process::Command {}
@@ -107,18 +137,38 @@ impl CommandExt for std::process::Command {
     type Child = std::process::Child;
 
     fn spawn_tied(&mut self) -> io::Result<ExitChild<std::process::Child>> {
-        sys::die_with_parent(self);
-        let spawned =
-            spawner::on_spawner_thread(self, std::process::Command::new(""), |command| {
-                command.spawn()
-            })?;
-        let child = sys::after_spawn(spawned?)?;
-        // Its group, if it leads one, is ended even if this process is killed.
-        crate::watchdog::tie(Some(child.id()));
-        // Just spawned, never waited for: no need to ask it first (and a
-        // launcher that ended at once keeps its group for the stop).
-        Ok(tie(child))
+        spawn_std(self, 0)
     }
+
+    #[cfg(windows)]
+    fn spawn_tied_with_creation_flags(
+        &mut self,
+        flags: u32,
+    ) -> io::Result<ExitChild<std::process::Child>> {
+        spawn_std(self, flags)
+    }
+}
+
+/// `spawn_tied` of a std `Command`; `windows_flags`: the creation flags
+/// (Windows only).
+fn spawn_std(
+    command: &mut std::process::Command,
+    windows_flags: u32,
+) -> io::Result<ExitChild<std::process::Child>> {
+    #[cfg(windows)]
+    sys::start_suspended(command, windows_flags);
+    #[cfg(not(windows))]
+    let _ = windows_flags;
+    sys::die_with_parent(command);
+    let spawned = spawner::on_spawner_thread(command, std::process::Command::new(""), |command| {
+        command.spawn()
+    })?;
+    let child = sys::after_spawn(spawned?)?;
+    // Its group, if it leads one, is ended even if this process is killed.
+    crate::watchdog::tie(Some(child.id()));
+    // Just spawned, never waited for: no need to ask it first (and a
+    // launcher that ended at once keeps its group for the stop).
+    Ok(tie(child))
 }
 
 #[cfg(feature = "tokio")]
@@ -130,33 +180,54 @@ impl CommandExt for tokio::process::Command {
     type Child = tokio::process::Child;
 
     fn spawn_tied(&mut self) -> io::Result<ExitChild<tokio::process::Child>> {
-        // Tokio's spawn needs its runtime's context, with its IO driver:
-        // without one Tokio starts the process and then panics, leaving a
-        // running child that nobody owns. So both are checked first, before
-        // the command is touched or anything is spawned.
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            io::Error::other("spawn_tied of a tokio::process::Command needs a Tokio runtime")
-        })?;
-        #[cfg(unix)]
-        if !sys::tokio_io_enabled() {
-            return Err(io::Error::other(
-                "spawn_tied of a tokio::process::Command needs a Tokio runtime with IO \
-                 enabled (`enable_io` or `enable_all` on its builder)",
-            ));
-        }
-        sys::die_with_parent(self.as_std_mut());
-        let spawned =
-            spawner::on_spawner_thread(self, tokio::process::Command::new(""), move |command| {
-                let _entered = runtime.enter();
-                command.spawn()
-            })?;
-        let child = sys::after_spawn(spawned?)?;
-        // Its group, if it leads one, is ended even if this process is killed.
-        crate::watchdog::tie(child.id());
-        // Just spawned, never waited for: no need to ask it first (and a
-        // launcher that ended at once keeps its group for the stop).
-        Ok(tie(child))
+        spawn_tokio(self, 0)
     }
+
+    #[cfg(windows)]
+    fn spawn_tied_with_creation_flags(
+        &mut self,
+        flags: u32,
+    ) -> io::Result<ExitChild<tokio::process::Child>> {
+        spawn_tokio(self, flags)
+    }
+}
+
+/// `spawn_tied` of a Tokio `Command`; `windows_flags` as for [`spawn_std`].
+#[cfg(feature = "tokio")]
+fn spawn_tokio(
+    command: &mut tokio::process::Command,
+    windows_flags: u32,
+) -> io::Result<ExitChild<tokio::process::Child>> {
+    // Tokio's spawn needs its runtime's context, with its IO driver:
+    // without one Tokio starts the process and then panics, leaving a
+    // running child that nobody owns. So both are checked first, before
+    // the command is touched or anything is spawned.
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+        io::Error::other("spawn_tied of a tokio::process::Command needs a Tokio runtime")
+    })?;
+    #[cfg(unix)]
+    if !sys::tokio_io_enabled() {
+        return Err(io::Error::other(
+            "spawn_tied of a tokio::process::Command needs a Tokio runtime with IO \
+             enabled (`enable_io` or `enable_all` on its builder)",
+        ));
+    }
+    #[cfg(windows)]
+    sys::start_suspended(command.as_std_mut(), windows_flags);
+    #[cfg(not(windows))]
+    let _ = windows_flags;
+    sys::die_with_parent(command.as_std_mut());
+    let spawned =
+        spawner::on_spawner_thread(command, tokio::process::Command::new(""), move |command| {
+            let _entered = runtime.enter();
+            command.spawn()
+        })?;
+    let child = sys::after_spawn(spawned?)?;
+    // Its group, if it leads one, is ended even if this process is killed.
+    crate::watchdog::tie(child.id());
+    // Just spawned, never waited for: no need to ask it first (and a
+    // launcher that ended at once keeps its group for the stop).
+    Ok(tie(child))
 }
 
 #[cfg(all(test, unix, feature = "tokio"))]
