@@ -48,7 +48,7 @@ pub trait CommandExt: sealed::Sealed {
     ///   grandchildren included (children join their parent's job; one
     ///   started with `CREATE_BREAKAWAY_FROM_JOB` is refused). The command's
     ///   creation flags are set for the suspended start: pass your own with
-    ///   [`spawn_tied_with_creation_flags`](CommandExt::spawn_tied_with_creation_flags).
+    ///   `spawn_tied_with_creation_flags` (a Windows-only method of this trait).
     ///   Run under Wine in CI: see the crate docs' [platforms](https://docs.rs/atexit/latest/atexit/platforms/index.html).
     /// - **FreeBSD** (11.2 and later): `procctl(PROC_PDEATHSIG_CTL)` with
     ///   SIGKILL, set in the child before `exec` and checked with
