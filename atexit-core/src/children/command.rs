@@ -108,7 +108,9 @@ pub trait CommandExt: sealed::Sealed {
     /// `spawn_tied` starts the child with `CREATE_SUSPENDED`, puts it in
     /// the job, then lets it run, and for that it sets the command's
     /// creation flags: std offers no way to read back flags set before
-    /// with `creation_flags`, so they would be lost. Pass them here.
+    /// with `creation_flags`, so they would be lost. Pass them here. A
+    /// `CREATE_SUSPENDED` among them changes nothing: the child is resumed
+    /// once it is in the job, as with `spawn_tied`.
     ///
     /// ```no_run
     /// # extern crate atexit_core as atexit;
