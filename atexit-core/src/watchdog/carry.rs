@@ -1,9 +1,10 @@
 //! The declared cleanups the watchdog holds (issue 24), and what it does once
 //! the program died without saying `Bye`: first the process groups (the tied
-//! ones and the declared ones, through [`super::reap`]: nothing of them may
-//! write to the terminal after it is given back), then the terminals, then
-//! the paths; newest first within each kind, as the program would have run
-//! them.
+//! ones and the declared ones, through [`super::reap`]: stopped at once, so
+//! that nothing of theirs writes to the terminal after it is given back, and
+//! killed with their descendants right after the terminal), then the
+//! terminals, then the paths; newest first within each kind, as the program
+//! would have run them.
 //!
 //! Each is checked before it acts, so that a cleanup the program already
 //! carried out (a `Ran` lost in a full socket, or a kill between the run and
@@ -158,12 +159,15 @@ pub(super) fn carry_out(mut groups: HashMap<u32, Group>, declared: Declarations)
             } => paths.push((path, dev, ino, recursive, held.fd)),
         }
     }
-    if !groups.is_empty() {
-        super::reap::reap(groups);
-    }
+    // Stopped first (a signal each), so that nothing of theirs writes to the
+    // terminal once it is given back; their descendants are looked for in
+    // `/proc`, which takes longer, only after the terminal: the shell is
+    // racing us for it (CRASH-FACTS §3).
+    let stopped = super::reap::stop(&groups);
     for (fd, saved, escape, seen) in terminals {
         restore(&fd, &saved, &escape, seen.as_ref());
     }
+    stopped.finish();
     for (path, dev, ino, recursive, pin) in paths {
         remove(
             std::ffi::OsStr::from_bytes(&path).as_ref(),

@@ -102,7 +102,9 @@ fn watch(socket: RawFd, parent: libc::pid_t) {
                 Step::More => look = (Instant::now(), FIRST_LOOK),
                 Step::Bye => return,
                 Step::End => {
-                    if program_is_dead(parent_fd.as_ref(), parent) {
+                    if program_is_exiting(parent)
+                        || program_is_dead(parent_fd.as_ref(), parent)
+                    {
                         super::carry::carry_out(groups, declared);
                     }
                     return;
@@ -147,6 +149,29 @@ fn program_lives(parent_fd: Option<&OwnedFd>, parent: libc::pid_t) -> bool {
     }
     // SAFETY: only reads.
     (unsafe { libc::getppid() }) == parent
+}
+
+/// `PF_EXITING`, in the kernel's flags word (field 9 of `/proc/<pid>/stat`).
+const PF_EXITING: u64 = 0x4;
+
+/// On the socket's end: whether the program is already in its exit (its
+/// flags say `PF_EXITING`) or a zombie. The socket's last close runs in the
+/// kernel's exit before the parent is notified (CRASH-FACTS §3), while the
+/// pidfd becomes readable only with that notice: this lets the watchdog act
+/// on the end of file alone, ahead of the program's shell, which is woken
+/// by the same notice. A program that closed its end and lives on (an
+/// `exec`) is neither.
+fn program_is_exiting(parent: libc::pid_t) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{parent}/stat")) else {
+        return false;
+    };
+    let Some(rest) = stat.rfind(')').map(|end| &stat[end + 1..]) else {
+        return false;
+    };
+    let mut fields = rest.split_whitespace();
+    let state = fields.next();
+    let flags: Option<u64> = fields.nth(5).and_then(|f| f.parse().ok());
+    matches!(state, Some("Z" | "X")) || flags.is_some_and(|flags| flags & PF_EXITING != 0)
 }
 
 /// A pidfd of the parent, checked to be the program's: `None` on kernels
