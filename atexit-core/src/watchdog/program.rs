@@ -104,12 +104,17 @@ pub(super) fn declare(id: u64, what: super::Carried<'_>) {
         Some(fd) => std::slice::from_ref(fd),
         None => &[],
     };
-    if !send(
-        socket,
-        &protocol::declare(id, &declared, fds.len() as u8),
-        fds,
-    ) {
+    let message = protocol::declare(id, &declared, fds.len() as u8);
+    if !send(socket, &message, fds) {
+        // The watchdog went away (killed on its own): a new one gets this
+        // declaration (it knows nothing of the earlier ones: the contract
+        // says so).
         lost(socket);
+        if let Some(socket) = self::socket() {
+            if !send(socket, &message, fds) {
+                lost(socket);
+            }
+        }
     }
     drop(pidfd);
 }

@@ -102,9 +102,7 @@ fn watch(socket: RawFd, parent: libc::pid_t) {
                 Step::More => look = (Instant::now(), FIRST_LOOK),
                 Step::Bye => return,
                 Step::End => {
-                    if program_is_exiting(parent)
-                        || program_is_dead(parent_fd.as_ref(), parent)
-                    {
+                    if program_is_exiting(parent) || program_is_dead(parent_fd.as_ref(), parent) {
                         super::carry::carry_out(groups, declared);
                     }
                     return;
