@@ -578,3 +578,74 @@ fn a_crash_still_dumps_core() {
         );
     }
 }
+
+/// Compare-and-restore, and a lock taken over, both after the death and
+/// before the watchdog acts (the watchdog is held stopped meanwhile): the
+/// "shell" set a mode of its own on the tty and a second instance replaced
+/// the lock. The watchdog must leave both alone (no escape bytes either),
+/// and still remove the rest and kill the group.
+#[test]
+fn after_sigkill_what_others_did_before_the_watchdog_acted_is_kept() {
+    let dir = TempDir::new("last-words-late-watchdog");
+    let pty = pty();
+    let mut command = Command::new(last_words());
+    command
+        .arg("wait")
+        .arg(dir.path())
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::null());
+    support::no_core_dumps(&mut command);
+    let mut child = command.spawn().expect("start the example");
+    let pid = child.id();
+    let deadline = Instant::now() + HANG;
+    while !dir.path().join("ready").exists() {
+        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let watchdog = watchdog_of(pid).expect("the first declaration started a watchdog");
+    // SAFETY: signals to the watchdog (held still) and to our own child.
+    unsafe {
+        libc::kill(watchdog, libc::SIGSTOP);
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+    // The shell's own mode (readline's: no echo, no canonical input, but
+    // signals and output processing kept), and a second instance's lock.
+    let mut shells = mode(&pty.slave);
+    shells.c_iflag = libc::ICRNL;
+    shells.c_oflag = libc::OPOST | libc::ONLCR;
+    shells.c_lflag = libc::ISIG | libc::IEXTEN;
+    // SAFETY: a tty we own and a termios tcgetattr filled.
+    assert_eq!(
+        unsafe { libc::tcsetattr(pty.slave.as_raw_fd(), libc::TCSANOW, &shells) },
+        0
+    );
+    let lock = dir.path().join("app.lock");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::write(&lock, b"second instance").unwrap();
+    let before = drain(&pty.master);
+    // SAFETY: lets the watchdog go on.
+    unsafe { libc::kill(watchdog, libc::SIGCONT) };
+    wait_for_its_watchdog(pid, "late watchdog");
+    let after = drain(&pty.master);
+    assert_eq!(count(&before, atexit::TERMINAL_RESET), 0);
+    assert_eq!(
+        count(&after, atexit::TERMINAL_RESET),
+        0,
+        "the watchdog wrote to a tty the shell had taken back"
+    );
+    assert!(
+        flags(&mode(&pty.slave)) == flags(&shells),
+        "the watchdog undid the shell's mode"
+    );
+    assert_eq!(std::fs::read(&lock).unwrap(), b"second instance");
+    assert!(std::fs::symlink_metadata(dir.path().join("app.sock")).is_err());
+    assert!(!dir.path().join("scratch").exists());
+    assert!(dir.path().join("kept").exists());
+    let worker: i32 = std::fs::read_to_string(dir.path().join("worker.pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(gone_within(worker, Duration::from_secs(5)));
+}
