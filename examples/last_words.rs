@@ -11,9 +11,14 @@
 //! ```
 //!
 //! Ways: return, exit, atexit-exit, panic, signal, segv, segv-thread,
-//! overflow, overflow-thread, abort. Add `recreate` to play a second instance
-//! that takes the lock (a new file at the same path) before the end: that
-//! lock is kept. `hook` calls `atexit::run_on_panic_abort()` first.
+//! overflow, overflow-thread, abort; `wait` (for a `kill -9` or an uncaught
+//! SIGTERM from outside: it writes `ready` in the directory, then waits),
+//! `exit-now` (`atexit::exit_now`: no code runs, the watchdog carries them
+//! out) and `ran-exit-now` (runs every declaration now, enters raw mode
+//! again, then `exit_now`: the watchdog must run none of them a second
+//! time). Add `recreate` to play a second instance that takes the lock (a
+//! new file at the same path) before the end: that lock is kept. `hook`
+//! calls `atexit::run_on_panic_abort()` first.
 
 #[cfg(unix)]
 fn main() -> std::io::Result<()> {
@@ -33,21 +38,21 @@ fn main() -> std::io::Result<()> {
     }
 
     // First, while the terminal is still in the mode to give back.
-    let _terminal = atexit::restore_terminal_at_exit()?;
+    let terminal = atexit::restore_terminal_at_exit()?;
 
     let lock = dir.join("app.lock");
     std::fs::write(&lock, std::process::id().to_string())?;
-    atexit::LastWords::remove_file(&lock)?.declare();
+    let lock_declared = atexit::LastWords::remove_file(&lock)?.declare();
 
     let socket = dir.join("app.sock");
     let _listener = std::os::unix::net::UnixListener::bind(&socket)?;
-    atexit::LastWords::remove_file(&socket)?.declare();
+    let socket_declared = atexit::LastWords::remove_file(&socket)?.declare();
 
     let scratch = dir.join("scratch");
     std::fs::create_dir_all(scratch.join("cache/deeper"))?;
     std::fs::write(scratch.join("cache/deeper/part"), b"...")?;
     std::fs::write(scratch.join("notes"), b"...")?;
-    atexit::LastWords::remove_dir_all(&scratch)?.declare();
+    let scratch_declared = atexit::LastWords::remove_dir_all(&scratch)?.declare();
 
     // Declared, then cancelled: it must survive every ending.
     let kept = dir.join("kept");
@@ -58,7 +63,7 @@ fn main() -> std::io::Result<()> {
         .arg("30")
         .process_group(0)
         .spawn()?;
-    atexit::LastWords::kill_process_group(worker.id())?.declare();
+    let group_declared = atexit::LastWords::kill_process_group(worker.id())?.declare();
     std::fs::write(dir.join("worker.pid"), worker.id().to_string())?;
 
     if flag("recreate") {
@@ -69,17 +74,22 @@ fn main() -> std::io::Result<()> {
     }
 
     // What a TUI does: raw mode, the alternate screen, no cursor, the mouse.
-    // SAFETY: a zeroed termios is valid storage; fd 0 is our terminal.
-    unsafe {
-        let mut raw: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(0, &mut raw) == 0 {
-            libc::cfmakeraw(&mut raw);
-            libc::tcsetattr(0, libc::TCSANOW, &raw);
+    let enter_the_tui = || -> std::io::Result<()> {
+        // SAFETY: a zeroed termios is valid storage; fd 0 is our terminal.
+        unsafe {
+            let mut raw: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut raw) == 0 {
+                libc::cfmakeraw(&mut raw);
+                libc::tcsetattr(0, libc::TCSANOW, &raw);
+            }
         }
-    }
-    let mut out = std::io::stdout();
-    out.write_all(b"\x1b[?1049h\x1b[?25l\x1b[?1000h<in the TUI>")?;
-    out.flush()?;
+        let mut out = std::io::stdout();
+        out.write_all(b"\x1b[?1049h\x1b[?25l\x1b[?1000h<in the TUI>")?;
+        out.flush()
+    };
+    enter_the_tui()?;
+    // The watchdog learns the raw mode now (else within a second).
+    terminal.note_terminal_mode();
 
     match way.as_str() {
         "return" => Ok(()),
@@ -115,6 +125,29 @@ fn main() -> std::io::Result<()> {
             .map_err(|_| unreachable()),
         // SAFETY: abort is what C code calls when it gives up.
         "abort" => unsafe { libc::abort() },
+        "wait" => {
+            std::fs::write(dir.join("ready"), b"")?;
+            loop {
+                std::thread::park();
+            }
+        }
+        "exit-now" => atexit::exit_now(5),
+        "ran-exit-now" => {
+            for declaration in [
+                group_declared,
+                scratch_declared,
+                socket_declared,
+                lock_declared,
+                terminal,
+            ] {
+                assert!(declaration.run_now());
+            }
+            // Back in the TUI, the lock taken again: none of it is the
+            // watchdog's to undo any more.
+            std::fs::write(&lock, b"taken again")?;
+            enter_the_tui()?;
+            atexit::exit_now(6)
+        }
         other => panic!("unknown way {other:?}"),
     }
 }

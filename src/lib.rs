@@ -83,7 +83,11 @@
 //! ```
 //!
 //! Which exits run the handlers and which cannot (SIGKILL, `abort`, a
-//! crash) is on the [exits] page.
+//! crash) is on the [exits] page. What Python's documentation cannot say:
+//! cleanups declared as data ([`LastWords`]: restore the terminal, remove a
+//! lock file, kill a process group) run even on `kill -9` and the OOM
+//! killer, carried out by a watchdog process (Linux with glibc), and on a
+//! segfault or a stack overflow ([last_words]).
 //!
 //! # Which part do I need
 //!
@@ -115,7 +119,8 @@
 //! - [children]: child processes that end with the program.
 //! - [last_words]: cleanups declared as data (restore the terminal, remove
 //!   a lock file, kill a process group) that run even on a segfault, a stack
-//!   overflow or `abort`.
+//!   overflow or `abort`, and even on `kill -9` (Linux with glibc: a
+//!   watchdog process carries them out).
 //! - [async_handlers]: async handlers and the runtime rule.
 //! - [pitfalls]: what goes wrong most often.
 //! - [platforms]: what is tested where; Windows.

@@ -3,9 +3,11 @@
 //! Unix socket, a scratch directory, a process group and one cancelled file,
 //! puts the tty in raw mode and the alternate screen, then ends one way per
 //! test (a return, an exit, a panic, a caught signal, a segfault, a stack
-//! overflow, `abort()`).
+//! overflow, `abort()`, and from outside a `kill -9` or a SIGTERM nobody
+//! catches, where only the watchdog can act).
 //!
-//! After each, from outside: the pty's mode equals the one before, the
+//! After each, from outside, once the program's watchdog is gone too (so
+//! that whatever it would do is done): the pty's mode equals the one before, the
 //! escape bytes came out on the master exactly once after the program's own,
 //! the process ended as that way ends (its status, or the signal that
 //! killed it, and std's overflow message on stderr), the lock, socket and
@@ -105,13 +107,49 @@ struct Ended {
     restored: bool,
 }
 
+/// The pid of the watchdog of the program `pid`, while one runs: the process
+/// whose environment names `pid` as its parent (see the watchdog's docs).
+fn watchdog_of(pid: u32) -> Option<i32> {
+    let wanted = format!(":{pid}");
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let candidate: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let environ = std::fs::read(format!("/proc/{candidate}/environ")).ok()?;
+            environ
+                .split(|&b| b == 0)
+                .any(|var| var.starts_with(b"ATEXIT_WATCHDOG=") && var.ends_with(wanted.as_bytes()))
+                .then_some(candidate)
+        })
+}
+
+/// Waits (5 s at most) until the program's watchdog has done what it does
+/// and left.
+fn wait_for_its_watchdog(pid: u32, describe: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while let Some(watchdog) = watchdog_of(pid) {
+        if gone_within(watchdog, Duration::ZERO) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{describe}: the watchdog {watchdog} is still there 5 s after the program"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn run_way(program: &Path, way: &str, extra: &[&str], dir: &Path) -> Ended {
     run_way_with(program, way, extra, dir, false)
 }
 
 /// As `run_way`; with `core`, core dumps are allowed (a few MiB, written to
-/// `dir`, its working directory) rather than turned off.
+/// `dir`, its working directory) rather than turned off. The way `kill-N`
+/// runs the example's `wait` and sends it signal N once it is ready.
 fn run_way_with(program: &Path, way: &str, extra: &[&str], dir: &Path, core: bool) -> Ended {
+    let signal: Option<i32> = way.strip_prefix("kill-").map(|n| n.parse().unwrap());
+    let way = if signal.is_some() { "wait" } else { way };
     let pty = pty();
     let before = mode(&pty.slave);
     let mut command = Command::new(program);
@@ -141,6 +179,7 @@ fn run_way_with(program: &Path, way: &str, extra: &[&str], dir: &Path, core: boo
         support::no_core_dumps(&mut command);
     }
     let mut child = command.spawn().expect("start the example");
+    let pid = child.id();
     let mut stderr = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
@@ -148,6 +187,17 @@ fn run_way_with(program: &Path, way: &str, extra: &[&str], dir: &Path, core: boo
         text
     });
     let deadline = Instant::now() + HANG;
+    if let Some(signal) = signal {
+        while !dir.join("ready").exists() {
+            if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+                let _ = child.kill();
+                panic!("{way}: never got ready");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // SAFETY: a signal to our own child, unreaped.
+        unsafe { libc::kill(pid as i32, signal) };
+    }
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
@@ -159,6 +209,7 @@ fn run_way_with(program: &Path, way: &str, extra: &[&str], dir: &Path, core: boo
         std::thread::sleep(Duration::from_millis(5));
     };
     let stderr = reader.join().unwrap();
+    wait_for_its_watchdog(pid, way);
     let after = mode(&pty.slave);
     Ended {
         status,
@@ -380,6 +431,85 @@ fn on_abort_in_c_code() {
     check(&last_words(), "abort", &[], Expect::Signal(libc::SIGABRT));
 }
 
+/// `kill -9`: no code runs in the process; the watchdog restores the tty
+/// (it saw the raw mode while the program lived, and the tty still holds
+/// it), kills the group, removes the paths.
+#[test]
+fn on_sigkill_the_watchdog_carries_them_out() {
+    check(
+        &last_words(),
+        &format!("kill-{}", libc::SIGKILL),
+        &[],
+        Expect::Signal(libc::SIGKILL),
+    );
+}
+
+/// A SIGTERM nobody catches (no `catch_signals`): the default action ends
+/// the process at once, as a SIGKILL does.
+#[test]
+fn on_an_uncaught_sigterm_the_watchdog_carries_them_out() {
+    check(
+        &last_words(),
+        &format!("kill-{}", libc::SIGTERM),
+        &[],
+        Expect::Signal(libc::SIGTERM),
+    );
+}
+
+#[test]
+fn a_lock_a_second_instance_recreated_is_kept_on_sigkill() {
+    check(
+        &last_words(),
+        &format!("kill-{}", libc::SIGKILL),
+        &["recreate"],
+        Expect::Signal(libc::SIGKILL),
+    );
+}
+
+/// `exit_now` runs no code in the process (by design), so the watchdog,
+/// which hears no `Bye`, carries them out.
+#[test]
+fn on_exit_now_the_watchdog_carries_them_out() {
+    check(&last_words(), "exit-now", &[], Expect::Code(5));
+}
+
+/// Every declaration ran in the process (`run_now`), then the program went
+/// back to raw mode, took the lock again and ended with `exit_now` (no
+/// `Bye`): the watchdog, told each one ran, does none of them again: the
+/// tty stays raw, the escape bytes came out once, the new lock is kept.
+#[test]
+fn what_ran_in_the_process_is_not_run_again_by_the_watchdog() {
+    let dir = TempDir::new("last-words-ran-exit-now");
+    let ended = run_way(&last_words(), "ran-exit-now", &[], dir.path());
+    let describe = format!(
+        "{:?}\nstderr:\n{}\nterminal: {:?}",
+        ended.status,
+        ended.stderr,
+        String::from_utf8_lossy(&ended.terminal)
+    );
+    assert_eq!(ended.status.code(), Some(6), "{describe}");
+    assert_eq!(
+        count(&ended.terminal, ENTER),
+        2,
+        "the TUI was entered twice: {describe}"
+    );
+    assert_eq!(
+        count(&ended.terminal, atexit::TERMINAL_RESET),
+        1,
+        "the watchdog wrote the escape bytes again: {describe}"
+    );
+    assert!(
+        !ended.restored,
+        "the watchdog restored a tty whose declaration had already run: {describe}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("app.lock")).ok().as_deref(),
+        Some(&b"taken again"[..]),
+        "{describe}"
+    );
+    assert!(!dir.path().join("scratch").exists(), "{describe}");
+}
+
 #[test]
 fn a_lock_a_second_instance_recreated_is_kept_on_a_crash() {
     check(
@@ -447,4 +577,75 @@ fn a_crash_still_dumps_core() {
             ended.status
         );
     }
+}
+
+/// Compare-and-restore, and a lock taken over, both after the death and
+/// before the watchdog acts (the watchdog is held stopped meanwhile): the
+/// "shell" set a mode of its own on the tty and a second instance replaced
+/// the lock. The watchdog must leave both alone (no escape bytes either),
+/// and still remove the rest and kill the group.
+#[test]
+fn after_sigkill_what_others_did_before_the_watchdog_acted_is_kept() {
+    let dir = TempDir::new("last-words-late-watchdog");
+    let pty = pty();
+    let mut command = Command::new(last_words());
+    command
+        .arg("wait")
+        .arg(dir.path())
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::null());
+    support::no_core_dumps(&mut command);
+    let mut child = command.spawn().expect("start the example");
+    let pid = child.id();
+    let deadline = Instant::now() + HANG;
+    while !dir.path().join("ready").exists() {
+        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let watchdog = watchdog_of(pid).expect("the first declaration started a watchdog");
+    // SAFETY: signals to the watchdog (held still) and to our own child.
+    unsafe {
+        libc::kill(watchdog, libc::SIGSTOP);
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+    // The shell's own mode (readline's: no echo, no canonical input, but
+    // signals and output processing kept), and a second instance's lock.
+    let mut shells = mode(&pty.slave);
+    shells.c_iflag = libc::ICRNL;
+    shells.c_oflag = libc::OPOST | libc::ONLCR;
+    shells.c_lflag = libc::ISIG | libc::IEXTEN;
+    // SAFETY: a tty we own and a termios tcgetattr filled.
+    assert_eq!(
+        unsafe { libc::tcsetattr(pty.slave.as_raw_fd(), libc::TCSANOW, &shells) },
+        0
+    );
+    let lock = dir.path().join("app.lock");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::write(&lock, b"second instance").unwrap();
+    let before = drain(&pty.master);
+    // SAFETY: lets the watchdog go on.
+    unsafe { libc::kill(watchdog, libc::SIGCONT) };
+    wait_for_its_watchdog(pid, "late watchdog");
+    let after = drain(&pty.master);
+    assert_eq!(count(&before, atexit::TERMINAL_RESET), 0);
+    assert_eq!(
+        count(&after, atexit::TERMINAL_RESET),
+        0,
+        "the watchdog wrote to a tty the shell had taken back"
+    );
+    assert!(
+        flags(&mode(&pty.slave)) == flags(&shells),
+        "the watchdog undid the shell's mode"
+    );
+    assert_eq!(std::fs::read(&lock).unwrap(), b"second instance");
+    assert!(std::fs::symlink_metadata(dir.path().join("app.sock")).is_err());
+    assert!(!dir.path().join("scratch").exists());
+    assert!(dir.path().join("kept").exists());
+    let worker: i32 = std::fs::read_to_string(dir.path().join("worker.pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(gone_within(worker, Duration::from_secs(5)));
 }

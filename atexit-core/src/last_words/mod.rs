@@ -304,6 +304,30 @@ impl Declaration {
         ran
     }
 
+    /// Tells the watchdog that the terminal now holds the mode the program
+    /// wants (call it right after entering raw mode), and waits until the
+    /// watchdog has looked (at most 200 ms). Whether a watchdog looked:
+    /// `false` where there is none (musl, macOS, the BSDs, Windows, a
+    /// `cdylib`: see the contract on [`LastWords`]).
+    ///
+    /// The watchdog restores a terminal after a `kill -9` only if the tty
+    /// still holds the mode it last saw while the program lived (so that it
+    /// never undoes a mode the shell set after the death). It looks on its
+    /// own after every declaration, then 10 ms, 20 ms, 40 ms ... later, at
+    /// most a second apart; this call makes the look happen now, so a kill
+    /// a moment after entering raw mode is covered too. It applies to every
+    /// terminal declared, whichever declaration it is called on.
+    ///
+    /// ```no_run
+    /// let restore = atexit_core::restore_terminal_at_exit()?;
+    /// // crossterm::terminal::enable_raw_mode()?;
+    /// restore.note_terminal_mode();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn note_terminal_mode(&self) -> bool {
+        crate::watchdog::look_at_terminals()
+    }
+
     /// Whether it is still waiting to run.
     ///
     /// ```

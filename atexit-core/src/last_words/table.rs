@@ -17,7 +17,11 @@
 use super::sys::Action;
 use std::cell::UnsafeCell;
 use std::ptr;
-use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+/// The id the next declaration gets: how the watchdog, which holds a copy of
+/// each declaration, is told which one was cancelled or ran.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Nothing declared; a declaration may claim it.
 const FREE: usize = 0;
@@ -46,6 +50,9 @@ struct Node {
     /// The process that declared it (`-1` where there are no pids): a forked
     /// child that crashes does not carry out its parent's declarations.
     owner: AtomicI64,
+    /// The declaration's id with the watchdog; written while `BUSY`, before
+    /// the Release store of `PENDING`.
+    id: AtomicU64,
     /// Written only by the thread that holds the node `BUSY`; read by the
     /// thread that swapped it out of `PENDING` (Acquire on that swap, Release
     /// on the store of `PENDING`).
@@ -95,12 +102,21 @@ fn nodes() -> impl Iterator<Item = &'static Node> {
     })
 }
 
-/// Puts `action` in the table, waiting; returns its ticket.
+/// Puts `action` in the table, waiting, and hands a copy to the watchdog;
+/// returns its ticket.
+///
+/// The watchdog gets it before it is `PENDING`, so that a `Ran` from the
+/// crash handler can only follow the `Declare` on the socket; a crash in
+/// between leaves it to the watchdog alone (the crash path does not run a
+/// `BUSY` node): exactly once either way.
 pub(crate) fn arm(action: Action, owner: i64) -> Ticket {
     let (node, generation) = claim();
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    action.tell_watchdog(id);
     // SAFETY: we hold the node BUSY, so no other thread touches `action`.
     unsafe { *node.action.get() = Some(action) };
     node.owner.store(owner, Ordering::Relaxed);
+    node.id.store(id, Ordering::Relaxed);
     node.state
         .store(word(generation, PENDING), Ordering::Release);
     Ticket { node, generation }
@@ -122,6 +138,7 @@ fn claim() -> (&'static Node, usize) {
     let node: &'static mut Node = Box::leak(Box::new(Node {
         state: AtomicUsize::new(word(0, BUSY)),
         owner: AtomicI64::new(-1),
+        id: AtomicU64::new(0),
         action: UnsafeCell::new(None),
         next: ptr::null(),
     }));
@@ -165,13 +182,20 @@ impl Ticket {
         if let Some(action) = taken.action() {
             action.run(super::sys::Context::Normal);
         }
+        // After the run: a kill in between leaves the watchdog to find it
+        // done (each of its cleanups checks first), never undone.
+        crate::watchdog::ran(taken.id());
         true
     }
 
     /// Drops the cleanup unrun, unless it ran or is running; whether it was
     /// still waiting.
     pub(crate) fn cancel(self) -> bool {
-        self.take().is_some()
+        let Some(taken) = self.take() else {
+            return false;
+        };
+        crate::watchdog::cancel(taken.id());
+        true
     }
 
     /// Whether it is still waiting to run.
@@ -188,6 +212,10 @@ struct Taken {
 }
 
 impl Taken {
+    fn id(&self) -> u64 {
+        self.ticket.node.id.load(Ordering::Relaxed)
+    }
+
     fn action(&self) -> Option<&Action> {
         // SAFETY: the node is BUSY and we made it so: no one else touches
         // `action` until `drop` stores FREE.
@@ -240,6 +268,7 @@ pub(crate) fn run_all_in_crash(pid: i64, sleep_1ms: fn()) {
         // with); SPENT nodes are never touched again.
         if let Some(action) = unsafe { (*node.action.get()).as_ref() } {
             action.run(super::sys::Context::Crash);
+            crate::watchdog::ran_in_crash(node.id.load(Ordering::Relaxed));
         }
     }
     // Another thread may be halfway through one (a normal exit's cleanup

@@ -71,6 +71,36 @@ impl Action {
         Action::Noop
     }
 
+    /// Hands a copy to the watchdog as declaration `id` (Linux with glibc;
+    /// elsewhere nothing).
+    pub(crate) fn tell_watchdog(&self, id: u64) {
+        use crate::watchdog::Carried;
+        let what = match self {
+            Action::Remove(removal) => Carried::Remove {
+                path: removal.path.as_bytes(),
+                // Widened where dev_t and ino_t are narrower (macOS).
+                #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+                dev: removal.dev as u64,
+                #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+                ino: removal.ino as u64,
+                recursive: removal.recursive,
+                pin: removal.pin.as_ref().map(|pin| pin.as_fd()),
+            },
+            Action::KillGroup { pgid } => Carried::KillGroup {
+                // Checked > 1 at declaration.
+                pgid: *pgid as u32,
+            },
+            Action::Terminal(terminal) => Carried::Terminal {
+                tty: terminal.fd.as_fd(),
+                saved: &terminal.saved,
+                escape: &terminal.escape,
+            },
+            #[cfg(test)]
+            Action::Noop => return,
+        };
+        crate::watchdog::declare(id, what);
+    }
+
     /// Carries it out. Async-signal-safe and panic-free in both contexts;
     /// errors are ignored (there is no one to tell at exit, and the
     /// declaration said what to do, not what to report).

@@ -1,8 +1,10 @@
 //! The watchdog: one small process per program that ends the program's tied
-//! process groups when the program dies without running any code (SIGKILL,
-//! the OOM killer, `abort`, a crash, [`exit_now`](crate::exit_now), an exit
-//! cut off by its deadline), shared by issue 22 (tied children's trees) and
-//! issue 24 (declared cleanups, which will travel over the same socket).
+//! process groups and carries out its declared cleanups ([`carry`]) when
+//! the program dies without running any code (SIGKILL, the OOM killer,
+//! `abort`, a crash, [`exit_now`](crate::exit_now), an exit cut off by its
+//! deadline), shared by issue 22 (tied children's trees) and issue 24
+//! (declared cleanups, over the same socket). A declaration the crash
+//! handler carried out is withdrawn by its `Ran`, sent from the handler.
 //!
 //! # Contract
 //!
@@ -22,7 +24,7 @@
 //! # How
 //!
 //! - Started lazily, once per process, by the first tied child that leads a
-//!   group: `/proc/self/exe` run again with `posix_spawn` (std's `Command`,
+//!   group or the first declared cleanup: `/proc/self/exe` run again with `posix_spawn` (std's `Command`,
 //!   no `pre_exec`), `ATEXIT_WATCHDOG=<version>:<fd>:<parent pid>` in its
 //!   environment, the watchdog's end of an `AF_UNIX` stream socket pair as
 //!   its stdin (so no descriptor of the program is inherited by accident),
@@ -43,7 +45,8 @@
 //! - Messages ([`protocol`]): `Tie{pgid, leader, leader start time}` with the
 //!   leader's pidfd, sent right after the spawn; `Untie{pgid}` when the crate
 //!   reaps the leader (a stop, `wait`, `try_wait`); `Bye` when an exit's
-//!   handlers are done (the watchdog then exits without acting).
+//!   handlers are done (the watchdog then exits without acting);
+//!   `Declare`, `Cancel`, `Ran` and `Look` for the declared cleanups.
 //!
 //! # Limits
 //!
@@ -81,6 +84,8 @@
 //!   spawn in the program.
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod carry;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod preinit;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod program;
@@ -111,6 +116,79 @@ pub(crate) fn untie(pid: Option<u32>) {
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     let _ = pid;
+}
+
+/// A declared cleanup (issue 24) as the watchdog is handed it: plain data
+/// and the descriptors it needs, borrowed for the send.
+#[cfg(unix)]
+// Read only where a watchdog is built (Linux glibc); elsewhere the
+// declarations still hand it over, to nobody.
+#[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]
+pub(crate) enum Carried<'a> {
+    /// Restore `tty` to `saved` (compare-and-restore: see [`run`]'s docs),
+    /// after writing `escape`.
+    Terminal {
+        tty: std::os::fd::BorrowedFd<'a>,
+        saved: &'a libc::termios,
+        escape: &'a [u8],
+    },
+    /// Remove `path` (absolute) if it still is `(dev, ino)`; `pin` keeps
+    /// that inode from being reused.
+    Remove {
+        path: &'a [u8],
+        dev: u64,
+        ino: u64,
+        recursive: bool,
+        pin: Option<std::os::fd::BorrowedFd<'a>>,
+    },
+    /// Kill the process group `pgid` while it is still the one declared.
+    KillGroup { pgid: u32 },
+}
+
+/// Hands declaration `id` to the watchdog, starting the watchdog if there is
+/// none yet. Called before the declaration can run in the process, so that
+/// a `Ran` always follows its `Declare` on the socket.
+#[cfg(unix)]
+pub(crate) fn declare(id: u64, what: Carried<'_>) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    program::declare(id, what);
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = (id, what);
+}
+
+/// Declaration `id` was cancelled: the watchdog forgets it.
+pub(crate) fn cancel(id: u64) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    program::about(protocol::Kind::Cancel, id);
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = id;
+}
+
+/// Declaration `id` was carried out by the program: the watchdog forgets it.
+pub(crate) fn ran(id: u64) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    program::about(protocol::Kind::Ran, id);
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = id;
+}
+
+/// As [`ran`], from the crash handler: async-signal-safe (one `send`, no
+/// allocation, no waiting).
+#[cfg(unix)]
+pub(crate) fn ran_in_crash(id: u64) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    program::ran_in_crash(id);
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = id;
+}
+
+/// Asks the watchdog to look at the declared ttys' modes now; waits a
+/// moment for it. Whether a watchdog looked.
+pub(crate) fn look_at_terminals() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    return program::look();
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    false
 }
 
 /// An exit's handlers are done: the watchdog leaves without acting.
@@ -144,6 +222,50 @@ fn pidfd_open(pid: libc::pid_t) -> Option<std::os::fd::OwnedFd> {
     let fd = libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)?;
     // SAFETY: a descriptor the kernel just gave us, owned by nobody else.
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// A termios as the protocol carries it: its fields in order (not its
+/// bytes: the padding between them is not data).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn termios_bytes(termios: &libc::termios) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(TERMIOS_BYTES);
+    for flags in [
+        termios.c_iflag,
+        termios.c_oflag,
+        termios.c_cflag,
+        termios.c_lflag,
+    ] {
+        bytes.extend_from_slice(&flags.to_le_bytes());
+    }
+    bytes.push(termios.c_line);
+    bytes.extend_from_slice(&termios.c_cc);
+    bytes.extend_from_slice(&termios.c_ispeed.to_le_bytes());
+    bytes.extend_from_slice(&termios.c_ospeed.to_le_bytes());
+    bytes
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const TERMIOS_BYTES: usize = 4 * 4 + 1 + libc::NCCS + 2 * 4;
+
+/// The inverse of [`termios_bytes`]; `None` for bytes of another length.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn termios_from(bytes: &[u8]) -> Option<libc::termios> {
+    if bytes.len() != TERMIOS_BYTES {
+        return None;
+    }
+    let u32_at =
+        |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    // SAFETY: a zeroed termios is a valid value; every field is set below.
+    let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+    termios.c_iflag = u32_at(0);
+    termios.c_oflag = u32_at(4);
+    termios.c_cflag = u32_at(8);
+    termios.c_lflag = u32_at(12);
+    termios.c_line = bytes[16];
+    termios.c_cc.copy_from_slice(&bytes[17..17 + libc::NCCS]);
+    termios.c_ispeed = u32_at(17 + libc::NCCS);
+    termios.c_ospeed = u32_at(21 + libc::NCCS);
+    Some(termios)
 }
 
 /// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks

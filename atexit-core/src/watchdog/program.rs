@@ -1,5 +1,6 @@
 //! The program's side: starting the watchdog once, when the first tied child
-//! that leads a process group is spawned, and sending it messages.
+//! that leads a process group is spawned or the first cleanup is declared,
+//! and sending it messages.
 //!
 //! Lock-free but for the start, so the fork hook can reset it all in a child
 //! without taking a lock that a thread which does not exist there may hold.
@@ -9,7 +10,7 @@
 //! reused the number. A watchdog that went away leaves its end open (one
 //! descriptor) and the next `Tie` starts another.
 
-use super::protocol::{self, Tie};
+use super::protocol::{self, Declared, Kind, Tie};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::time::Duration;
@@ -54,6 +55,148 @@ pub(super) fn tie(pid: u32) {
     if !send(socket, &protocol::tie(tie, fds.len() as u8), fds) {
         lost(socket);
     }
+}
+
+/// Hands declaration `id` to the watchdog (started if need be).
+pub(super) fn declare(id: u64, what: super::Carried<'_>) {
+    let Some(socket) = socket() else { return };
+    let mut pidfd = None;
+    let (declared, fd) = match what {
+        super::Carried::Terminal { tty, saved, escape } => (
+            Declared::Terminal {
+                termios: super::termios_bytes(saved),
+                escape: escape.to_vec(),
+            },
+            Some(tty.as_raw_fd()),
+        ),
+        super::Carried::Remove {
+            path,
+            dev,
+            ino,
+            recursive,
+            pin,
+        } => (
+            Declared::Remove {
+                recursive,
+                dev,
+                ino,
+                path: path.to_vec(),
+            },
+            pin.map(|pin| pin.as_raw_fd()),
+        ),
+        super::Carried::KillGroup { pgid } => {
+            // The leader, if the process with the group's number still leads
+            // it: its pidfd names the group exactly, its start time names it
+            // on kernels without pidfds (the same rule as a `Tie`).
+            let leader = libc::pid_t::try_from(pgid)
+                .ok()
+                // SAFETY: only reads.
+                .filter(|&pid| unsafe { libc::getpgid(pid) } == pid);
+            let leader_start = leader.and_then(|_| super::start_time(pgid)).unwrap_or(0);
+            pidfd = leader.and_then(super::pidfd_open);
+            (
+                Declared::KillGroup { pgid, leader_start },
+                pidfd.as_ref().map(|fd| fd.as_raw_fd()),
+            )
+        }
+    };
+    let fds: &[RawFd] = match &fd {
+        Some(fd) => std::slice::from_ref(fd),
+        None => &[],
+    };
+    let message = protocol::declare(id, &declared, fds.len() as u8);
+    if !send(socket, &message, fds) {
+        // The watchdog went away (killed on its own): a new one gets this
+        // declaration (it knows nothing of the earlier ones: the contract
+        // says so).
+        lost(socket);
+        if let Some(socket) = self::socket() {
+            if !send(socket, &message, fds) {
+                lost(socket);
+            }
+        }
+    }
+    drop(pidfd);
+}
+
+/// How long [`look`] waits for the watchdog's answer.
+const LOOK_PATIENCE: Duration = Duration::from_millis(200);
+
+/// Asks the watchdog to look at the declared ttys' modes now, and waits (at
+/// most [`LOOK_PATIENCE`]) until it has. Whether it answered.
+pub(super) fn look() -> bool {
+    // One look at a time: an answer is a byte, and two waiting threads could
+    // take each other's.
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let socket = SOCKET.load(Ordering::Acquire);
+    if socket < 0 {
+        return false;
+    }
+    let mut answer = [0u8; 16];
+    let receive = |answer: &mut [u8; 16]| {
+        // SAFETY: receives into a buffer we own, without waiting.
+        unsafe {
+            libc::recv(
+                socket,
+                answer.as_mut_ptr().cast(),
+                answer.len(),
+                libc::MSG_DONTWAIT,
+            )
+        }
+    };
+    // An answer that came after an earlier look gave up is not this one's.
+    while receive(&mut answer) > 0 {}
+    if !send(socket, &protocol::look(), &[]) {
+        lost(socket);
+        return false;
+    }
+    let give_up = std::time::Instant::now() + LOOK_PATIENCE;
+    loop {
+        let left = give_up.saturating_duration_since(std::time::Instant::now());
+        let mut polled = libc::pollfd {
+            fd: socket,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: polls one descriptor of ours, with a bound.
+        let ready = unsafe { libc::poll(&mut polled, 1, left.as_millis() as libc::c_int) };
+        if ready > 0 {
+            return receive(&mut answer) > 0;
+        }
+        if ready == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return false;
+        }
+    }
+}
+
+/// `Cancel{id}` or `Ran{id}`, if a watchdog runs.
+pub(super) fn about(kind: Kind, id: u64) {
+    let socket = SOCKET.load(Ordering::Acquire);
+    if socket >= 0 && !send(socket, &protocol::about(kind, id), &[]) {
+        lost(socket);
+    }
+}
+
+/// `Ran{id}` from the crash handler: one non-blocking `send` of a buffer on
+/// the stack (async-signal-safe). If the socket is full, the watchdog will
+/// look again at a cleanup that ran, and find it done: each is checked
+/// before it acts (the path's inode, the tty's mode, the group's leader).
+pub(super) fn ran_in_crash(id: u64) {
+    let socket = SOCKET.load(Ordering::Acquire);
+    if socket < 0 {
+        return;
+    }
+    let bytes = protocol::about(Kind::Ran, id);
+    // SAFETY: sends from a buffer on our stack; no SIGPIPE, no waiting.
+    unsafe {
+        libc::send(
+            socket,
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+        )
+    };
 }
 
 /// The program reaped `pid` (or lost it to another reaper): forget its group.
@@ -124,7 +267,7 @@ fn socket() -> Option<RawFd> {
                 Err(error) => {
                     NO_MORE.store(true, Ordering::Release);
                     crate::os::write_stderr(
-                        format!("atexit: cannot start the watchdog process: {error}; tied children's own children are not ended if this process is killed\n").as_bytes(),
+                        format!("atexit: cannot start the watchdog process: {error}; declared cleanups and tied children's own children are not carried out if this process is killed\n").as_bytes(),
                         Duration::from_millis(100),
                     );
                     None

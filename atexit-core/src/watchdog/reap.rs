@@ -135,9 +135,16 @@ fn processes() -> HashMap<libc::pid_t, Proc> {
     all
 }
 
-/// Ends every registered group still the program's, with the descendants of
-/// its members; see the module docs.
-pub(super) fn reap(groups: HashMap<u32, Group>) {
+/// The groups stopped by [`stop`], to be ended by [`Stopped::finish`].
+pub(super) struct Stopped<'a> {
+    reached: Vec<Reach<'a>>,
+    pgids: HashSet<libc::pid_t>,
+}
+
+/// Stops every registered group still the program's (one signal each: fast,
+/// so that the terminal can be given back right after with nothing of
+/// theirs writing to it).
+pub(super) fn stop(groups: &HashMap<u32, Group>) -> Stopped<'_> {
     let mut reached: Vec<Reach<'_>> = Vec::new();
     let mut pgids: HashSet<libc::pid_t> = HashSet::new();
     for group in groups.values() {
@@ -146,6 +153,21 @@ pub(super) fn reap(groups: HashMap<u32, Group>) {
             reached.push(reach);
         }
     }
+    Stopped { reached, pgids }
+}
+
+impl Stopped<'_> {
+    /// Stops the members' descendants, then kills them all.
+    pub(super) fn finish(self) {
+        let Stopped {
+            mut reached,
+            mut pgids,
+        } = self;
+        finish(&mut reached, &mut pgids);
+    }
+}
+
+fn finish(reached: &mut Vec<Reach<'_>>, pgids: &mut HashSet<libc::pid_t>) {
     if reached.is_empty() {
         return;
     }
@@ -182,7 +204,7 @@ pub(super) fn reap(groups: HashMap<u32, Group>) {
             break;
         }
     }
-    for reach in &reached {
+    for reach in reached.iter() {
         reach.signal(libc::SIGKILL);
     }
     for pid in taken {
