@@ -117,7 +117,7 @@ pub(super) type Hold = ();
 pub(super) fn hold(_: Option<u32>) -> Hold {}
 
 /// A child here is only reaped through its `ExitChild`.
-pub(super) fn reaped_elsewhere(_: &Hold) -> bool {
+pub(super) fn reaped_elsewhere(_: u32, _: &Hold) -> bool {
     false
 }
 
