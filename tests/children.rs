@@ -463,6 +463,7 @@ fn scenario_program() {
         "ended-leader-stubborn" => ended_leader(&dir, true, true),
         "stopped-together" => stopped_together(),
         "many-under-fd-limit" => many_under_fd_limit(),
+        "groups-together" => groups_together(),
         "exec-from-main" => exec_away(false),
         "exec-from-a-thread" => exec_away(true),
         "ctrl-c" => ctrl_c(&dir),
@@ -1080,4 +1081,81 @@ fn ctrl_c_reaches_tied_children_in_the_program_s_group_directly() {
             .as_deref(),
         Some("flushed\n")
     );
+}
+
+/// Twenty tied shells, each leading a group of its own with a `sleep` in
+/// it, all ignoring SIGTERM (grace 500 ms): stopped together, every group
+/// killed after the one grace.
+fn groups_together() {
+    use atexit::CommandExt as _;
+    for _ in 0..20 {
+        let leader = std::process::Command::new("sh")
+            .args(["-c", "trap '' TERM; sleep 1000 & wait"])
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn_tied()
+            .expect("spawn sh")
+            .with_grace(Duration::from_millis(500));
+        let pid = leader.id().expect("running");
+        // Its `sleep` has started.
+        eventually("the group's member", || {
+            std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+                entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|name| name.parse::<i32>().ok())
+                    .is_some_and(|other| other != pid as i32 && group_of(other) == Some(pid as i32))
+            })
+        });
+        println!("leader {pid}");
+    }
+    println!("exiting");
+}
+
+/// The process group of `pid`, from `/proc`.
+fn group_of(pid: i32) -> Option<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    text[text.rfind(')')? + 2..]
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn groups_tied_one_after_another_are_stopped_together() {
+    become_subreaper();
+    let dir = TempDir::new("groups-together");
+    let mut program = scenario("groups-together", dir.path());
+    program.wait_for_line("exiting");
+    let exiting = Instant::now();
+    let (finished, _) = program.finish(HANG);
+    let took = exiting.elapsed();
+    assert_eq!(finished.status.code(), Some(0), "{}", finished.describe());
+    let leaders = pids(&finished.stdout, "leader ");
+    assert_eq!(leaders.len(), 20);
+    all_reaped_by_the_program(&leaders);
+    // No member of any of the groups is left (the members' zombies come to
+    // this test, the subreaper, and are reaped here).
+    eventually("every member is gone", || {
+        std::fs::read_dir("/proc").unwrap().flatten().all(|entry| {
+            let Some(other) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<i32>().ok())
+            else {
+                return true;
+            };
+            let in_one =
+                group_of(other).is_some_and(|group| leaders.iter().any(|l| l.pid == group));
+            if in_one {
+                // SAFETY: reaps an adopted zombie, if it is one of ours.
+                unsafe { libc::waitpid(other, std::ptr::null_mut(), libc::WNOHANG) };
+            }
+            !in_one
+        })
+    });
+    // One grace for all (one after another: 10 s). Generous for a loaded
+    // machine.
+    assert!(took < Duration::from_secs(4), "the exit took {took:?}");
 }

@@ -159,32 +159,40 @@ pub(super) fn stop_all(children: &[&dyn Stoppable]) -> Vec<io::Result<ExitStatus
         let now = Instant::now();
         let mut next: Option<Instant> = None;
         let mut pending = false;
-        for (child, step) in children.iter().zip(steps.iter_mut()) {
-            let (members, until) = match *step {
-                Step::Done(_) => continue,
-                Step::Grace(until) => (Members::Wait, until),
-                Step::Killed(until) => (Members::Killed, until),
-            };
-            match child.look(members) {
-                Ok(Some(status)) => *step = Step::Done(Ok(status)),
-                Err(error) => *step = Step::Done(Err(error)),
-                Ok(None) if until.is_some_and(|until| until <= now) => {
-                    *step = past(*child, step);
-                }
-                Ok(None) => {}
-            }
-            match *step {
-                Step::Grace(until) | Step::Killed(until) => {
-                    pending = true;
-                    if let Some(until) = until {
-                        next = Some(next.map_or(until, |next| next.min(until)));
+        let mut killed = false;
+        sys::look_round(|| {
+            for (child, step) in children.iter().zip(steps.iter_mut()) {
+                let (members, until) = match *step {
+                    Step::Done(_) => continue,
+                    Step::Grace(until) => (Members::Wait, until),
+                    Step::Killed(until) => (Members::Killed, until),
+                };
+                match child.look(members) {
+                    Ok(Some(status)) => *step = Step::Done(Ok(status)),
+                    Err(error) => *step = Step::Done(Err(error)),
+                    Ok(None) if until.is_some_and(|until| until <= now) => {
+                        *step = past(*child, step);
+                        killed = true;
                     }
+                    Ok(None) => {}
                 }
-                Step::Done(_) => {}
+                match *step {
+                    Step::Grace(until) | Step::Killed(until) => {
+                        pending = true;
+                        if let Some(until) = until {
+                            next = Some(next.map_or(until, |next| next.min(until)));
+                        }
+                    }
+                    Step::Done(_) => {}
+                }
             }
-        }
+        });
         if !pending {
             break;
+        }
+        if killed {
+            // A child killed just now ends within a moment: look again soon.
+            pause = Duration::from_millis(1);
         }
         let left = next.map(|next| next.saturating_duration_since(Instant::now()));
         std::thread::sleep(left.map_or(pause, |left| left.min(pause)));

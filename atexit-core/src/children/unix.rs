@@ -171,49 +171,114 @@ pub(super) fn kill_group(pid: u32) {
 /// Whether a process other than the leader `pid` is still in the group it
 /// leads: a zombie member counts as ended. Read from `/proc` on Linux;
 /// `None` (unknown) elsewhere, or when `/proc` cannot be read. Called while
-/// the leader is unreaped, so the group id is still this group's.
+/// the leader is unreaped, so the group id is still this group's. Inside
+/// [`look_round`], `/proc` is read once for every group looked at.
 pub(super) fn group_has_members(pid: u32) -> Option<bool> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
+        use std::collections::HashSet;
         let leader = pid_t(pid);
-        let entries = std::fs::read_dir("/proc").ok()?;
-        for entry in entries {
-            let Ok(entry) = entry else { continue };
-            let Some(other) = entry
-                .file_name()
-                .to_str()
-                .and_then(|name| name.parse::<libc::pid_t>().ok())
-            else {
-                continue;
-            };
-            if other == leader {
-                continue;
+        ROUND.with(|round| {
+            let mut round = round.borrow_mut();
+            match &*round {
+                Round::Off => groups_with_members(Some(leader)).map(|found| !found.is_empty()),
+                Round::Unread => {
+                    let found: Option<HashSet<libc::pid_t>> = groups_with_members(None);
+                    let answer = found.as_ref().map(|found| found.contains(&leader));
+                    *round = Round::Read(found);
+                    answer
+                }
+                Round::Read(found) => found.as_ref().map(|found| found.contains(&leader)),
             }
-            // Gone meanwhile: not a member.
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{other}/stat")) else {
-                continue;
-            };
-            // After the command (in parentheses, which may hold anything):
-            // state, ppid, pgrp.
-            let Some(rest) = stat.rfind(')').map(|end| &stat[end + 1..]) else {
-                continue;
-            };
-            let mut fields = rest.split_whitespace();
-            let state = fields.next();
-            let group = fields
-                .nth(1)
-                .and_then(|pgrp| pgrp.parse::<libc::pid_t>().ok());
-            if group == Some(leader) && !matches!(state, Some("Z" | "X" | "x")) {
-                return Some(true);
-            }
-        }
-        Some(false)
+        })
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         let _ = pid;
         None
     }
+}
+
+/// A stop's look at many children: `group_has_members` reads `/proc` at
+/// most once for all of them (a stop of a thousand groups read it a
+/// thousand times a look).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+enum Round {
+    Off,
+    Unread,
+    Read(Option<std::collections::HashSet<libc::pid_t>>),
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+thread_local! {
+    static ROUND: std::cell::RefCell<Round> = const { std::cell::RefCell::new(Round::Off) };
+}
+
+/// Runs `look` (one look at every child of a stop) with one reading of
+/// `/proc` for the groups' members.
+pub(super) fn look_round<R>(look: impl FnOnce() -> R) -> R {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        ROUND.with(|round| *round.borrow_mut() = Round::Unread);
+        let result = look();
+        ROUND.with(|round| *round.borrow_mut() = Round::Off);
+        result
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    look()
+}
+
+/// The groups that have a member which has not ended besides their leader:
+/// of `only` that group (empty or not), or of all.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn groups_with_members(
+    only: Option<libc::pid_t>,
+) -> Option<std::collections::HashSet<libc::pid_t>> {
+    let mut found = std::collections::HashSet::new();
+    let entries = std::fs::read_dir("/proc").ok()?;
+    for entry in entries {
+        let Ok(entry) = entry else { continue };
+        let Some(other) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        if only.is_some_and(|leader| other == leader) {
+            continue;
+        }
+        // Gone meanwhile: not a member.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{other}/stat")) else {
+            continue;
+        };
+        // After the command (in parentheses, which may hold anything):
+        // state, ppid, pgrp.
+        let Some(rest) = stat.rfind(')').map(|end| &stat[end + 1..]) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let Some(group) = fields
+            .nth(1)
+            .and_then(|pgrp| pgrp.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        // A leader is no member of its own group.
+        if group == other || matches!(state, Some("Z" | "X" | "x")) {
+            continue;
+        }
+        if let Some(leader) = only {
+            if group == leader {
+                found.insert(group);
+                return Some(found);
+            }
+        } else {
+            found.insert(group);
+        }
+    }
+    Some(found)
 }
 
 /// Whether the current Tokio runtime has its IO driver, which Tokio needs for

@@ -132,6 +132,11 @@ pub(super) fn ask_to_stop(_: u32, _: bool, _: &Hold) -> bool {
 
 pub(super) fn kill_group(_: u32) {}
 
+/// Runs `look`: nothing to share between the looks at several children.
+pub(super) fn look_round<R>(look: impl FnOnce() -> R) -> R {
+    look()
+}
+
 /// Never asked: `leads_group` is false.
 pub(super) fn has_ended(_: u32) -> io::Result<bool> {
     Ok(true)
