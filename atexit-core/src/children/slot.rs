@@ -23,7 +23,8 @@ pub(super) struct Shared<C> {
 pub(super) struct Slot<C> {
     /// The pid, while the child is neither reaped nor detached.
     pub(super) pid: Option<u32>,
-    /// What tells whether something else reaped it (a pidfd on Linux).
+    /// What tells whether something else reaped it (on Linux its start
+    /// time, or a pidfd where `/proc` cannot be read).
     pub(super) hold: sys::Hold,
     /// `None` once reaped or detached.
     pub(super) child: Option<C>,

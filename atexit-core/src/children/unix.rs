@@ -107,6 +107,8 @@ fn pidfd_signal(fd: &std::os::fd::OwnedFd, signal: libc::c_int) -> bool {
 /// `ExitChild`: its pid may name another process by now, so nothing may be
 /// sent to it.
 pub(super) fn reaped_elsewhere(pid: u32, hold: &Hold) -> bool {
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = pid;
     match hold {
         Hold::Nothing => false,
         // Gone from `/proc` (a zombie is still there), or another process.
