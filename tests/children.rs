@@ -464,6 +464,7 @@ fn scenario_program() {
         "stopped-together" => stopped_together(),
         "many-under-fd-limit" => many_under_fd_limit(),
         "groups-together" => groups_together(),
+        "left-out-of-a-run" => left_out_of_a_run(),
         "exec-from-main" => exec_away(false),
         "exec-from-a-thread" => exec_away(true),
         "ctrl-c" => ctrl_c(&dir),
@@ -1158,4 +1159,73 @@ fn groups_tied_one_after_another_are_stopped_together() {
     // One grace for all (one after another: 10 s). Generous for a loaded
     // machine.
     assert!(took < Duration::from_secs(4), "the exit took {took:?}");
+}
+
+/// A run of five children tied one after another, of which one is detached
+/// and one reaped by the program before the exit: the run's stop takes the
+/// other three and leaves the detached one alone (it has no parent-death
+/// signal: tied by `stop_at_exit`, not spawned tied).
+fn left_out_of_a_run() {
+    use atexit::CommandExt as _;
+    let sleep = || {
+        std::process::Command::new("sleep")
+            .arg("1000")
+            .stdin(Stdio::null())
+            // The detached one outlives the program: not with its output.
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sleep")
+    };
+    let a = atexit::stop_at_exit(sleep());
+    let b = atexit::stop_at_exit(sleep());
+    let c = atexit::stop_at_exit(sleep());
+    let d = std::process::Command::new("true")
+        .spawn_tied()
+        .expect("spawn true");
+    let e = atexit::stop_at_exit(sleep());
+    for (name, child) in [("a", &a), ("c", &c), ("e", &e)] {
+        println!("stopped {name} {}", child.id().expect("running"));
+    }
+    d.wait().expect("wait");
+    let b = b.detach().expect("not reaped");
+    println!("detached {}", b.id());
+    // Still the program's child: it must not be waited for by a drop.
+    std::mem::forget(b);
+    println!("exiting");
+}
+
+#[test]
+fn a_run_s_stop_leaves_out_children_detached_or_reaped_before_it() {
+    become_subreaper();
+    let dir = TempDir::new("left-out-of-a-run");
+    let program = scenario("left-out-of-a-run", dir.path());
+    let (finished, _) = program.finish(HANG);
+    assert_eq!(finished.status.code(), Some(0), "{}", finished.describe());
+    let mut stopped = Vec::new();
+    for line in finished.stdout.lines() {
+        if let Some(rest) = line.strip_prefix("stopped ") {
+            let pid: i32 = rest
+                .split(' ')
+                .nth(1)
+                .expect("a pid")
+                .parse()
+                .expect("a pid");
+            stopped.push(Seen { pid, start: 0 });
+        }
+    }
+    assert_eq!(stopped.len(), 3, "{}", finished.describe());
+    all_reaped_by_the_program(&stopped);
+    let detached: i32 = pids(&finished.stdout, "detached ")[0].pid;
+    let state = stat(detached);
+    // SAFETY: the detached child came to this test (the subreaper) when
+    // the program ended: kill and reap it.
+    unsafe {
+        libc::kill(detached, libc::SIGKILL);
+        libc::waitpid(detached, std::ptr::null_mut(), 0);
+    }
+    assert!(
+        state.is_some_and(|(state, _, _)| state != 'Z'),
+        "the detached child was stopped: {state:?}"
+    );
 }
