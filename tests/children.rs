@@ -461,6 +461,13 @@ fn scenario_program() {
         "ended-leader" => ended_leader(&dir, true, false),
         "leader-ends-first" => ended_leader(&dir, false, false),
         "ended-leader-stubborn" => ended_leader(&dir, true, true),
+        "stopped-together" => stopped_together(),
+        "many-under-fd-limit" => many_under_fd_limit(),
+        "groups-together" => groups_together(),
+        "left-out-of-a-run" => left_out_of_a_run(),
+        "exec-from-main" => exec_away(false),
+        "exec-from-a-thread" => exec_away(true),
+        "ctrl-c" => ctrl_c(&dir),
         other => panic!("no scenario {other}"),
     }
     std::process::exit(0);
@@ -744,5 +751,481 @@ fn group_members_have_the_grace(name: &str) {
             .as_deref(),
         Some("flushed\n"),
         "the worker was killed before it could flush"
+    );
+}
+
+/// A tied `sleep` that ignores SIGTERM (an ignored signal stays ignored
+/// across `exec`), with `grace`: only SIGKILL ends it.
+fn stubborn_sleep(grace: Duration) -> atexit::ExitChild {
+    use atexit::CommandExt as _;
+    std::process::Command::new("sh")
+        .args(["-c", "trap '' TERM; exec sleep 1000"])
+        .stdin(Stdio::null())
+        .spawn_tied()
+        .expect("spawn sh")
+        .with_grace(grace)
+}
+
+/// Whether the process `pid` is alive (running, not a zombie).
+fn alive(pid: u32) -> bool {
+    stat(pid as i32).is_some_and(|(state, _, _)| state != 'Z')
+}
+
+/// Issue 21: children tied one after another are stopped together, and
+/// handlers registered between them run in their place. Registered oldest
+/// first: two handlers, child A, a handler, twenty children B (ten that
+/// ignore SIGTERM, ten that obey it), a handler. The newest handler sees
+/// every child running; the one between A and B sees every B stopped and
+/// reaped and A still running; the one before A sees A gone. One after
+/// another, the ten B that ignore SIGTERM would take ten graces (5 s).
+fn stopped_together() {
+    use atexit::CommandExt as _;
+    use std::sync::{Arc, Mutex};
+    let grace = Duration::from_millis(500);
+    // The pids, filled in once spawned: the handlers that look at a child
+    // are registered before it (they run after its stop).
+    let a_pid = Arc::new(Mutex::new(0));
+    let b_pids = Arc::new(Mutex::new(Vec::new()));
+    atexit::register(|| println!("oldest handler"));
+    let a_seen = Arc::clone(&a_pid);
+    atexit::register(move || println!("before A: A alive {}", alive(*a_seen.lock().unwrap())));
+    let a = stubborn_sleep(Duration::from_millis(300));
+    *a_pid.lock().unwrap() = a.id().expect("running");
+    println!("child A {}", *a_pid.lock().unwrap());
+    let (a_seen, b_seen) = (Arc::clone(&a_pid), Arc::clone(&b_pids));
+    atexit::register(move || {
+        let b = b_seen.lock().unwrap();
+        let gone = b.iter().all(|&pid| stat(pid as i32).is_none());
+        println!(
+            "between A and B: B gone {gone}, A alive {}",
+            alive(*a_seen.lock().unwrap())
+        );
+    });
+    for n in 0..20 {
+        let child = if n % 2 == 0 {
+            stubborn_sleep(grace)
+        } else {
+            std::process::Command::new("sleep")
+                .arg("1000")
+                .stdin(Stdio::null())
+                .spawn_tied()
+                .expect("spawn sleep")
+                .with_grace(grace)
+        };
+        let pid = child.id().expect("running");
+        println!("child B {pid}");
+        b_pids.lock().unwrap().push(pid);
+    }
+    let (a_seen, b_seen) = (Arc::clone(&a_pid), Arc::clone(&b_pids));
+    atexit::register(move || {
+        let running = b_seen.lock().unwrap().iter().all(|&pid| alive(pid));
+        println!(
+            "newest handler: B running {running}, A alive {}",
+            alive(*a_seen.lock().unwrap())
+        );
+    });
+    // The exit's handlers run when this returns (`std::process::exit`).
+    println!("exiting");
+}
+
+/// Issue 22, 2: a tied child holds no descriptor. Under a limit of 256 open
+/// descriptors, 2,000 tied children are spawned (each held one before: the
+/// spawn failed with EMFILE near the limit) and all are stopped at exit.
+fn many_under_fd_limit() {
+    use atexit::CommandExt as _;
+    let limit = libc::rlimit {
+        rlim_cur: 256,
+        rlim_max: 256,
+    };
+    // SAFETY: sets this process's limit from a value we own.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    for n in 0..2000 {
+        let child = std::process::Command::new("sleep")
+            .arg("1000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn_tied()
+            .unwrap_or_else(|error| panic!("spawn {n}: {error}"));
+        println!("child {}", child.id().expect("running"));
+    }
+    println!("exiting");
+}
+
+/// The pids of the lines `prefix <pid>` of `stdout`.
+fn pids(stdout: &str, prefix: &str) -> Vec<Seen> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix(prefix))
+        .map(|pid| Seen {
+            pid: pid.parse().expect("a pid"),
+            start: 0,
+        })
+        .collect()
+}
+
+/// Every one of `pids` is gone, reaped by the program (not left to this
+/// test, the subreaper).
+fn all_reaped_by_the_program(pids: &[Seen]) {
+    for seen in pids {
+        let state = stat(seen.pid);
+        assert!(
+            state.is_none_or(|(_, ppid, _)| ppid != std::process::id() as i32),
+            "child {} was left behind: {state:?}",
+            seen.pid
+        );
+    }
+}
+
+#[test]
+fn children_tied_one_after_another_are_stopped_together_in_their_place() {
+    become_subreaper();
+    let dir = TempDir::new("stopped-together");
+    let mut program = scenario("stopped-together", dir.path());
+    program.wait_for_line("exiting");
+    let exiting = Instant::now();
+    let (finished, _) = program.finish(HANG);
+    let took = exiting.elapsed();
+    assert_eq!(finished.status.code(), Some(0), "{}", finished.describe());
+    let order: Vec<&str> = finished
+        .stdout
+        .lines()
+        .filter(|line| {
+            line.contains("handler") || line.starts_with("between") || line.starts_with("before")
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "newest handler: B running true, A alive true",
+            "between A and B: B gone true, A alive true",
+            "before A: A alive false",
+            "oldest handler",
+        ],
+        "{}",
+        finished.describe()
+    );
+    let b = pids(&finished.stdout, "child B ");
+    assert_eq!(b.len(), 20);
+    all_reaped_by_the_program(&b);
+    all_reaped_by_the_program(&pids(&finished.stdout, "child A "));
+    // One grace (500 ms) for all the B, one (300 ms) for A; one after
+    // another they took 5.3 s. Generous for a loaded machine.
+    assert!(took < Duration::from_secs(4), "the exit took {took:?}");
+}
+
+#[test]
+fn two_thousand_tied_children_under_a_limit_of_256_descriptors() {
+    become_subreaper();
+    let dir = TempDir::new("many-under-fd-limit");
+    let program = scenario("many-under-fd-limit", dir.path());
+    let (finished, _) = program.finish(Duration::from_secs(120));
+    assert_eq!(finished.status.code(), Some(0), "{}", finished.describe());
+    assert!(
+        finished.stdout.contains("exiting"),
+        "{}",
+        finished.describe()
+    );
+    let children = pids(&finished.stdout, "child ");
+    assert_eq!(children.len(), 2000);
+    all_reaped_by_the_program(&children);
+}
+
+/// Issue 22, 5: `exec` replaces the program, from whichever thread calls
+/// it: the kernel ends every other thread first, the spawner thread among
+/// them, and the parent-death signal of the children spawned from it comes
+/// then. No handler runs (the program is gone); the tied child is killed.
+fn exec_away(from_a_thread: bool) {
+    use atexit::CommandExt as _;
+    let child = std::process::Command::new("sleep")
+        .arg("1000")
+        .stdin(Stdio::null())
+        .spawn_tied()
+        .expect("spawn sleep");
+    println!("child {}", child.id().expect("running"));
+    atexit::register(|| println!("a handler ran"));
+    let exec = || {
+        let error = std::process::Command::new("sh")
+            .args(["-c", "echo execd; sleep 3"])
+            .exec();
+        panic!("exec: {error}");
+    };
+    if from_a_thread {
+        std::thread::spawn(exec);
+        std::thread::sleep(HANG);
+    } else {
+        exec();
+    }
+}
+
+/// Issue 22, 5: Ctrl+C in a terminal sends SIGINT to the terminal's
+/// foreground process group: the program and every child in its group, at
+/// once. A tied child in the program's group gets it directly, before the
+/// program's handlers run (a `sleep` dies of it); one started in a group of
+/// its own gets only the stop's SIGTERM, and its grace. The test sends the
+/// SIGINT as the terminal does (to the group), the program leading it.
+fn ctrl_c(dir: &std::path::Path) {
+    use atexit::CommandExt as _;
+    use std::sync::{Arc, Mutex};
+    atexit::catch_signals().expect("catch_signals");
+    let children: Arc<Mutex<Vec<atexit::ExitChild>>> = Arc::default();
+    let seen = Arc::clone(&children);
+    // Registered first: runs after the children's stops.
+    atexit::register(move || {
+        for (name, child) in ["same group", "own group"]
+            .iter()
+            .zip(seen.lock().unwrap().iter())
+        {
+            let status = child.try_wait().expect("reaped");
+            println!("{name}: {status:?}");
+        }
+    });
+    let same = std::process::Command::new("sleep")
+        .arg("1000")
+        .stdin(Stdio::null())
+        .spawn_tied()
+        .expect("spawn sleep");
+    let own = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "trap 'echo flushed > flushed; exit 0' TERM; : > ready; while :; do sleep 0.05; done",
+        ])
+        .current_dir(dir)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .spawn_tied()
+        .expect("spawn sh");
+    children.lock().unwrap().extend([same, own]);
+    eventually("the shell is ready", || dir.join("ready").exists());
+    println!("ready");
+    std::thread::sleep(HANG);
+}
+
+#[test]
+fn exec_from_the_main_thread_kills_tied_children() {
+    exec_kills_tied_children("exec-from-main");
+}
+
+#[test]
+fn exec_from_another_thread_kills_tied_children() {
+    exec_kills_tied_children("exec-from-a-thread");
+}
+
+fn exec_kills_tied_children(name: &str) {
+    let dir = TempDir::new(name);
+    let mut program = scenario(name, dir.path());
+    let line = program
+        .try_wait_for("the child's pid", |line| line.starts_with("child "))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let child = Seen::new(line["child ".len()..].parse().expect("a pid"));
+    program.wait_for_line("execd");
+    // Killed: a zombie of the exec'd program (which does not reap it), or
+    // gone.
+    let mut adopted = false;
+    eventually("the tied child is killed", || {
+        child.now(&mut adopted) != Now::Running
+    });
+    let (finished, _) = program.finish(HANG);
+    assert_eq!(finished.status.code(), Some(0), "{}", finished.describe());
+    assert!(
+        !finished.stdout.contains("a handler ran"),
+        "{}",
+        finished.describe()
+    );
+}
+
+#[test]
+fn ctrl_c_reaches_tied_children_in_the_program_s_group_directly() {
+    let dir = TempDir::new("ctrl-c");
+    let mut command = support::command(&std::env::current_exe().expect("this test binary"));
+    command
+        .args([
+            "scenario_program",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env(SCENARIO, "ctrl-c")
+        .env("SCENARIO_DIR", dir.path())
+        // A foreground process group of its own, as a shell gives a job.
+        .process_group(0);
+    let mut program = support::Running::start(&mut command);
+    program.wait_for_line("ready");
+    // What the terminal does on Ctrl+C: SIGINT to the foreground group.
+    // SAFETY: signals the group the program leads (it has not been waited).
+    unsafe { libc::kill(-(program.id() as i32), libc::SIGINT) };
+    let (finished, _) = program.finish(HANG);
+    assert_eq!(
+        finished.status.signal(),
+        Some(libc::SIGINT),
+        "{}",
+        finished.describe()
+    );
+    assert!(
+        finished.stdout.contains(&format!(
+            "same group: Some(ExitStatus(unix_wait_status({})))",
+            libc::SIGINT
+        )),
+        "the child in the program's group died of the SIGINT: {}",
+        finished.describe()
+    );
+    assert!(
+        finished
+            .stdout
+            .contains("own group: Some(ExitStatus(unix_wait_status(0)))"),
+        "the child in its own group ended on the stop's SIGTERM: {}",
+        finished.describe()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("flushed"))
+            .ok()
+            .as_deref(),
+        Some("flushed\n")
+    );
+}
+
+/// Twenty tied shells, each leading a group of its own with a `sleep` in
+/// it, all ignoring SIGTERM (grace 500 ms): stopped together, every group
+/// killed after the one grace.
+fn groups_together() {
+    use atexit::CommandExt as _;
+    for _ in 0..20 {
+        let leader = std::process::Command::new("sh")
+            .args(["-c", "trap '' TERM; sleep 1000 & wait"])
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn_tied()
+            .expect("spawn sh")
+            .with_grace(Duration::from_millis(500));
+        let pid = leader.id().expect("running");
+        // Its `sleep` has started.
+        eventually("the group's member", || {
+            std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+                entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|name| name.parse::<i32>().ok())
+                    .is_some_and(|other| other != pid as i32 && group_of(other) == Some(pid as i32))
+            })
+        });
+        println!("leader {pid}");
+    }
+    println!("exiting");
+}
+
+/// The process group of `pid`, from `/proc`.
+fn group_of(pid: i32) -> Option<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    text[text.rfind(')')? + 2..]
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn groups_tied_one_after_another_are_stopped_together() {
+    become_subreaper();
+    let dir = TempDir::new("groups-together");
+    let mut program = scenario("groups-together", dir.path());
+    program.wait_for_line("exiting");
+    let exiting = Instant::now();
+    let (finished, _) = program.finish(HANG);
+    let took = exiting.elapsed();
+    assert_eq!(finished.status.code(), Some(0), "{}", finished.describe());
+    let leaders = pids(&finished.stdout, "leader ");
+    assert_eq!(leaders.len(), 20);
+    all_reaped_by_the_program(&leaders);
+    // No member of any of the groups is left (the members' zombies come to
+    // this test, the subreaper, and are reaped here).
+    eventually("every member is gone", || {
+        std::fs::read_dir("/proc").unwrap().flatten().all(|entry| {
+            let Some(other) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<i32>().ok())
+            else {
+                return true;
+            };
+            let in_one =
+                group_of(other).is_some_and(|group| leaders.iter().any(|l| l.pid == group));
+            if in_one {
+                // SAFETY: reaps an adopted zombie, if it is one of ours.
+                unsafe { libc::waitpid(other, std::ptr::null_mut(), libc::WNOHANG) };
+            }
+            !in_one
+        })
+    });
+    // One grace for all (one after another: 10 s). Generous for a loaded
+    // machine.
+    assert!(took < Duration::from_secs(4), "the exit took {took:?}");
+}
+
+/// A run of five children tied one after another, of which one is detached
+/// and one reaped by the program before the exit: the run's stop takes the
+/// other three and leaves the detached one alone (it has no parent-death
+/// signal: tied by `stop_at_exit`, not spawned tied).
+fn left_out_of_a_run() {
+    use atexit::CommandExt as _;
+    let sleep = || {
+        std::process::Command::new("sleep")
+            .arg("1000")
+            .stdin(Stdio::null())
+            // The detached one outlives the program: not with its output.
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sleep")
+    };
+    let a = atexit::stop_at_exit(sleep());
+    let b = atexit::stop_at_exit(sleep());
+    let c = atexit::stop_at_exit(sleep());
+    let d = std::process::Command::new("true")
+        .spawn_tied()
+        .expect("spawn true");
+    let e = atexit::stop_at_exit(sleep());
+    for (name, child) in [("a", &a), ("c", &c), ("e", &e)] {
+        println!("stopped {name} {}", child.id().expect("running"));
+    }
+    d.wait().expect("wait");
+    let b = b.detach().expect("not reaped");
+    println!("detached {}", b.id());
+    // Still the program's child: it must not be waited for by a drop.
+    std::mem::forget(b);
+    println!("exiting");
+}
+
+#[test]
+fn a_run_s_stop_leaves_out_children_detached_or_reaped_before_it() {
+    become_subreaper();
+    let dir = TempDir::new("left-out-of-a-run");
+    let program = scenario("left-out-of-a-run", dir.path());
+    let (finished, _) = program.finish(HANG);
+    assert_eq!(finished.status.code(), Some(0), "{}", finished.describe());
+    let mut stopped = Vec::new();
+    for line in finished.stdout.lines() {
+        if let Some(rest) = line.strip_prefix("stopped ") {
+            let pid: i32 = rest
+                .split(' ')
+                .nth(1)
+                .expect("a pid")
+                .parse()
+                .expect("a pid");
+            stopped.push(Seen { pid, start: 0 });
+        }
+    }
+    assert_eq!(stopped.len(), 3, "{}", finished.describe());
+    all_reaped_by_the_program(&stopped);
+    let detached: i32 = pids(&finished.stdout, "detached ")[0].pid;
+    let state = stat(detached);
+    // SAFETY: the detached child came to this test (the subreaper) when
+    // the program ended: kill and reap it.
+    unsafe {
+        libc::kill(detached, libc::SIGKILL);
+        libc::waitpid(detached, std::ptr::null_mut(), 0);
+    }
+    assert!(
+        state.is_some_and(|(state, _, _)| state != 'Z'),
+        "the detached child was stopped: {state:?}"
     );
 }

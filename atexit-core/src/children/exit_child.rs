@@ -4,10 +4,10 @@
 
 use super::process::Process;
 use super::slot::{Members, Shared, Slot, DEFAULT_GRACE};
-use super::stop::stop_child;
-use super::sys;
+use super::stop::Stoppable;
 #[cfg(doc)]
 use super::CommandExt;
+use super::{batch, sys};
 use crate::handle::Handle;
 use std::io;
 use std::process::ExitStatus;
@@ -54,20 +54,27 @@ use std::time::Duration;
 /// On Windows there is no SIGTERM: the child is killed (`TerminateProcess`)
 /// at once and reaped, with no grace.
 ///
-/// Children are stopped one after the other, as handlers run: the graces of
-/// children that ignore SIGTERM add up. [`set_deadline`](crate::set_deadline)
-/// bounds the whole exit, these waits included: when the deadline passes in
-/// the middle of a child's grace, the process ends there, and the children
-/// not stopped yet are left to the parent-death signal of
-/// [`CommandExt::spawn_tied`] (which reaches the child, not its group).
+/// Children tied one after another, with no handler registered in
+/// between, are stopped together when the exit reaches the newest of them:
+/// all are asked at once and their graces run side by side, so the stop of
+/// such a run lasts the longest of its graces, whatever their number (see
+/// the crate docs' [children](https://docs.rs/atexit/latest/atexit/children/index.html)
+/// page). A handler registered between two children keeps its place: it
+/// runs after the newer one's stop and before the older one's.
+/// [`set_deadline`](crate::set_deadline) bounds the whole exit, these waits
+/// included: when the deadline passes in the middle of a grace, the process
+/// ends there, and the children not stopped yet are left to the
+/// parent-death signal of [`CommandExt::spawn_tied`] (which reaches the
+/// child, not its group).
 ///
 /// The child must be reaped only through the `ExitChild`. A program that
 /// reaps children itself (a `waitpid(-1)` loop on SIGCHLD, or SIGCHLD
 /// ignored, which makes the kernel reap them) takes the pid away: on Linux
-/// the crate sees that through a pidfd it opened when the child was tied,
-/// and then leaves the child alone (its pid may be another process's by
-/// now); `wait` returns an error of kind `NotFound`. Elsewhere it cannot tell:
-/// do not tie children such a program reaps.
+/// the crate sees that through the child's start time, read from `/proc`
+/// when it was tied and checked before each signal and reap (no descriptor
+/// is held per child), and then leaves the child alone (its pid may be
+/// another process's by now); `wait` returns an error of kind `NotFound`.
+/// Elsewhere it cannot tell: do not tie children such a program reaps.
 ///
 /// Exits that run no handler (SIGKILL, a crash, [`exit_now`](crate::exit_now))
 /// cannot stop a child this way: spawn it with
@@ -117,14 +124,25 @@ pub(super) fn tie<C: Process>(child: C) -> ExitChild<C> {
         child: Some(child),
         ..Slot::empty()
     }));
-    let handle = crate::api::register_with_args(stop_child::<C>, (Arc::clone(&shared),));
+    let place = Arc::new(batch::Place::default());
+    let handle = register(&shared, &place);
+    shared.lock().handle = Some(handle);
+    let member: Arc<dyn Stoppable> = Arc::clone(&shared) as Arc<dyn Stoppable>;
+    batch::join(&place, Arc::downgrade(&member), handle);
     ExitChild { shared, handle }
+}
+
+fn register<C: Process>(shared: &Arc<Shared<C>>, place: &Arc<batch::Place>) -> Handle {
+    crate::api::register_with_args(
+        batch::stop_at_exit_handler::<C>,
+        (Arc::clone(shared), Arc::clone(place)),
+    )
 }
 
 /// An `ExitChild` with nothing to stop: not registered.
 fn untied<C: Process>(slot: Slot<C>) -> ExitChild<C> {
     let shared = Arc::new(Shared::new(slot));
-    let handle = crate::api::register_with_args(stop_child::<C>, (Arc::clone(&shared),));
+    let handle = register(&shared, &Arc::default());
     handle.unregister();
     ExitChild { shared, handle }
 }

@@ -26,12 +26,15 @@
 //!   only place a child is reaped, and the waits for it;
 //! - `stop`: the stop protocol (SIGTERM to the child or its group, the
 //!   grace, SIGKILL, the bound after it) and the handler each child
-//!   registers;
+//!   registers (for one child, or several at once);
+//! - `batch`: the runs of children registered one after another, stopped
+//!   together at exit, and the handler each tied child registers;
 //! - `exit_child`: the API a program holds, `stop_at_exit` and `ExitChild`;
 //! - `spawner`: the long-lived thread tied children are forked from;
 //! - `command`: `CommandExt::spawn_tied`, the spawn with the OS's
 //!   parent-death mechanism.
 
+mod batch;
 mod command;
 mod exit_child;
 mod process;

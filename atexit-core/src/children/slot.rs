@@ -23,7 +23,8 @@ pub(super) struct Shared<C> {
 pub(super) struct Slot<C> {
     /// The pid, while the child is neither reaped nor detached.
     pub(super) pid: Option<u32>,
-    /// What tells whether something else reaped it (a pidfd on Linux).
+    /// What tells whether something else reaped it (on Linux its start
+    /// time, or a pidfd where `/proc` cannot be read).
     pub(super) hold: sys::Hold,
     /// `None` once reaped or detached.
     pub(super) child: Option<C>,
@@ -35,6 +36,11 @@ pub(super) struct Slot<C> {
     pub(super) asked: Option<Instant>,
     /// It led a process group of its own when asked to stop.
     pub(super) group: bool,
+    /// Its stop at exit was taken by a handler (its own or a newer child's,
+    /// stopping a batch): its own handler then does nothing.
+    pub(super) taken: bool,
+    /// Its registration, once made.
+    pub(super) handle: Option<crate::handle::Handle>,
 }
 
 impl<C> Slot<C> {
@@ -48,6 +54,8 @@ impl<C> Slot<C> {
             grace: DEFAULT_GRACE,
             asked: None,
             group: false,
+            taken: false,
+            handle: None,
         }
     }
 }
@@ -59,17 +67,28 @@ impl<C: Process> Slot<C> {
         if let Some(status) = self.status {
             return Ok(Some(status));
         }
+        let Some(pid) = self.pid else {
+            return Err(detached());
+        };
+        // A look that reaps nothing first: a child still running costs one
+        // system call, so a stop polling a thousand children stays cheap.
+        // Still running means a child of ours has the pid; whether it is
+        // this one is checked before anything is sent to it or reaped.
+        let ended = match sys::has_ended(pid) {
+            Ok(ended) => ended,
+            // Not our child to wait for: reaped elsewhere (std's `try_wait`
+            // says so below) or by Tokio, which then has the status.
+            Err(error) if is_no_child(&error) => true,
+            Err(error) => return Err(error),
+        };
+        if !ended {
+            return Ok(None);
+        }
         self.ensure_ours()?;
         let Some(child) = self.child.as_mut() else {
             return Err(detached());
         };
         if self.group && members != Members::Ignore {
-            let Some(pid) = self.pid else {
-                return Err(detached());
-            };
-            if !sys::has_ended(pid)? {
-                return Ok(None);
-            }
             // The leader has ended but is not reaped: as a zombie it holds
             // its pid, and with it the group's id, so no new process (nor
             // group) can have that number, and signalling `-pid` reaches
@@ -132,7 +151,11 @@ impl<C: Process> Slot<C> {
     /// `waitpid(-1)` loop of the program's, SIGCHLD ignored): its pid may be
     /// another process's by now, so the child is forgotten, never signalled.
     pub(super) fn ensure_ours(&mut self) -> io::Result<()> {
-        if self.child.is_some() && sys::reaped_elsewhere(&self.hold) {
+        if self.child.is_some()
+            && self
+                .pid
+                .is_some_and(|pid| sys::reaped_elsewhere(pid, &self.hold))
+        {
             self.forget();
             return Err(reaped_elsewhere());
         }

@@ -1,9 +1,9 @@
 //! The Unix calls of `children`. Every pid given here belongs to a child the
 //! caller owns and has not reaped, so neither it nor the group it leads can
 //! have been reused: unless something else in the program reaped it (a
-//! `waitpid(-1)` loop, SIGCHLD ignored). On Linux a pidfd, opened when the
-//! child is tied, tells that case apart ([`reaped_elsewhere`]), and signals
-//! to the child itself go through it.
+//! `waitpid(-1)` loop, SIGCHLD ignored). On Linux the child's start time,
+//! read when it is tied, tells that case apart ([`reaped_elsewhere`]), and
+//! signals to the child itself go through a pidfd opened for that signal.
 
 use std::io;
 
@@ -12,51 +12,137 @@ fn pid_t(pid: u32) -> libc::pid_t {
     libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX)
 }
 
-/// What this process holds of a tied child besides its pid: on Linux a pidfd
-/// (none where the kernel is older than 5.3, or off Linux).
-pub(super) type Hold = Option<std::os::fd::OwnedFd>;
+/// What this process keeps of a tied child besides its pid, to tell later
+/// whether that pid is still its child's: on Linux the child's start time
+/// (field 22 of `/proc/<pid>/stat`), read while the child is unreaped. No
+/// descriptor is held per child (a program with thousands of tied children
+/// would run out of them: issue 22); a pidfd is opened only for the moment
+/// a signal is sent. Where `/proc` cannot be read, a pidfd is held instead,
+/// as before. Off Linux: nothing.
+pub(super) enum Hold {
+    /// Nothing to check with: the child is only ever reaped by its `ExitChild`.
+    Nothing,
+    /// The child's start time, in clock ticks since boot.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    Started(u64),
+    /// A pidfd, held while the child is ours (no `/proc`).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    Pidfd(std::os::fd::OwnedFd),
+}
 
-/// Takes hold of the child `pid`, just spawned or handed over.
+/// Takes hold of the child `pid`, just spawned or handed over (unreaped).
 pub(super) fn hold(pid: Option<u32>) -> Hold {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use std::os::fd::FromRawFd;
-        let pid = pid_t(pid?);
-        // SAFETY: `pidfd_open` takes a pid and flags and returns a new
-        // descriptor (or -1), which we own from here on.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        let fd = libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)?;
-        // SAFETY: a descriptor the kernel just gave us, owned by nobody else.
-        Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+    if let Some(pid) = pid {
+        if let Some(start) = start_time(pid) {
+            return Hold::Started(start);
+        }
+        if let Some(fd) = pidfd_open(pid) {
+            return Hold::Pidfd(fd);
+        }
     }
+    let _ = pid;
+    Hold::Nothing
+}
+
+/// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks
+/// since boot. With the pid it names one process: a number given to a new
+/// process gets that process's own start time, and for two to share both,
+/// the system would have to hand out every other pid in between within one
+/// tick (10 ms).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn start_time(pid: u32) -> Option<u64> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let mut buffer = [0u8; 512];
+    let mut len = 0;
+    while len < buffer.len() {
+        match file.read(&mut buffer[len..]) {
+            Ok(0) => break,
+            Ok(read) => len += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    let stat = &buffer[..len];
+    // Fields after the command (field 2, in parentheses, which may hold
+    // anything): state is field 3, the start time field 22.
+    let end = stat.iter().rposition(|&byte| byte == b')')?;
+    let rest = std::str::from_utf8(&stat[end + 1..]).ok()?;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// A pidfd for `pid`: it names the process that has that pid now, whatever
+/// happens to the number later.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: `pidfd_open` takes a pid and flags and returns a new
+    // descriptor (or -1), which we own from here on.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid_t(pid), 0) };
+    let fd = libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+    // SAFETY: a descriptor the kernel just gave us, owned by nobody else.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Sends `signal` through `fd`; false when the process is gone.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn pidfd_signal(fd: &std::os::fd::OwnedFd, signal: libc::c_int) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a signal through our own pidfd reaches exactly that process
+    // (signal 0 only checks that it exists, running or a zombie).
+    let sent = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    sent == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Whether the child `pid` was reaped by something other than its
+/// `ExitChild`: its pid may name another process by now, so nothing may be
+/// sent to it.
+pub(super) fn reaped_elsewhere(pid: u32, hold: &Hold) -> bool {
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = pid;
-        None
+    let _ = pid;
+    match hold {
+        Hold::Nothing => false,
+        // Gone from `/proc` (a zombie is still there), or another process.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Hold::Started(start) => start_time(pid) != Some(*start),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Hold::Pidfd(fd) => {
+            let _ = pid;
+            !pidfd_signal(fd, 0)
+        }
     }
 }
 
-/// Whether the child was reaped by something other than its `ExitChild`:
-/// its pid may name another process by now, so nothing may be sent to it.
-pub(super) fn reaped_elsewhere(hold: &Hold) -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if let Some(fd) = hold {
-        use std::os::fd::AsRawFd;
-        // SAFETY: signal 0 through our pidfd only checks that the process
-        // (running, or a zombie not yet reaped) still exists.
-        let checked = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                fd.as_raw_fd(),
-                0,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-        return checked != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+/// Sends `signal` to the child itself, if it is still the process `hold`
+/// names; returns whether it was. On Linux through a pidfd opened for this
+/// one signal and checked against the start time after it was opened: the
+/// pidfd then names our child, not a process given its number since.
+fn signal_child(pid: u32, hold: &Hold, signal: libc::c_int) -> bool {
+    match hold {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Hold::Pidfd(fd) => pidfd_signal(fd, signal),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Hold::Started(start) => match pidfd_open(pid) {
+            Some(fd) => start_time(pid) == Some(*start) && pidfd_signal(&fd, signal),
+            // No pidfds (Linux before 5.3): checked, then signalled.
+            None => {
+                start_time(pid) == Some(*start)
+                    // SAFETY: our unreaped child, as just checked.
+                    && unsafe { libc::kill(pid_t(pid), signal) } == 0
+            }
+        },
+        // SAFETY: our unreaped child (see the module docs).
+        Hold::Nothing => (unsafe { libc::kill(pid_t(pid), signal) }) == 0,
     }
-    let _ = hold;
-    false
 }
 
 /// Whether the child leads a process group of its own.
@@ -65,28 +151,16 @@ pub(super) fn leads_group(pid: u32) -> bool {
     unsafe { libc::getpgid(pid_t(pid)) == pid_t(pid) }
 }
 
-/// SIGTERM to the child (through its pidfd where there is one), or to the
-/// group it leads. Returns true: on Unix a child can always be asked.
+/// SIGTERM to the child (checked as in `signal_child`), or to the group it
+/// leads. Returns true: on Unix a child can always be asked.
 pub(super) fn ask_to_stop(pid: u32, group: bool, hold: &Hold) -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if let (Some(fd), false) = (hold, group) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: SIGTERM through our own pidfd reaches exactly that process.
-        unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                fd.as_raw_fd(),
-                libc::SIGTERM,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-        return true;
+    if group {
+        // SAFETY: the leader is our unreaped child (the caller checked):
+        // the group id is still its.
+        unsafe { libc::kill(-pid_t(pid), libc::SIGTERM) };
+    } else {
+        signal_child(pid, hold, libc::SIGTERM);
     }
-    let _ = hold;
-    let target = if group { -pid_t(pid) } else { pid_t(pid) };
-    // SAFETY: signals our unreaped child or the group it leads (see above).
-    unsafe { libc::kill(target, libc::SIGTERM) };
     true
 }
 
@@ -99,49 +173,114 @@ pub(super) fn kill_group(pid: u32) {
 /// Whether a process other than the leader `pid` is still in the group it
 /// leads: a zombie member counts as ended. Read from `/proc` on Linux;
 /// `None` (unknown) elsewhere, or when `/proc` cannot be read. Called while
-/// the leader is unreaped, so the group id is still this group's.
+/// the leader is unreaped, so the group id is still this group's. Inside
+/// [`look_round`], `/proc` is read once for every group looked at.
 pub(super) fn group_has_members(pid: u32) -> Option<bool> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
+        use std::collections::HashSet;
         let leader = pid_t(pid);
-        let entries = std::fs::read_dir("/proc").ok()?;
-        for entry in entries {
-            let Ok(entry) = entry else { continue };
-            let Some(other) = entry
-                .file_name()
-                .to_str()
-                .and_then(|name| name.parse::<libc::pid_t>().ok())
-            else {
-                continue;
-            };
-            if other == leader {
-                continue;
+        ROUND.with(|round| {
+            let mut round = round.borrow_mut();
+            match &*round {
+                Round::Off => groups_with_members(Some(leader)).map(|found| !found.is_empty()),
+                Round::Unread => {
+                    let found: Option<HashSet<libc::pid_t>> = groups_with_members(None);
+                    let answer = found.as_ref().map(|found| found.contains(&leader));
+                    *round = Round::Read(found);
+                    answer
+                }
+                Round::Read(found) => found.as_ref().map(|found| found.contains(&leader)),
             }
-            // Gone meanwhile: not a member.
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{other}/stat")) else {
-                continue;
-            };
-            // After the command (in parentheses, which may hold anything):
-            // state, ppid, pgrp.
-            let Some(rest) = stat.rfind(')').map(|end| &stat[end + 1..]) else {
-                continue;
-            };
-            let mut fields = rest.split_whitespace();
-            let state = fields.next();
-            let group = fields
-                .nth(1)
-                .and_then(|pgrp| pgrp.parse::<libc::pid_t>().ok());
-            if group == Some(leader) && !matches!(state, Some("Z" | "X" | "x")) {
-                return Some(true);
-            }
-        }
-        Some(false)
+        })
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         let _ = pid;
         None
     }
+}
+
+/// A stop's look at many children: `group_has_members` reads `/proc` at
+/// most once for all of them (a stop of a thousand groups read it a
+/// thousand times a look).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+enum Round {
+    Off,
+    Unread,
+    Read(Option<std::collections::HashSet<libc::pid_t>>),
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+thread_local! {
+    static ROUND: std::cell::RefCell<Round> = const { std::cell::RefCell::new(Round::Off) };
+}
+
+/// Runs `look` (one look at every child of a stop) with one reading of
+/// `/proc` for the groups' members.
+pub(super) fn look_round<R>(look: impl FnOnce() -> R) -> R {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        ROUND.with(|round| *round.borrow_mut() = Round::Unread);
+        let result = look();
+        ROUND.with(|round| *round.borrow_mut() = Round::Off);
+        result
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    look()
+}
+
+/// The groups that have a member which has not ended besides their leader:
+/// of `only` that group (empty or not), or of all.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn groups_with_members(
+    only: Option<libc::pid_t>,
+) -> Option<std::collections::HashSet<libc::pid_t>> {
+    let mut found = std::collections::HashSet::new();
+    let entries = std::fs::read_dir("/proc").ok()?;
+    for entry in entries {
+        let Ok(entry) = entry else { continue };
+        let Some(other) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        if only.is_some_and(|leader| other == leader) {
+            continue;
+        }
+        // Gone meanwhile: not a member.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{other}/stat")) else {
+            continue;
+        };
+        // After the command (in parentheses, which may hold anything):
+        // state, ppid, pgrp.
+        let Some(rest) = stat.rfind(')').map(|end| &stat[end + 1..]) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let Some(group) = fields
+            .nth(1)
+            .and_then(|pgrp| pgrp.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        // A leader is no member of its own group.
+        if group == other || matches!(state, Some("Z" | "X" | "x")) {
+            continue;
+        }
+        if let Some(leader) = only {
+            if group == leader {
+                found.insert(group);
+                return Some(found);
+            }
+        } else {
+            found.insert(group);
+        }
+    }
+    Some(found)
 }
 
 /// Whether the current Tokio runtime has its IO driver, which Tokio needs for

@@ -168,7 +168,7 @@ pub(super) type Hold = ();
 pub(super) fn hold(_: Option<u32>) -> Hold {}
 
 /// A child here is only reaped through its `ExitChild`.
-pub(super) fn reaped_elsewhere(_: &Hold) -> bool {
+pub(super) fn reaped_elsewhere(_: u32, _: &Hold) -> bool {
     false
 }
 
@@ -183,6 +183,11 @@ pub(super) fn ask_to_stop(_: u32, _: bool, _: &Hold) -> bool {
 }
 
 pub(super) fn kill_group(_: u32) {}
+
+/// Runs `look`: nothing to share between the looks at several children.
+pub(super) fn look_round<R>(look: impl FnOnce() -> R) -> R {
+    look()
+}
 
 /// Never asked: `leads_group` is false.
 pub(super) fn has_ended(_: u32) -> io::Result<bool> {

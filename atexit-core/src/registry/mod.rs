@@ -161,6 +161,20 @@ impl Registry {
         self.contains(ticket) && self.slots[ticket.index as usize].epoch == self.epoch
     }
 
+    /// The registration just below `ticket`'s (the one that runs right
+    /// after it), when both are waiting and this process's own. Read-only;
+    /// `children` uses it to stop consecutive tied children together.
+    pub(crate) fn below_own(&self, ticket: Ticket) -> Option<Ticket> {
+        if !self.owns(ticket) {
+            return None;
+        }
+        let below = self.slots[ticket.index as usize].below;
+        if below == NIL || self.slots[below as usize].epoch != self.epoch {
+            return None;
+        }
+        Some(self.ticket(below))
+    }
+
     /// Removes the registration `ticket` names, if it is still waiting;
     /// returns whether it was. See [`Registry::take`] for `dropped`.
     pub(crate) fn remove(&mut self, ticket: Ticket, dropped: &mut Vec<Callback>) -> bool {

@@ -94,7 +94,7 @@ pub fn all() -> Vec<Scenario> {
         .hang_after(std::time::Duration::from_secs(10)),
         // A tied child the program reaps itself (SIGCHLD ignored: the kernel
         // reaps it; or a `waitpid(-1)` loop) may have its pid given to
-        // another process: the crate notices (a pidfd on Linux), signals
+        // another process: the crate notices (its start time on Linux), signals
         // nothing and says nothing. It used to report "No child processes"
         // at every exit, and to signal whatever process had the pid by then.
         Scenario::new("a_tied_child_reaped_by_the_program_is_left_alone", || {
