@@ -362,7 +362,8 @@ pub fn is_exiting() -> bool {
 /// assert_eq!(atexit::exit_reason(), None, "not exiting yet");
 /// ```
 pub fn exit_reason() -> Option<ExitReason> {
-    lock().phase.reason()
+    let reason = lock().phase.reason()?;
+    Some(crate::shutdown::reason_after_the_request(reason))
 }
 
 /// Asks for the process to end with `code` once the exit handlers are done,

@@ -7,8 +7,10 @@
 //! ([`CatchSignals::graceful_shutdown`](crate::CatchSignals::graceful_shutdown))
 //! the first caught signal does not end the process: it asks for a
 //! shutdown, once per process, never withdrawn (a child forked after it
-//! starts without one). [`request_shutdown`] asks the same way for a
-//! request that is not a signal. The request is made in two steps:
+//! starts without one). [`request_shutdown`] asks the same way in a
+//! signal's name, and [`request_shutdown_because`] in the program's own,
+//! with its reason (noted as [`SignalSafe`]'s `BY_THE_PROGRAM`: the end
+//! reads no signal, so the status stays the program's). The request is made in two steps:
 //!
 //! 1. **Noted**, by the signal handler itself (or by `request_shutdown`):
 //!    one atomic word in [`REQUEST`], all a handler may touch. From that
@@ -77,7 +79,7 @@ pub(crate) use signal_safe::REQUEST;
 pub use token::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};
 pub use waiters::{shutdown_request, ShutdownRequest, ShutdownRequested};
 
-use crate::reason::Signal;
+use crate::reason::{ExitReason, ShutdownCause, Signal};
 
 /// Asks for a shutdown, as the first caught signal does in graceful-shutdown
 /// mode ([`CatchSignals::graceful_shutdown`](crate::CatchSignals::graceful_shutdown)),
@@ -101,19 +103,64 @@ pub fn request_shutdown(signal: Signal) -> bool {
     if !REQUEST.note(signal.number()) {
         return false; // a signal, or another call, asked first
     }
-    made(signal);
+    made(ShutdownCause::Signal(signal));
     true
 }
 
-/// The second step of the request `signal` just made (see the module
+/// Asks for a shutdown in the program's own name, with a `reason` it
+/// chooses (an admin endpoint's "drain and stop", a Windows service's stop
+/// control, a deploy hook): no signal came, and the process does not
+/// pretend one did. Every [`ShutdownRequest`] wakes with
+/// [`ShutdownCause::Program`]`(reason)` (its
+/// [`signal`](ShutdownRequest::signal) stays `None`); the drain timeout
+/// starts, when graceful-shutdown mode is installed in this process.
+/// Returns false, and changes nothing, when a shutdown was asked for
+/// already (by a signal, [`request_shutdown`], or an earlier call).
+///
+/// How the process ends then (the crate docs'
+/// [services](https://docs.rs/atexit/latest/atexit/services/index.html)
+/// page has the table):
+///
+/// - the program drains and exits: with **its own status**, 0 for a clean
+///   drain (not by a signal it never got), and [`exit_reason`](crate::exit_reason)
+///   tells the handlers [`ExitReason::ShutdownRequested`]`(reason)` after a
+///   status 0 (another status keeps its `Exit(Some(n))`);
+/// - the drain timeout passes first: stderr says so, the handlers run, and
+///   the process exits with **status 1** (the drain did not finish;
+///   [`set_exit_code`](crate::set_exit_code) still wins);
+/// - a real signal comes during the drain: it ends the drain, as a second
+///   signal does after a signal's request: the handlers run now and the
+///   process ends **by that signal** (or `128 + n`), which `exit_reason`
+///   names: it is the one that came.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use atexit::ShutdownCause;
+/// // An admin endpoint's "drain and stop":
+/// assert!(atexit::request_shutdown_because("admin endpoint"));
+/// let shutdown = atexit::shutdown_request();
+/// assert_eq!(shutdown.cause(), Some(ShutdownCause::Program("admin endpoint")));
+/// assert_eq!(shutdown.signal(), None, "no signal came");
+/// assert!(!atexit::request_shutdown_because("twice"), "asked for once");
+/// // Drain, then return from `main`: the handlers run, and the status is 0.
+/// ```
+pub fn request_shutdown_because(reason: &'static str) -> bool {
+    if !REQUEST.note_by_the_program(reason) {
+        return false;
+    }
+    made(ShutdownCause::Program(reason));
+    true
+}
+
+/// The second step of the request `cause` just made (see the module
 /// docs): wakes the waiters and starts the grace, unless an exit under way
 /// ends the process anyway; the grace only in graceful-shutdown mode
 /// installed in this process.
-fn made(signal: Signal) {
+fn made(cause: ShutdownCause) {
     waiters::wake_the_waiters();
     let installed_here = REQUEST.is_installed_in(std::process::id() as i32);
     if REQUEST.in_graceful_mode() && installed_here && !REQUEST.exit_started() {
-        grace::start(signal);
+        grace::start(cause);
     }
 }
 
@@ -123,7 +170,18 @@ fn made(signal: Signal) {
 pub(crate) fn made_by_a_signal(signal: Signal) {
     waiters::wake_the_waiters();
     if !REQUEST.exit_started() {
-        grace::start(signal);
+        grace::start(ShutdownCause::Signal(signal));
+    }
+}
+
+/// The exit's `reason` as the program's own request makes it (see
+/// [`request_shutdown_because`]): after a status 0 (or an unknown one),
+/// [`ExitReason::ShutdownRequested`]. A signal's request is the state's
+/// (`ExitPlan::after_a_shutdown_request`): it changes the ending too.
+pub(crate) fn reason_after_the_request(reason: ExitReason) -> ExitReason {
+    match (reason, REQUEST.program_reason_for_the_end()) {
+        (ExitReason::Exit(Some(0) | None), Some(asked)) => ExitReason::ShutdownRequested(asked),
+        _ => reason,
     }
 }
 

@@ -5,8 +5,10 @@
 //!
 //! A leaf: it knows no other module of the crate but `reason`.
 
-use crate::reason::Signal;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::reason::{ShutdownCause, Signal};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 use std::time::Duration;
 
 /// Everything the signal handler may touch, as one value: [`REQUEST`].
@@ -28,7 +30,9 @@ use std::time::Duration;
 ///   handler of the exit runs; [`SignalSafe::close_the_request`] once the
 ///   handlers are done;
 /// - the **grace** and **`request_shutdown`**: `requested` and
-///   `drain_ended`, as the handler does;
+///   `drain_ended`, as the handler does; `request_shutdown_because` also
+///   its reason, claimed and written before its note (so that whoever
+///   sees the note finds the reason), never by the handler;
 /// - the `fork` child hook: forgets what was the parent's.
 pub(crate) struct SignalSafe {
     /// Graceful-shutdown mode is on: the first signal asks for a shutdown.
@@ -62,7 +66,18 @@ pub(crate) struct SignalSafe {
     /// is the one answer to "has it started", for the handler and for
     /// everyone else.
     exit_started: AtomicBool,
+    /// `request_shutdown_because` was called: its first call alone writes
+    /// the reason, before it notes the request.
+    reason_claimed: AtomicBool,
+    /// The reason of `request_shutdown_because`, a `&'static str` as its
+    /// pointer and length (a handler never reads them).
+    reason_ptr: AtomicPtr<u8>,
+    reason_len: AtomicUsize,
 }
+
+/// The number in [`SignalSafe::requested`] that says the program asked, with
+/// a reason (`request_shutdown_because`): no signal has it.
+const BY_THE_PROGRAM: u32 = 0xff;
 
 /// The bits of [`SignalSafe::requested`] that hold the signal's number.
 const NUMBER: u32 = 0xff;
@@ -82,6 +97,9 @@ pub(crate) static REQUEST: SignalSafe = SignalSafe {
     request_grace_nanos: AtomicU64::new(u64::MAX),
     drain_ended: AtomicBool::new(false),
     exit_started: AtomicBool::new(false),
+    reason_claimed: AtomicBool::new(false),
+    reason_ptr: AtomicPtr::new(std::ptr::null_mut()),
+    reason_len: AtomicUsize::new(0),
 };
 
 /// The configuration an install found, to put back if it fails.
@@ -187,9 +205,69 @@ impl SignalSafe {
         made
     }
 
-    /// The signal that asked for the shutdown, if any.
+    /// Notes that the program asked for a shutdown with `reason`
+    /// (`request_shutdown_because`), unless one was asked for already. Not
+    /// for the handler. True when this call made the request.
+    pub(crate) fn note_by_the_program(&self, reason: &'static str) -> bool {
+        if self.requested.load(Ordering::SeqCst) & NUMBER != 0
+            || self.reason_claimed.swap(true, Ordering::SeqCst)
+        {
+            return false; // asked for already, or another call is asking
+        }
+        self.reason_ptr
+            .store(reason.as_ptr().cast_mut(), Ordering::SeqCst);
+        self.reason_len.store(reason.len(), Ordering::SeqCst);
+        self.note(BY_THE_PROGRAM as i32)
+    }
+
+    /// The signal that asked for the shutdown, if any: how the exit ends
+    /// after the request (none for the program's own request).
     pub(crate) fn signal(&self) -> Option<Signal> {
         Signal::from_number((self.requested.load(Ordering::SeqCst) & NUMBER) as i32)
+    }
+
+    /// Whether a shutdown was asked for, by a signal or by the program.
+    pub(crate) fn is_requested(&self) -> bool {
+        self.requested.load(Ordering::SeqCst) & NUMBER != 0
+    }
+
+    /// What asked for the shutdown, if anything has.
+    pub(crate) fn cause(&self) -> Option<ShutdownCause> {
+        self.cause_of(self.requested.load(Ordering::SeqCst))
+    }
+
+    fn cause_of(&self, word: u32) -> Option<ShutdownCause> {
+        match word & NUMBER {
+            0 => None,
+            BY_THE_PROGRAM => Some(ShutdownCause::Program(self.reason())),
+            number => Signal::from_number(number as i32).map(ShutdownCause::Signal),
+        }
+    }
+
+    /// The reason of `request_shutdown_because`, written before its note.
+    fn reason(&self) -> &'static str {
+        let ptr = self.reason_ptr.load(Ordering::SeqCst);
+        let len = self.reason_len.load(Ordering::SeqCst);
+        if ptr.is_null() {
+            return "";
+        }
+        // SAFETY: the pointer and length of a `&'static str`, both written
+        // (by the one call that claimed them) before the note that made the
+        // request this reason is read for.
+        unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) }
+    }
+
+    /// The program's reason, when its own request is the one the exit's
+    /// reason reads: made before the exit's handlers were done.
+    pub(crate) fn program_reason_for_the_end(&self) -> Option<&'static str> {
+        let word = self.requested.load(Ordering::SeqCst);
+        if word & CLOSED_WITHOUT_A_REQUEST != 0 {
+            return None;
+        }
+        match self.cause_of(word) {
+            Some(ShutdownCause::Program(reason)) => Some(reason),
+            _ => None,
+        }
     }
 
     /// The grace in force when the request was made, in nanoseconds.
@@ -243,6 +321,7 @@ impl SignalSafe {
     #[cfg(unix)]
     pub(crate) fn forget_in_forked_child(&self, in_the_exit: bool) {
         self.requested.store(0, Ordering::SeqCst);
+        self.reason_claimed.store(false, Ordering::SeqCst);
         self.drain_ended.store(false, Ordering::SeqCst);
         if !in_the_exit {
             self.exit_started.store(false, Ordering::SeqCst);
@@ -265,7 +344,46 @@ mod tests {
             request_grace_nanos: AtomicU64::new(u64::MAX),
             drain_ended: AtomicBool::new(false),
             exit_started: AtomicBool::new(false),
+            reason_claimed: AtomicBool::new(false),
+            reason_ptr: AtomicPtr::new(std::ptr::null_mut()),
+            reason_len: AtomicUsize::new(0),
         }
+    }
+
+    #[test]
+    fn the_program_asks_once_with_its_reason_and_no_signal() {
+        let request = fresh();
+        assert!(request.note_by_the_program("admin endpoint"));
+        assert!(!request.note_by_the_program("again"), "made once");
+        assert!(!request.note(15), "a signal after it makes none");
+        assert!(request.is_requested());
+        assert_eq!(request.signal(), None, "the end sees no signal");
+        assert_eq!(
+            request.cause(),
+            Some(ShutdownCause::Program("admin endpoint"))
+        );
+        assert_eq!(request.program_reason_for_the_end(), Some("admin endpoint"));
+        request.close_the_request();
+        assert_eq!(request.signal_as_closed(), None);
+        assert_eq!(request.program_reason_for_the_end(), Some("admin endpoint"));
+
+        let request = fresh();
+        assert!(request.note(2));
+        assert!(
+            !request.note_by_the_program("late"),
+            "the signal asked first"
+        );
+        assert_eq!(request.cause(), Some(ShutdownCause::Signal(Signal::Int)));
+        assert_eq!(request.program_reason_for_the_end(), None);
+
+        let request = fresh();
+        request.close_the_request();
+        assert!(request.note_by_the_program("after the handlers"));
+        assert_eq!(
+            request.program_reason_for_the_end(),
+            None,
+            "too late for the end"
+        );
     }
 
     #[test]
