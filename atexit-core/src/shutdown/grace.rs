@@ -41,6 +41,7 @@ pub(crate) fn start(cause: ShutdownCause) {
         if grace.is_zero() {
             // At once, as documented: no report. The next signal forces.
             REQUEST.end_the_drain();
+            super::show_the_request();
             return start_the_exit(cause);
         }
         passed(cause, grace)
@@ -62,6 +63,8 @@ fn passed(cause: ShutdownCause, grace: Duration) {
     if !REQUEST.end_the_drain() {
         return; // a signal ended the drain first: its exit ends the process
     }
+    // A drain delay as long as the grace hid the request until now.
+    super::show_the_request();
     warn::warn(format_args!(
         "the shutdown grace of {grace:?} after {cause} passed before the program \
          exited: the exit handlers run now"

@@ -19,9 +19,11 @@
 //!    status 0 ends by the signal instead. The non-blocking check
 //!    ([`ShutdownRequest::signal`]) reads the same word.
 //! 2. **Woken**, on the signal watcher thread (or `request_shutdown`'s):
-//!    every waiter ([`waiters`]: futures, blocking waits) is woken, and the
+//!    every waiter ([`waiters`]: futures, blocking waits) is woken (with a
+//!    drain delay, by the delay's timer once it passed, [`delay`]), and the
 //!    grace's timer starts ([`grace`]), if graceful-shutdown mode is
-//!    installed in this process.
+//!    installed in this process. The grace counts from the request, delay
+//!    included.
 //!
 //! The request is stored once, in that word. When the exit's handlers are
 //! done the exit closes it ([`SignalSafe::close_the_request`]): a request
@@ -44,7 +46,8 @@
 //!
 //! 1. counts the signal ([`SignalSafe::first_signal`]);
 //! 2. for the first one in graceful-shutdown mode, notes the request with
-//!    the grace in force ([`SignalSafe::note`]);
+//!    the grace and the drain delay in force ([`SignalSafe::note`]; with a
+//!    delay, hidden from the program: one bit in the same store);
 //! 3. decides, in `signals::goes_to_the_watcher`: the signal that made the
 //!    request, and the first one when no request was made, go to the
 //!    watcher; while a request's drain goes on and no exit has started, a
@@ -63,8 +66,11 @@
 //! - [`waiters`]: [`ShutdownRequest`] and the set of wakers, behind a lock
 //!   of its own.
 //! - [`grace`]: the grace's timer.
+//! - [`delay`]: the drain delay's timer, which shows the program a request
+//!   it hid.
 //! - `token`: `CancellationToken`s, both ways (the `tokio-util` feature).
 
+mod delay;
 mod grace;
 pub(crate) mod signal_safe;
 #[cfg(feature = "tokio-util")]
@@ -157,7 +163,7 @@ pub fn request_shutdown_because(reason: &'static str) -> bool {
 /// ends the process anyway; the grace only in graceful-shutdown mode
 /// installed in this process.
 fn made(cause: ShutdownCause) {
-    waiters::wake_the_waiters();
+    wake_or_delay();
     let installed_here = REQUEST.is_installed_in(std::process::id() as i32);
     if REQUEST.in_graceful_mode() && installed_here && !REQUEST.exit_started() {
         grace::start(cause);
@@ -168,10 +174,26 @@ fn made(cause: ShutdownCause) {
 /// made (in graceful-shutdown mode, in this process: that is when the
 /// handler makes one).
 pub(crate) fn made_by_a_signal(signal: Signal) {
-    waiters::wake_the_waiters();
+    wake_or_delay();
     if !REQUEST.exit_started() {
         grace::start(ShutdownCause::Signal(signal));
     }
+}
+
+/// Wakes the waiters of the request just made, or, when a drain delay
+/// hides it, starts the delay that shows it and wakes them.
+fn wake_or_delay() {
+    if REQUEST.is_hidden() {
+        delay::start();
+    } else {
+        waiters::wake_the_waiters();
+    }
+}
+
+/// The drain ends (the grace passed, or a second signal came) while a drain
+/// delay may still hide the request: the program sees it now.
+pub(crate) fn show_the_request() {
+    delay::show();
 }
 
 /// The exit's `reason` as the program's own request makes it (see

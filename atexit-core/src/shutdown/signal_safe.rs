@@ -40,6 +40,9 @@ pub(crate) struct SignalSafe {
     /// Graceful-shutdown mode's grace, in nanoseconds; `u64::MAX` for no
     /// bound.
     grace_nanos: AtomicU64,
+    /// Graceful-shutdown mode's drain delay, in nanoseconds: a request
+    /// made with one is noted [`HIDDEN`] from the program for that long.
+    delay_nanos: AtomicU64,
     /// Caught signals end the process with `128 + n` rather than by the
     /// signal.
     by_exit_code: AtomicBool,
@@ -57,6 +60,8 @@ pub(crate) struct SignalSafe {
     /// The grace in force when the request was made, the one its timer runs
     /// for, whatever the program installs after.
     request_grace_nanos: AtomicU64,
+    /// The drain delay in force when the request was made, likewise.
+    request_delay_nanos: AtomicU64,
     /// A signal (or the grace) has ended the request's drain: the handlers
     /// are about to run, and the next signal forces the end even before the
     /// exit has started.
@@ -79,6 +84,11 @@ pub(crate) struct SignalSafe {
 /// a reason (`request_shutdown_because`): no signal has it.
 const BY_THE_PROGRAM: u32 = 0xff;
 
+/// The bit of [`SignalSafe::requested`] set while a drain delay hides the
+/// request from the program (its waiters and checks): the exit's end sees
+/// the request all the same.
+const HIDDEN: u32 = 0x200;
+
 /// The bits of [`SignalSafe::requested`] that hold the signal's number.
 const NUMBER: u32 = 0xff;
 /// The bit of [`SignalSafe::requested`] set when the exit's handlers were
@@ -90,11 +100,13 @@ const CLOSED_WITHOUT_A_REQUEST: u32 = 0x100;
 pub(crate) static REQUEST: SignalSafe = SignalSafe {
     mode: AtomicBool::new(false),
     grace_nanos: AtomicU64::new(u64::MAX),
+    delay_nanos: AtomicU64::new(0),
     by_exit_code: AtomicBool::new(false),
     installed_in: AtomicI32::new(0),
     received: AtomicUsize::new(0),
     requested: AtomicU32::new(0),
     request_grace_nanos: AtomicU64::new(u64::MAX),
+    request_delay_nanos: AtomicU64::new(0),
     drain_ended: AtomicBool::new(false),
     exit_started: AtomicBool::new(false),
     reason_claimed: AtomicBool::new(false),
@@ -107,6 +119,7 @@ pub(crate) static REQUEST: SignalSafe = SignalSafe {
 pub(crate) struct Settings {
     mode: bool,
     grace_nanos: u64,
+    delay_nanos: u64,
     by_exit_code: bool,
 }
 
@@ -120,19 +133,24 @@ impl SignalSafe {
     // ---- Written by the install, read by the handler.
 
     /// Sets what an install asked for, and only that: graceful-shutdown
-    /// mode with its grace (once on, the mode stays on), the ending. The
-    /// grace first: a signal that comes as soon as the mode is on must find
-    /// it. Returns what was there before.
+    /// mode with its grace (once on, the mode stays on), its drain delay,
+    /// the ending. The grace and the delay first: a signal that comes as
+    /// soon as the mode is on must find them. Returns what was there before.
     pub(crate) fn configure(
         &self,
         grace: Option<Duration>,
+        delay: Option<Duration>,
         by_exit_code: Option<bool>,
     ) -> Settings {
         let before = Settings {
             mode: self.mode.load(Ordering::SeqCst),
             grace_nanos: self.grace_nanos.load(Ordering::SeqCst),
+            delay_nanos: self.delay_nanos.load(Ordering::SeqCst),
             by_exit_code: self.by_exit_code.load(Ordering::SeqCst),
         };
+        if let Some(delay) = delay {
+            self.delay_nanos.store(nanos(delay), Ordering::SeqCst);
+        }
         if let Some(grace) = grace {
             self.grace_nanos.store(nanos(grace), Ordering::SeqCst);
             self.mode.store(true, Ordering::SeqCst);
@@ -147,6 +165,8 @@ impl SignalSafe {
     pub(crate) fn restore(&self, settings: Settings) {
         self.grace_nanos
             .store(settings.grace_nanos, Ordering::SeqCst);
+        self.delay_nanos
+            .store(settings.delay_nanos, Ordering::SeqCst);
         self.mode.store(settings.mode, Ordering::SeqCst);
         self.by_exit_code
             .store(settings.by_exit_code, Ordering::SeqCst);
@@ -185,24 +205,52 @@ impl SignalSafe {
     }
 
     /// Notes that signal `number` asked for a shutdown, unless one did
-    /// already, with the grace in force now (read before the note: the one
-    /// its timer runs for). True when this call made the request, whose
-    /// maker then wakes the waiters and starts the grace.
+    /// already, with the grace and the drain delay in force now (read
+    /// before the note: the ones its timers run for); with a delay in
+    /// graceful-shutdown mode, [`HIDDEN`] from the program until it is
+    /// revealed. True when this call made the request, whose maker then
+    /// wakes the waiters (or starts the delay) and starts the grace.
     pub(crate) fn note(&self, number: i32) -> bool {
         let grace = self.grace_nanos.load(Ordering::SeqCst);
+        let delay = if self.mode.load(Ordering::SeqCst) {
+            self.delay_nanos.load(Ordering::SeqCst)
+        } else {
+            0
+        };
         let Ok(number) = u32::try_from(number) else {
             return false;
         };
+        let hidden = if delay == 0 { 0 } else { HIDDEN };
         let made = self
             .requested
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |word| {
-                (word & NUMBER == 0).then_some(word | (number & NUMBER))
+                (word & NUMBER == 0).then_some(word | (number & NUMBER) | hidden)
             })
             .is_ok();
         if made {
             self.request_grace_nanos.store(grace, Ordering::SeqCst);
+            self.request_delay_nanos.store(delay, Ordering::SeqCst);
         }
         made
+    }
+
+    /// The drain delay in force when the request was made, in
+    /// nanoseconds: 0 for none.
+    pub(crate) fn request_delay_nanos(&self) -> u64 {
+        self.request_delay_nanos.load(Ordering::SeqCst)
+    }
+
+    /// Whether the request is noted but hidden from the program by a drain
+    /// delay.
+    pub(crate) fn is_hidden(&self) -> bool {
+        self.requested.load(Ordering::SeqCst) & HIDDEN != 0
+    }
+
+    /// Shows the program a request that a drain delay hid: true when this
+    /// call did (its caller then wakes the waiters), false when it was not
+    /// hidden.
+    pub(crate) fn reveal(&self) -> bool {
+        self.requested.fetch_and(!HIDDEN, Ordering::SeqCst) & HIDDEN != 0
     }
 
     /// Notes that the program asked for a shutdown with `reason`
@@ -226,13 +274,25 @@ impl SignalSafe {
         Signal::from_number((self.requested.load(Ordering::SeqCst) & NUMBER) as i32)
     }
 
-    /// Whether a shutdown was asked for, by a signal or by the program.
+    /// Whether a shutdown was asked for, by a signal or by the program,
+    /// hidden by a drain delay or not: what the signal handler and the
+    /// exit's end go by.
     pub(crate) fn is_requested(&self) -> bool {
         self.requested.load(Ordering::SeqCst) & NUMBER != 0
     }
 
-    /// What asked for the shutdown, if anything has.
+    /// What asked for the shutdown, as the program sees it: `None` while a
+    /// drain delay hides the request. One load.
     pub(crate) fn cause(&self) -> Option<ShutdownCause> {
+        let word = self.requested.load(Ordering::SeqCst);
+        if word & HIDDEN != 0 {
+            return None;
+        }
+        self.cause_of(word)
+    }
+
+    /// What asked for the shutdown, hidden or not.
+    pub(crate) fn cause_noted(&self) -> Option<ShutdownCause> {
         self.cause_of(self.requested.load(Ordering::SeqCst))
     }
 
@@ -337,11 +397,13 @@ mod tests {
         SignalSafe {
             mode: AtomicBool::new(false),
             grace_nanos: AtomicU64::new(u64::MAX),
+            delay_nanos: AtomicU64::new(0),
             by_exit_code: AtomicBool::new(false),
             installed_in: AtomicI32::new(0),
             received: AtomicUsize::new(0),
             requested: AtomicU32::new(0),
             request_grace_nanos: AtomicU64::new(u64::MAX),
+            request_delay_nanos: AtomicU64::new(0),
             drain_ended: AtomicBool::new(false),
             exit_started: AtomicBool::new(false),
             reason_claimed: AtomicBool::new(false),
@@ -389,9 +451,9 @@ mod tests {
     #[test]
     fn the_first_note_makes_the_request_with_the_grace_then_in_force() {
         let request = fresh();
-        request.configure(Some(Duration::from_secs(2)), None);
+        request.configure(Some(Duration::from_secs(2)), None, None);
         assert!(request.note(15));
-        request.configure(Some(Duration::from_secs(9)), None);
+        request.configure(Some(Duration::from_secs(9)), None, None);
         assert!(!request.note(2), "made once");
         assert_eq!(request.signal(), Some(Signal::Term));
         assert_eq!(request.request_grace_nanos(), 2_000_000_000);
@@ -414,10 +476,47 @@ mod tests {
     #[test]
     fn a_failed_install_puts_the_settings_back() {
         let request = fresh();
-        let before = request.configure(Some(Duration::ZERO), Some(true));
+        let before = request.configure(
+            Some(Duration::ZERO),
+            Some(Duration::from_secs(1)),
+            Some(true),
+        );
         assert!(request.in_graceful_mode() && request.by_exit_code());
         request.restore(before);
         assert!(!request.in_graceful_mode() && !request.by_exit_code());
+    }
+
+    #[test]
+    fn a_drain_delay_hides_the_request_from_the_program_only() {
+        let request = fresh();
+        request.configure(None, Some(Duration::from_secs(5)), None);
+        assert!(request.note(15), "without the mode no delay applies");
+        assert!(!request.is_hidden());
+
+        let request = fresh();
+        request.configure(
+            Some(Duration::from_secs(20)),
+            Some(Duration::from_secs(5)),
+            None,
+        );
+        assert!(request.note(15));
+        assert!(request.is_hidden());
+        assert_eq!(request.request_delay_nanos(), 5_000_000_000);
+        assert_eq!(request.cause(), None, "the program does not see it yet");
+        assert!(request.is_requested(), "the handler and the end do");
+        assert_eq!(request.signal(), Some(Signal::Term));
+        assert_eq!(
+            request.cause_noted(),
+            Some(ShutdownCause::Signal(Signal::Term))
+        );
+        assert!(request.reveal());
+        assert!(!request.reveal(), "revealed once");
+        assert_eq!(request.cause(), Some(ShutdownCause::Signal(Signal::Term)));
+
+        let request = fresh();
+        request.configure(Some(Duration::from_secs(20)), Some(Duration::ZERO), None);
+        assert!(request.note(2));
+        assert!(!request.is_hidden(), "a zero delay hides nothing");
     }
 
     #[test]

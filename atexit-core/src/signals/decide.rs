@@ -53,13 +53,15 @@ pub(super) fn on_caught(signal: Signal, made_the_request: bool) {
         // the process.
         return shutdown::made_by_a_signal(signal);
     }
-    match REQUEST.cause() {
+    match REQUEST.cause_noted() {
         // A request was made (by a signal, or `request_shutdown`): this
         // signal ends the drain, and the process ends as that request
         // says: by its signal; after the program's own request, by this
         // signal, the one that came.
         Some(first) => {
             if !REQUEST.exit_started() {
+                // A drain delay may still hide the request: no longer.
+                shutdown::show_the_request();
                 warn::warn(format_args!(
                     "{signal} during the shutdown asked for by {first} ends the drain: the \
                      exit handlers run now"

@@ -149,6 +149,7 @@ fn install(config: &CatchSignals) -> io::Result<()> {
     // ones back.
     let before = REQUEST.configure(
         config.grace,
+        config.delay,
         config.ending.map(|ending| ending == SignalEnding::ExitCode),
     );
     // Told when an exit starts, from now on: a signal this install

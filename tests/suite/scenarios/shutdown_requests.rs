@@ -3,7 +3,7 @@
 //! drain delay (`CatchSignals::drain_delay`), and what an operator sees
 //! while a shutdown runs (stderr's "still running" line).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use atexit::{CatchSignals, ShutdownCause, Signal};
 
@@ -129,6 +129,189 @@ fn program_request_scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// When a drain delay scenario's signal was raised (or its request made).
+static ASKED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Raises `signal` on this thread (its handler runs before `raise` returns),
+/// noting when.
+fn raise_now(signal: i32) {
+    ASKED.set(Instant::now()).unwrap();
+    // SAFETY: signalling this thread.
+    unsafe { libc::raise(signal) };
+}
+
+/// An exit handler that prints why the process exits and whether the
+/// program sees the request by then.
+fn report_reason_and_sight() {
+    atexit::register(|| {
+        println!(
+            "handler: {:?}, seen {}",
+            atexit::exit_reason(),
+            atexit::shutdown_request().is_requested()
+        )
+    });
+}
+
+/// The home of "a second signal during the drain delay ends the drain": a
+/// delay of `delay` inside a drain timeout of `grace`; the program never
+/// sees the request before the second signal, which shows it and runs the
+/// handlers; the process dies by the first.
+fn a_second_signal_during_the_delay(name: &str, delay: Duration, grace: Duration) -> Scenario {
+    Scenario::new(name, move || {
+        request_mode(grace).drain_delay(delay).install().unwrap();
+        report_reason_and_sight();
+        println!("ready");
+        std::thread::sleep(Duration::from_secs(60));
+    })
+    .drive(Drive::Steps(vec![
+        Step::WaitFor("ready"),
+        Step::Signal(libc::SIGTERM),
+        Step::Sleep(Duration::from_millis(300)),
+        Step::Signal(libc::SIGINT),
+    ]))
+    .stdout("ready\nhandler: Some(Signal(Term)), seen true\n")
+    .stderr(
+        "atexit: SIGINT during the shutdown asked for by SIGTERM ends the drain: the exit \
+         handlers run now\n",
+    )
+    .killed_by(libc::SIGTERM)
+    .hang_after(Duration::from_secs(20))
+    .faster_than(Duration::from_secs(15))
+}
+
+fn drain_delay_scenarios() -> Vec<Scenario> {
+    const DELAY: Duration = Duration::from_millis(300);
+    vec![
+        Scenario::new("a_drain_delay_shows_the_request_once_it_passed", || {
+            request_mode(Duration::from_secs(20))
+                .drain_delay(DELAY)
+                .install()
+                .unwrap();
+            report_reason_and_sight();
+            raise_now(libc::SIGTERM);
+            let shutdown = atexit::shutdown_request();
+            println!(
+                "at once: {:?} {}",
+                shutdown.cause(),
+                shutdown.is_requested()
+            );
+            let cause = shutdown.wait();
+            let waited = ASKED.get().unwrap().elapsed();
+            println!("{cause} after the delay: {}", waited >= DELAY);
+        })
+        .stdout(
+            "at once: None false\nSIGTERM after the delay: true\n\
+             handler: Some(Signal(Term)), seen true\n",
+        )
+        .killed_by(libc::SIGTERM),
+        Scenario::new("a_drain_delay_holds_back_a_program_request_too", || {
+            request_mode(Duration::from_secs(20))
+                .drain_delay(DELAY)
+                .install()
+                .unwrap();
+            ASKED.set(Instant::now()).unwrap();
+            assert!(atexit::request_shutdown_because("admin endpoint"));
+            println!("at once: {:?}", atexit::shutdown_request().cause());
+            let cause = block_on(atexit::shutdown_request());
+            let waited = ASKED.get().unwrap().elapsed();
+            println!("{cause:?} after the delay: {}", waited >= DELAY);
+        })
+        .stdout("at once: None\nProgram(\"admin endpoint\") after the delay: true\n")
+        .code(0),
+        // The program exits (status 0) before it saw the request: the exit
+        // ends by the signal all the same.
+        Scenario::new("an_exit_during_the_delay_ends_by_the_signal", || {
+            request_mode(Duration::from_secs(120))
+                .drain_delay(Duration::from_secs(60))
+                .install()
+                .unwrap();
+            report_reason_and_sight();
+            raise_now(libc::SIGTERM);
+            println!("seen: {}", atexit::shutdown_request().is_requested());
+        })
+        .stdout("seen: false\nhandler: Some(Signal(Term)), seen false\n")
+        .killed_by(libc::SIGTERM)
+        .faster_than(Duration::from_secs(15)),
+        Scenario::new("a_zero_drain_delay_is_no_delay", || {
+            request_mode(Duration::from_secs(20))
+                .drain_delay(Duration::ZERO)
+                .install()
+                .unwrap();
+            raise_now(libc::SIGTERM);
+            println!("seen: {}", atexit::shutdown_request().is_requested());
+        })
+        .stdout("seen: true\n")
+        .killed_by(libc::SIGTERM),
+        // A delay no shorter than the drain timeout: the program never
+        // drains; the drain timeout shows the request and runs the handlers.
+        Scenario::new("a_drain_delay_past_the_drain_timeout", || {
+            const GRACE: Duration = Duration::from_millis(600);
+            request_mode(GRACE)
+                .drain_delay(Duration::from_secs(3600))
+                .install()
+                .unwrap();
+            report_reason_and_sight();
+            raise_now(libc::SIGTERM);
+            std::thread::sleep(Duration::from_millis(100));
+            println!("at 100 ms: {}", atexit::shutdown_request().is_requested());
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .stdout("at 100 ms: false\nhandler: Some(Signal(Term)), seen true\n")
+        .stderr(
+            "atexit: the shutdown grace of 600ms after SIGTERM passed before the program \
+             exited: the exit handlers run now\n",
+        )
+        .killed_by(libc::SIGTERM)
+        .hang_after(Duration::from_secs(20)),
+        a_second_signal_during_the_delay(
+            "a_second_signal_during_the_delay_ends_the_drain",
+            Duration::from_secs(60),
+            Duration::from_secs(120),
+        ),
+        a_second_signal_during_the_delay(
+            "a_second_signal_ends_an_endless_delay",
+            Duration::MAX,
+            Duration::MAX,
+        ),
+        // Installed again without a delay (a library's `catch_signals`):
+        // the delay stays, as the drain timeout does.
+        Scenario::new("a_plain_install_keeps_the_drain_delay", || {
+            request_mode(Duration::from_secs(20))
+                .drain_delay(Duration::from_secs(60))
+                .install()
+                .unwrap();
+            atexit::catch_signals().unwrap();
+            raise_now(libc::SIGTERM);
+            println!("seen: {}", atexit::shutdown_request().is_requested());
+        })
+        .stdout("seen: false\n")
+        .killed_by(libc::SIGTERM),
+    ]
+}
+
+/// A minimal executor: polls `future` on this thread, parking in between.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
 pub fn all() -> Vec<Scenario> {
-    program_request_scenarios()
+    let mut all = program_request_scenarios();
+    all.extend(drain_delay_scenarios());
+    all
 }
