@@ -439,6 +439,7 @@ pub fn set_exit_code(code: i32) {
 /// ```
 pub fn set_deadline(deadline: Option<Duration>) {
     lock().timeout = deadline;
+    crate::progress::deadline_set(deadline);
 }
 
 /// In a `panic = "abort"` build, runs the exit handlers when a panic is

@@ -163,19 +163,37 @@ pub fn request_shutdown_because(reason: &'static str) -> bool {
 /// ends the process anyway; the grace only in graceful-shutdown mode
 /// installed in this process.
 fn made(cause: ShutdownCause) {
-    wake_or_delay();
     let installed_here = REQUEST.is_installed_in(std::process::id() as i32);
-    if REQUEST.in_graceful_mode() && installed_here && !REQUEST.exit_started() {
+    let graced = REQUEST.in_graceful_mode() && installed_here && !REQUEST.exit_started();
+    told(cause, graced);
+    wake_or_delay();
+    if graced {
         grace::start(cause);
     }
+}
+
+/// Tells the outside (loggers, systemd: `progress`) that `cause` asked,
+/// with the drain timeout if one runs (`graced`) and the drain delay.
+fn told(cause: ShutdownCause, graced: bool) {
+    let grace = match REQUEST.request_grace_nanos() {
+        u64::MAX => None,
+        nanos => Some(std::time::Duration::from_nanos(nanos)),
+    };
+    crate::progress::shutdown_requested(
+        cause,
+        grace.filter(|_| graced),
+        std::time::Duration::from_nanos(REQUEST.request_delay_nanos()),
+    );
 }
 
 /// [`made`], on the signal watcher, for the request its signal's handler
 /// made (in graceful-shutdown mode, in this process: that is when the
 /// handler makes one).
 pub(crate) fn made_by_a_signal(signal: Signal) {
+    let graced = !REQUEST.exit_started();
+    told(ShutdownCause::Signal(signal), graced);
     wake_or_delay();
-    if !REQUEST.exit_started() {
+    if graced {
         grace::start(ShutdownCause::Signal(signal));
     }
 }

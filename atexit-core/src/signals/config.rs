@@ -60,6 +60,8 @@ pub struct CatchSignals {
     pub(super) grace: Option<Duration>,
     /// Graceful-shutdown mode's drain delay, when asked for.
     pub(super) delay: Option<Duration>,
+    /// systemd's stop notifications, when asked for (on or off).
+    pub(super) notify_systemd: Option<bool>,
 }
 
 impl Default for CatchSignals {
@@ -83,6 +85,7 @@ impl CatchSignals {
             ending: None,
             grace: None,
             delay: None,
+            notify_systemd: None,
         }
     }
 
@@ -235,6 +238,55 @@ impl CatchSignals {
     pub fn drain_delay(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
         self
+    }
+
+    /// systemd's notify protocol for the stop: when `NOTIFY_SOCKET` is set
+    /// (a `Type=notify` unit), tell systemd `STOPPING=1` when the shutdown
+    /// starts (the request, or an exit, whichever comes first) and, while
+    /// the end is bounded, `EXTEND_TIMEOUT_USEC` with the time it still
+    /// needs: at the request, the drain timeout plus the exit deadline
+    /// ([`set_deadline`](crate::set_deadline)) plus one second; when the
+    /// exit starts, its deadline plus one second. So systemd waits for a
+    /// drain longer than its `TimeoutStopSec` (and still kills the process
+    /// when the promised time has passed), and `systemctl status` shows the
+    /// unit as stopping. With no bound (no deadline, or an unbounded drain
+    /// timeout) only `STOPPING=1` is sent.
+    ///
+    /// Off by default, as `sd_notify` is a unit's choice: a library's
+    /// install does not turn it on, and `notify_systemd(false)` turns it
+    /// off. `NOTIFY_SOCKET` is read, and the socket opened, by the
+    /// install: a path, or an abstract name as `@name` (Linux). Each
+    /// message is one datagram sent non-blocking: a send never waits, and
+    /// a failed one (nobody listening, a full queue, an unusable address)
+    /// is ignored, as `sd_notify` does. Only the installing process sends
+    /// (a forked child does not: systemd listens to the main process). On
+    /// platforms without Unix sockets it does nothing.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use std::time::Duration;
+    /// // A `Type=notify` unit with `TimeoutStopSec=30`:
+    /// let catch = atexit::CatchSignals::new()
+    ///     .graceful_shutdown(Duration::from_secs(20))
+    ///     .notify_systemd(true);
+    /// assert_eq!(catch.get_notify_systemd(), Some(true));
+    /// catch.install()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn notify_systemd(mut self, on: bool) -> Self {
+        self.notify_systemd = Some(on);
+        self
+    }
+
+    /// Whether [`notify_systemd`](CatchSignals::notify_systemd) was asked
+    /// for, on or off; `None` when this builder leaves it as it is.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// assert_eq!(atexit::CatchSignals::new().get_notify_systemd(), None);
+    /// ```
+    pub fn get_notify_systemd(&self) -> Option<bool> {
+        self.notify_systemd
     }
 
     /// The drain delay, if [`drain_delay`](CatchSignals::drain_delay) was

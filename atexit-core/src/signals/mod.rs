@@ -164,6 +164,8 @@ fn install(config: &CatchSignals) -> io::Result<()> {
     let installed = imp::install(config);
     if installed.is_err() {
         REQUEST.restore(before);
+    } else if let Some(on) = config.notify_systemd {
+        crate::systemd::enable(on);
     }
     installed
 }

@@ -289,6 +289,78 @@ fn drain_delay_scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// A handler that takes 700 ms.
+fn slow_flush() {
+    std::thread::sleep(Duration::from_millis(700));
+    println!("flushed");
+}
+
+const STILL_RUNNING: &str =
+    "atexit: still running `scenarios::shutdown_requests::slow_flush` after 200ms\n";
+
+fn still_running_scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario::new("a_slow_handler_is_reported_while_it_runs", || {
+            atexit::set_still_running_report(Some(Duration::from_millis(200)));
+            atexit::register(|| println!("quick"));
+            atexit::register(slow_flush);
+        })
+        .stdout("flushed\nquick\n")
+        .stderr(STILL_RUNNING),
+        // Written without Rust's stderr lock, which a thread holds for good.
+        Scenario::new("the_report_does_not_wait_for_a_held_stderr_lock", || {
+            atexit::set_still_running_report(Some(Duration::from_millis(200)));
+            atexit::register(slow_flush);
+            crate::scenario::hold_stderr_for_good();
+        })
+        .stdout("flushed\n")
+        .stderr(STILL_RUNNING)
+        .hang_after(Duration::from_secs(20)),
+        // Said once per handler, however long it runs; a quick one never.
+        Scenario::new("each_slow_handler_is_reported_once", || {
+            atexit::set_still_running_report(Some(Duration::from_millis(200)));
+            atexit::register(slow_flush);
+            atexit::register(|| std::thread::sleep(Duration::from_millis(20)));
+            atexit::register(slow_flush);
+        })
+        .stdout("flushed\nflushed\n")
+        .stderr(format!("{STILL_RUNNING}{STILL_RUNNING}")),
+        Scenario::new("the_report_turned_off_says_nothing", || {
+            atexit::set_still_running_report(None);
+            atexit::register(slow_flush);
+        })
+        .stdout("flushed\n"),
+        Scenario::new(
+            "a_zero_interval_reports_a_handler_at_the_first_look",
+            || {
+                atexit::set_still_running_report(Some(Duration::ZERO));
+                atexit::register(slow_flush);
+            },
+        )
+        .stdout("flushed\n")
+        .stderr("atexit: still running `scenarios::shutdown_requests::slow_flush` after 0ns\n"),
+        Scenario::new("a_huge_interval_never_reports", || {
+            atexit::set_still_running_report(Some(Duration::MAX));
+            atexit::register(slow_flush);
+        })
+        .stdout("flushed\n"),
+        // On by default, after 5 s: what a service's operator needs to see
+        // before the supervisor's SIGKILL.
+        Scenario::new(
+            "a_handler_still_running_after_5_s_is_reported_by_default",
+            || {
+                atexit::register(|| {
+                    std::thread::sleep(Duration::from_millis(6500));
+                    println!("done");
+                });
+            },
+        )
+        .stdout("done\n")
+        .stderr_has(&["atexit: still running `", "` after 5s\n"])
+        .hang_after(Duration::from_secs(30)),
+    ]
+}
+
 /// A minimal executor: polls `future` on this thread, parking in between.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     use std::sync::Arc;
@@ -313,5 +385,6 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 pub fn all() -> Vec<Scenario> {
     let mut all = program_request_scenarios();
     all.extend(drain_delay_scenarios());
+    all.extend(still_running_scenarios());
     all
 }
