@@ -361,6 +361,193 @@ fn still_running_scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// The socket systemd would listen on, bound by the program before it
+/// installs, at `address` (a path, or `@name`), set as `NOTIFY_SOCKET`.
+fn listen_as_systemd(address: &str) -> std::os::unix::net::UnixDatagram {
+    use std::os::unix::net::UnixDatagram;
+    let socket = match address.strip_prefix('@') {
+        #[cfg(target_os = "linux")]
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            let address = std::os::unix::net::SocketAddr::from_abstract_name(name).unwrap();
+            UnixDatagram::bind_addr(&address).unwrap()
+        }
+        _ => {
+            let _ = std::fs::remove_file(address);
+            UnixDatagram::bind(address).unwrap()
+        }
+    };
+    socket.set_nonblocking(true).unwrap();
+    std::env::set_var("NOTIFY_SOCKET", address);
+    socket
+}
+
+/// Every datagram waiting on `socket`, each as `[text]`.
+fn received(socket: &std::os::unix::net::UnixDatagram) -> String {
+    let mut all = String::new();
+    let mut buffer = [0u8; 512];
+    while let Ok(length) = socket.recv(&mut buffer) {
+        all.push_str(&format!("[{}]", String::from_utf8_lossy(&buffer[..length])));
+    }
+    all
+}
+
+/// The next datagram on `socket`, waited for at most 10 s, as `[text]`:
+/// the request is seen at once (the signal handler notes it), and told to
+/// systemd a moment later, by the signal watcher.
+fn next_datagram(socket: &std::os::unix::net::UnixDatagram) -> String {
+    socket.set_nonblocking(false).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buffer = [0u8; 512];
+    let got = match socket.recv(&mut buffer) {
+        Ok(length) => format!("[{}]", String::from_utf8_lossy(&buffer[..length])),
+        Err(error) => format!("nothing: {error}"),
+    };
+    socket.set_nonblocking(true).unwrap();
+    got
+}
+
+/// A notify socket's path for this process.
+fn socket_path() -> String {
+    std::env::temp_dir()
+        .join(format!("atexit-notify-{}", std::process::id()))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The home of "systemd is told the stop": the program listens on
+/// `address` as systemd would, drains after SIGTERM, and its handler prints
+/// what the socket got: `STOPPING=1` with the time the rest needs at the
+/// request (drain timeout 20 s + deadline 5 s + 1 s), and the deadline + 1 s
+/// when the handlers start.
+fn systemd_is_told_the_stop(name: &str, abstract_name: bool) -> Scenario {
+    Scenario::new(name, move || {
+        let address = if abstract_name {
+            format!("@atexit-notify-{}", std::process::id())
+        } else {
+            socket_path()
+        };
+        let socket = listen_as_systemd(&address);
+        atexit::set_deadline(Some(Duration::from_secs(5)));
+        request_mode(Duration::from_secs(20))
+            .notify_systemd(true)
+            .install()
+            .unwrap();
+        raise_now(libc::SIGTERM);
+        atexit::shutdown_request().wait();
+        println!("at the request: {}", next_datagram(&socket));
+        atexit::register(move || {
+            println!("when the handlers start: {}", received(&socket));
+            if !abstract_name {
+                let _ = std::fs::remove_file(&address);
+            }
+        });
+    })
+    .stdout(
+        "at the request: [STOPPING=1\nEXTEND_TIMEOUT_USEC=26000000\n]\n\
+         when the handlers start: [EXTEND_TIMEOUT_USEC=6000000\n]\n",
+    )
+    .killed_by(libc::SIGTERM)
+}
+
+fn systemd_scenarios() -> Vec<Scenario> {
+    vec![
+        systemd_is_told_the_stop("systemd_is_told_the_stop", false),
+        #[cfg(target_os = "linux")]
+        systemd_is_told_the_stop("systemd_is_told_the_stop_on_an_abstract_socket", true),
+        // No bound to promise: `STOPPING=1` alone, once.
+        Scenario::new("without_a_deadline_systemd_is_told_only_stopping", || {
+            let address = socket_path();
+            let socket = listen_as_systemd(&address);
+            request_mode(Duration::from_secs(20))
+                .notify_systemd(true)
+                .install()
+                .unwrap();
+            raise_now(libc::SIGTERM);
+            atexit::shutdown_request().wait();
+            let first = next_datagram(&socket);
+            atexit::register(move || {
+                println!("got: {first}{}", received(&socket));
+                let _ = std::fs::remove_file(&address);
+            });
+        })
+        .stdout("got: [STOPPING=1\n]\n")
+        .killed_by(libc::SIGTERM),
+        // A plain exit is a stop too.
+        Scenario::new("an_exit_without_a_request_tells_systemd_it_stops", || {
+            let address = socket_path();
+            let socket = listen_as_systemd(&address);
+            atexit::set_deadline(Some(Duration::from_millis(1500)));
+            CatchSignals::new().notify_systemd(true).install().unwrap();
+            atexit::register(move || {
+                println!("got: {}", received(&socket));
+                let _ = std::fs::remove_file(&address);
+            });
+        })
+        .stdout("got: [STOPPING=1\nEXTEND_TIMEOUT_USEC=2500000\n]\n"),
+        Scenario::new("systemd_is_told_nothing_unless_asked", || {
+            let address = socket_path();
+            let socket = listen_as_systemd(&address);
+            atexit::set_deadline(Some(Duration::from_secs(5)));
+            request_mode(Duration::from_secs(20)).install().unwrap();
+            raise_now(libc::SIGTERM);
+            atexit::shutdown_request().wait();
+            // Time for the watcher to tell, had it been asked to.
+            std::thread::sleep(Duration::from_millis(200));
+            atexit::register(move || {
+                println!("got: {:?}", received(&socket));
+                let _ = std::fs::remove_file(&address);
+            });
+        })
+        .stdout("got: \"\"\n")
+        .killed_by(libc::SIGTERM),
+        // Nobody listens at the address: the sends fail, silently.
+        Scenario::new("a_notify_socket_nobody_listens_on_is_ignored", || {
+            std::env::set_var("NOTIFY_SOCKET", "/nonexistent/atexit-notify");
+            request_mode(Duration::from_secs(20))
+                .notify_systemd(true)
+                .install()
+                .unwrap();
+            raise_now(libc::SIGTERM);
+            atexit::shutdown_request().wait();
+            println!("drained");
+        })
+        .stdout("drained\n")
+        .killed_by(libc::SIGTERM),
+        // The listener's queue is full (a systemd that does not read): a
+        // send would block; it is non-blocking, so the shutdown goes on.
+        Scenario::new("a_full_notify_socket_does_not_block_the_shutdown", || {
+            let address = socket_path();
+            let listener = listen_as_systemd(&address);
+            let filler = std::os::unix::net::UnixDatagram::unbound().unwrap();
+            filler.set_nonblocking(true).unwrap();
+            let mut queued = 0;
+            while filler.send_to(b"FILL=1", &address).is_ok() {
+                queued += 1;
+            }
+            assert!(queued > 0);
+            atexit::set_deadline(Some(Duration::from_secs(5)));
+            request_mode(Duration::from_secs(20))
+                .notify_systemd(true)
+                .install()
+                .unwrap();
+            raise_now(libc::SIGTERM);
+            atexit::shutdown_request().wait();
+            println!("drained");
+            atexit::register(move || {
+                drop(listener);
+                let _ = std::fs::remove_file(&address);
+            });
+        })
+        .stdout("drained\n")
+        .killed_by(libc::SIGTERM)
+        .faster_than(Duration::from_secs(4)),
+    ]
+}
+
 /// A minimal executor: polls `future` on this thread, parking in between.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     use std::sync::Arc;
@@ -386,5 +573,6 @@ pub fn all() -> Vec<Scenario> {
     let mut all = program_request_scenarios();
     all.extend(drain_delay_scenarios());
     all.extend(still_running_scenarios());
+    all.extend(systemd_scenarios());
     all
 }
