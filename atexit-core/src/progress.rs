@@ -19,7 +19,8 @@
 //!
 //! # The ticker
 //!
-//! Started by the first handler of an exit when the report is on: it looks
+//! Started by the first handler of an exit when the report is on (a child
+//! forked by a handler during the exit has none): it looks
 //! at the sequence number a few times per report interval; a handler seen
 //! running under the same number for the whole interval is reported, once.
 //! So the line comes between the interval and the interval plus one look
@@ -44,8 +45,9 @@ static STILL_RUNNING_AFTER: AtomicU64 = AtomicU64::new(5_000_000_000);
 /// exit started).
 static PER_HANDLER_EVENTS: AtomicBool = AtomicBool::new(false);
 
-/// The ticker was started in this process.
-static TICKER: AtomicU64 = AtomicU64::new(0);
+/// The ticker is to be started by the exit's first handler (set when the
+/// exit starts with the report on; taken by that handler).
+static TICKER_WANTED: AtomicBool = AtomicBool::new(false);
 
 /// The handler running now, as a seqlock: [`SEQUENCE`] is odd while the
 /// name is written; a reader that sees it even and unchanged around its
@@ -179,6 +181,7 @@ pub(crate) fn exit_starts(reason: ExitReason, deadline: Option<Duration>) {
     let per_handler = debug_logging();
     PER_HANDLER_EVENTS.store(per_handler, Ordering::Relaxed);
     let report = STILL_RUNNING_AFTER.load(Ordering::SeqCst) != u64::MAX;
+    TICKER_WANTED.store(report, Ordering::SeqCst);
     ON.store(per_handler || report, Ordering::SeqCst);
     if cfg!(any(feature = "log", feature = "tracing")) {
         info(format!(
@@ -212,7 +215,10 @@ fn starts(name: &'static str) {
         STARTED.store(nanos(epoch().elapsed()), Ordering::Relaxed);
     }
     write_current(name.as_ptr().cast_mut(), name.len());
-    start_the_ticker();
+    // One relaxed load per handler after the first.
+    if TICKER_WANTED.load(Ordering::Relaxed) && TICKER_WANTED.swap(false, Ordering::Relaxed) {
+        start_the_ticker();
+    }
 }
 
 #[cold]
@@ -264,19 +270,16 @@ fn read_current() -> Option<(u64, Option<&'static str>)> {
     Some((before, name))
 }
 
-/// Starts the ticker, once per process (a forked child starts its own).
+/// Starts the ticker, for the exit's first handler. (A child forked by a
+/// handler has no ticker: its copy of the run goes on unreported.)
+#[cold]
 fn start_the_ticker() {
     let Some(after) = duration(STILL_RUNNING_AFTER.load(Ordering::Relaxed)) else {
         return;
     };
-    let process = u64::from(std::process::id());
-    if TICKER.swap(process, Ordering::Relaxed) == process {
-        return;
-    }
     let look = (after / 5).clamp(Duration::from_millis(10), Duration::from_secs(1));
-    if helper_thread::spawn("atexit-progress", move || tick(after, look)).is_err() {
-        TICKER.store(0, Ordering::Relaxed); // no report, then; the next handler tries again
-    }
+    // No thread to be had: no report, as a stderr nobody reads gets none.
+    let _ = helper_thread::spawn("atexit-progress", move || tick(after, look));
 }
 
 /// The ticker: looks every `look` for a handler running under the same
