@@ -134,12 +134,17 @@ fn debug_logging() -> bool {
 #[cfg(any(feature = "log", feature = "tracing"))]
 const INFO_PATIENCE: Duration = Duration::from_millis(100);
 
-/// Tells the loggers, at info level, waiting at most [`INFO_PATIENCE`].
-fn info(text: String) {
+/// Tells the loggers, at info level (or debug, unless `info`), waiting at
+/// most `INFO_PATIENCE`.
+fn tell(info: bool, text: String) {
     #[cfg(any(feature = "log", feature = "tracing"))]
-    crate::report::to_loggers_at(crate::report::Level::Info, None, text, INFO_PATIENCE);
+    {
+        use crate::report::Level;
+        let level = if info { Level::Info } else { Level::Debug };
+        crate::report::to_loggers_at(level, None, text, INFO_PATIENCE);
+    }
     #[cfg(not(any(feature = "log", feature = "tracing")))]
-    let _ = text;
+    let _ = (info, text);
 }
 
 /// A shutdown was requested (the program sees it now, or after its drain
@@ -160,10 +165,13 @@ pub(crate) fn shutdown_requested(cause: ShutdownCause, grace: Option<Duration>, 
     } else {
         format!(", drain delay {delay:?}")
     };
-    info(format!(
-        "shutdown requested by {cause}: {grace}{delay}, {}",
-        describe_deadline(duration(DEADLINE.load(Ordering::SeqCst)))
-    ));
+    tell(
+        true,
+        format!(
+            "shutdown requested by {cause}: {grace}{delay}, {}",
+            describe_deadline(duration(DEADLINE.load(Ordering::SeqCst)))
+        ),
+    );
 }
 
 fn describe_deadline(deadline: Option<Duration>) -> String {
@@ -174,9 +182,11 @@ fn describe_deadline(deadline: Option<Duration>) -> String {
 }
 
 /// The exit starts, for `reason`, with the `deadline` it will be held to:
-/// the loggers are told, and the hooks switched on for what is to be told
-/// about its handlers. On the exiting thread, outside the state's lock.
-pub(crate) fn exit_starts(reason: ExitReason, deadline: Option<Duration>) {
+/// the loggers are told (at info when it is a `shutdown`: a caught signal
+/// or a request came; at debug for a plain exit, which is no news in a
+/// program's log), and the hooks switched on for what is to be told about
+/// its handlers. On the exiting thread, outside the state's lock.
+pub(crate) fn exit_starts(reason: ExitReason, deadline: Option<Duration>, shutdown: bool) {
     crate::systemd::exit_starts(deadline);
     let per_handler = debug_logging();
     PER_HANDLER_EVENTS.store(per_handler, Ordering::Relaxed);
@@ -184,10 +194,13 @@ pub(crate) fn exit_starts(reason: ExitReason, deadline: Option<Duration>) {
     TICKER_WANTED.store(report, Ordering::SeqCst);
     ON.store(per_handler || report, Ordering::SeqCst);
     if cfg!(any(feature = "log", feature = "tracing")) {
-        info(format!(
-            "exit handlers start ({reason}), {}",
-            describe_deadline(deadline)
-        ));
+        tell(
+            shutdown,
+            format!(
+                "exit handlers start ({reason}), {}",
+                describe_deadline(deadline)
+            ),
+        );
     }
 }
 

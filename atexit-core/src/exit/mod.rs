@@ -475,7 +475,14 @@ fn run_at_exit(plan: ExitPlan) -> ExitRun {
         }
     }
     let (reason, deadline) = started;
-    progress::exit_starts(crate::shutdown::reason_after_the_request(reason), deadline);
+    // A shutdown (a caught signal, a request) is news in the logs; a
+    // plain exit is not.
+    let shutdown = REQUEST.is_requested() || matches!(plan.reason, ExitReason::Signal(_));
+    progress::exit_starts(
+        crate::shutdown::reason_after_the_request(reason),
+        deadline,
+        shutdown,
+    );
     drain_to_the_end(me);
     ExitRun::Ran
 }

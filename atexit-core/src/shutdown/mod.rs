@@ -121,7 +121,11 @@ pub fn request_shutdown(signal: Signal) -> bool {
 /// [`signal`](ShutdownRequest::signal) stays `None`); the drain timeout
 /// starts, when graceful-shutdown mode is installed in this process.
 /// Returns false, and changes nothing, when a shutdown was asked for
-/// already (by a signal, [`request_shutdown`], or an earlier call).
+/// already (by a signal, [`request_shutdown`], or an earlier call). The
+/// reason is a `&'static str` so that [`ExitReason`] stays `Copy`; one made
+/// at run time can be leaked (`String::leak`): it is made once per process.
+/// With a drain delay ([`CatchSignals::drain_delay`](crate::CatchSignals::drain_delay))
+/// the program sees its own request after the delay, as it would a signal's.
 ///
 /// How the process ends then (the crate docs'
 /// [services](https://docs.rs/atexit/latest/atexit/services/index.html)

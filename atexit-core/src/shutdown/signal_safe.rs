@@ -26,6 +26,9 @@ use std::time::Duration;
 ///   it), then, to tell a signal that asks from one that forces,
 ///   `requested`, `mode`, `exit_started` and, last, `drain_ended`: the swap
 ///   that ends the drain is done only when nothing before said "force";
+/// - the **drain delay's timer**, the grace and the watcher (a second
+///   signal): [`SignalSafe::reveal`] clears `requested`'s [`HIDDEN`] bit,
+///   which the note set in the same store as the request;
 /// - the **exit**: `exit_started` once, under the state's lock, before any
 ///   handler of the exit runs; [`SignalSafe::close_the_request`] once the
 ///   handlers are done;

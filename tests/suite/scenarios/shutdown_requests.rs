@@ -110,6 +110,25 @@ fn program_request_scenarios() -> Vec<Scenario> {
         .killed_by(libc::SIGINT)
         .hang_after(Duration::from_secs(20))
         .faster_than(Duration::from_secs(15)),
+        // Made while the handlers of a plain exit run: from then on the
+        // exit is the request's, as with a first signal (the status stays).
+        Scenario::new(
+            "a_program_request_during_the_handlers_is_told_from_then_on",
+            || {
+                request_mode(Duration::from_secs(20)).install().unwrap();
+                report_reason();
+                atexit::register(|| {
+                    println!("before: {:?}", atexit::exit_reason());
+                    assert!(atexit::request_shutdown_because("late"));
+                    println!("cause: {:?}", atexit::shutdown_request().cause());
+                });
+            },
+        )
+        .stdout(
+            "before: Some(Exit(Some(0)))\ncause: Some(Program(\"late\"))\n\
+             handler: Some(ShutdownRequested(\"late\"))\n",
+        )
+        .code(0),
         // Without graceful-shutdown mode a signal ends the drain too: it is
         // not the first signal of a process that is not draining.
         Scenario::new(
