@@ -134,9 +134,10 @@
 
 pub use atexit_core::{
     adopt_inherited, catch_signals, clear, exit, exit_now, exit_reason, finalize, is_exiting,
-    ncallbacks, register, register_async, replaced_signals, request_shutdown, run_exitfuncs,
-    run_on_panic_abort, set_deadline, set_exit_code, shutdown_request, stop_at_exit, unregister,
-    CatchSignals, CommandExt, ExitChild, ExitReason, Finalizer, Guard, Handle, HandlerFn, Process,
+    ncallbacks, register, register_async, replaced_signals, request_shutdown,
+    request_shutdown_because, run_exitfuncs, run_on_panic_abort, set_deadline, set_exit_code,
+    set_still_running_report, shutdown_request, stop_at_exit, unregister, CatchSignals, CommandExt,
+    ExitChild, ExitReason, Finalizer, Guard, Handle, HandlerFn, Process, ShutdownCause,
     ShutdownRequest, ShutdownRequested, Signal, SignalEnding, UnknownSignal,
 };
 #[cfg(feature = "tokio-util")]

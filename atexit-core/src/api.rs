@@ -362,7 +362,8 @@ pub fn is_exiting() -> bool {
 /// assert_eq!(atexit::exit_reason(), None, "not exiting yet");
 /// ```
 pub fn exit_reason() -> Option<ExitReason> {
-    lock().phase.reason()
+    let reason = lock().phase.reason()?;
+    Some(crate::shutdown::reason_after_the_request(reason))
 }
 
 /// Asks for the process to end with `code` once the exit handlers are done,
@@ -438,6 +439,7 @@ pub fn set_exit_code(code: i32) {
 /// ```
 pub fn set_deadline(deadline: Option<Duration>) {
     lock().timeout = deadline;
+    crate::progress::deadline_set(deadline);
 }
 
 /// In a `panic = "abort"` build, runs the exit handlers when a panic is

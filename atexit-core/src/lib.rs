@@ -21,6 +21,7 @@ mod helper_thread;
 mod hooks;
 mod last_words;
 mod os;
+mod progress;
 mod reason;
 mod registry;
 mod report;
@@ -30,6 +31,7 @@ mod signals;
 mod state;
 mod static_handler;
 mod static_intake;
+mod systemd;
 mod warn;
 mod watchdog;
 
@@ -42,8 +44,12 @@ pub use crate::children::{stop_at_exit, CommandExt, ExitChild, Process};
 pub use crate::finalize::{finalize, Finalizer};
 pub use crate::handle::{Guard, Handle};
 pub use crate::last_words::{restore_terminal_at_exit, Declaration, LastWords, TERMINAL_RESET};
-pub use crate::reason::{ExitReason, Signal, UnknownSignal};
-pub use crate::shutdown::{request_shutdown, shutdown_request, ShutdownRequest, ShutdownRequested};
+pub use crate::progress::set_still_running_report;
+pub use crate::reason::{ExitReason, ShutdownCause, Signal, UnknownSignal};
+pub use crate::shutdown::{
+    request_shutdown, request_shutdown_because, shutdown_request, ShutdownRequest,
+    ShutdownRequested,
+};
 #[cfg(feature = "tokio-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub use crate::shutdown::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};

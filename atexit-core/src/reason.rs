@@ -135,6 +135,72 @@ impl TryFrom<i32> for Signal {
     }
 }
 
+/// What asked for the shutdown: a caught signal (in graceful-shutdown
+/// mode), or the program itself, with the reason it gave to
+/// [`request_shutdown_because`](crate::request_shutdown_because) (an admin
+/// endpoint, a Windows service's stop control, a test). What a
+/// [`ShutdownRequest`](crate::ShutdownRequest) resolves to.
+///
+/// It compares equal to the [`Signal`] that asked, and displays as the
+/// signal's name or as `the program's request (reason)`.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use atexit::{ShutdownCause, Signal};
+/// let by_term = ShutdownCause::Signal(Signal::Term);
+/// assert_eq!(by_term, Signal::Term);
+/// assert_eq!(by_term.to_string(), "SIGTERM");
+/// let by_admin = ShutdownCause::Program("admin endpoint");
+/// assert_eq!(by_admin.signal(), None);
+/// assert_eq!(by_admin.to_string(), "the program's request (admin endpoint)");
+/// ```
+///
+/// Non-exhaustive: more causes may be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ShutdownCause {
+    /// A caught signal (or [`request_shutdown`](crate::request_shutdown)
+    /// in its name).
+    Signal(Signal),
+    /// [`request_shutdown_because`](crate::request_shutdown_because), with
+    /// its reason.
+    Program(&'static str),
+}
+
+impl ShutdownCause {
+    /// The signal that asked, if one did.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use atexit::{ShutdownCause, Signal};
+    /// assert_eq!(ShutdownCause::Signal(Signal::Int).signal(), Some(Signal::Int));
+    /// assert_eq!(ShutdownCause::Program("test").signal(), None);
+    /// ```
+    pub fn signal(self) -> Option<Signal> {
+        match self {
+            ShutdownCause::Signal(signal) => Some(signal),
+            ShutdownCause::Program(_) => None,
+        }
+    }
+}
+
+/// A cause is its signal, for the code that awaited a `Signal` before
+/// [`ShutdownCause`] existed: `cause == Signal::Term`.
+impl PartialEq<Signal> for ShutdownCause {
+    fn eq(&self, signal: &Signal) -> bool {
+        self.signal() == Some(*signal)
+    }
+}
+
+impl fmt::Display for ShutdownCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ShutdownCause::Signal(signal) => fmt::Display::fmt(signal, f),
+            ShutdownCause::Program(reason) => write!(f, "the program's request ({reason})"),
+        }
+    }
+}
+
 /// How the process is ending, for handlers that behave differently on a
 /// crash than on a clean exit. See [`exit_reason`](crate::exit_reason).
 ///
@@ -169,6 +235,14 @@ pub enum ExitReason {
     /// a panic of `main` that was caught and followed by a normal return also
     /// reads as `Panic`.
     Panic,
+    /// The program asked for the shutdown with
+    /// [`request_shutdown_because`](crate::request_shutdown_because)`(reason)`,
+    /// then exited with status 0 (or one the platform does not tell): a
+    /// clean drain, and the process ends with that status, not by a signal
+    /// it never got. Another status, a panic, and an exit that a signal or
+    /// the drain timeout started keep their own reason (see the crate docs'
+    /// [services](https://docs.rs/atexit/latest/atexit/services/index.html) page).
+    ShutdownRequested(&'static str),
 }
 
 /// A short phrase for logs: `exit status 3`, `exit (status unknown)`,
@@ -181,6 +255,10 @@ pub enum ExitReason {
 /// assert_eq!(ExitReason::Exit(None).to_string(), "exit (status unknown)");
 /// assert_eq!(ExitReason::Signal(Signal::Term).to_string(), "SIGTERM");
 /// assert_eq!(ExitReason::Panic.to_string(), "panic in main");
+/// assert_eq!(
+///     ExitReason::ShutdownRequested("admin endpoint").to_string(),
+///     "shutdown requested (admin endpoint)"
+/// );
 /// ```
 impl fmt::Display for ExitReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -189,6 +267,7 @@ impl fmt::Display for ExitReason {
             ExitReason::Exit(None) => f.write_str("exit (status unknown)"),
             ExitReason::Signal(signal) => fmt::Display::fmt(signal, f),
             ExitReason::Panic => f.write_str("panic in main"),
+            ExitReason::ShutdownRequested(reason) => write!(f, "shutdown requested ({reason})"),
         }
     }
 }

@@ -87,19 +87,21 @@ pub(crate) fn report_failure(
 /// it (stderr has every one).
 #[cfg(any(feature = "log", feature = "tracing"))]
 pub(crate) fn to_loggers(handler: Option<&'static str>, text: String, grace: Duration) {
+    to_loggers_at(Level::Error, handler, text, grace)
+}
+
+/// [`to_loggers`], at `level`.
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub(crate) fn to_loggers_at(
+    level: Level,
+    handler: Option<&'static str>,
+    text: String,
+    grace: Duration,
+) {
     let give_up_at = std::time::Instant::now().checked_add(grace);
-    let mut loggers = loggers::lock();
-    loggers.queue.push_back((handler, text));
-    loggers.sent += 1;
-    let mine = loggers.sent;
-    if !loggers.worker {
-        if crate::helper_thread::spawn("atexit-report", loggers::work).is_err() {
-            loggers.queue.pop_back(); // no thread to be had: stderr has it
-            loggers.sent -= 1;
-            return;
-        }
-        loggers.worker = true;
-    }
+    let Some((mut loggers, mine)) = loggers::queue(level, handler, text) else {
+        return; // no thread to be had: stderr has it
+    };
     if loggers.stuck {
         return; // queued for a logger that is not taking reports now
     }
@@ -121,8 +123,11 @@ pub(crate) mod loggers {
     use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
     use std::time::Duration;
 
+    /// A report on its way: its level, the handler it names, its text.
+    type Report = (super::Level, Option<&'static str>, String);
+
     pub(crate) struct Loggers {
-        pub(super) queue: VecDeque<(Option<&'static str>, String)>,
+        pub(super) queue: VecDeque<Report>,
         /// Reports queued and reports given to the loggers, ever.
         pub(super) sent: u64,
         pub(super) logged: u64,
@@ -140,6 +145,29 @@ pub(crate) mod loggers {
         stuck: false,
     });
     static LOGGED: Condvar = Condvar::new();
+
+    /// Queues a report and makes sure the reporting thread runs: the lock
+    /// and the report's number, for the caller to wait for it; `None` when
+    /// no thread could be started (the report is dropped).
+    pub(super) fn queue(
+        level: super::Level,
+        handler: Option<&'static str>,
+        text: String,
+    ) -> Option<(MutexGuard<'static, Loggers>, u64)> {
+        let mut loggers = lock();
+        loggers.queue.push_back((level, handler, text));
+        loggers.sent += 1;
+        let mine = loggers.sent;
+        if !loggers.worker {
+            if crate::helper_thread::spawn("atexit-report", work).is_err() {
+                loggers.queue.pop_back();
+                loggers.sent -= 1;
+                return None;
+            }
+            loggers.worker = true;
+        }
+        Some((loggers, mine))
+    }
 
     /// Held only for a moment, never while a logger runs.
     pub(crate) fn lock() -> MutexGuard<'static, Loggers> {
@@ -165,7 +193,7 @@ pub(crate) mod loggers {
     /// turn, and ends when none is left.
     pub(super) fn work() {
         loop {
-            let Some((handler, text)) = ({
+            let Some((level, handler, text)) = ({
                 let mut loggers = lock();
                 let next = loggers.queue.pop_front();
                 loggers.worker = next.is_some();
@@ -173,7 +201,7 @@ pub(crate) mod loggers {
             }) else {
                 return;
             };
-            super::log_now(handler, &text);
+            super::log_now(level, handler, &text);
             let mut loggers = lock();
             loggers.logged += 1;
             if loggers.queue.is_empty() {
@@ -198,19 +226,38 @@ pub(crate) mod loggers {
 #[cfg(not(any(feature = "log", feature = "tracing")))]
 pub(crate) fn to_loggers(_: Option<&'static str>, _: String, _: Duration) {}
 
+/// The level of an event for the loggers: failures are errors; the
+/// progress of a shutdown (`progress`) is told at info and debug.
 #[cfg(any(feature = "log", feature = "tracing"))]
-fn log_now(handler: Option<&str>, text: &str) {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Level {
+    Error,
+    Info,
+    Debug,
+}
+
+#[cfg(any(feature = "log", feature = "tracing"))]
+fn log_now(level: Level, handler: Option<&str>, text: &str) {
     let _ = handler; // unused with `log` alone
     #[cfg(feature = "log")]
     let _ = panic::catch_unwind(|| {
-        log::error!(target: "atexit", "{text}");
+        let level = match level {
+            Level::Error => log::Level::Error,
+            Level::Info => log::Level::Info,
+            Level::Debug => log::Level::Debug,
+        };
+        log::log!(target: "atexit", level, "{text}");
         // The process is ending: a buffering logger gets no later chance.
         log::logger().flush();
     });
     #[cfg(feature = "tracing")]
-    let _ = panic::catch_unwind(|| match handler {
-        Some(handler) => tracing::error!(target: "atexit", handler, "{text}"),
-        None => tracing::error!(target: "atexit", "{text}"),
+    let _ = panic::catch_unwind(|| match (level, handler) {
+        (Level::Error, Some(handler)) => tracing::error!(target: "atexit", handler, "{text}"),
+        (Level::Error, None) => tracing::error!(target: "atexit", "{text}"),
+        (Level::Info, Some(handler)) => tracing::info!(target: "atexit", handler, "{text}"),
+        (Level::Info, None) => tracing::info!(target: "atexit", "{text}"),
+        (Level::Debug, Some(handler)) => tracing::debug!(target: "atexit", handler, "{text}"),
+        (Level::Debug, None) => tracing::debug!(target: "atexit", "{text}"),
     });
 }
 

@@ -103,6 +103,7 @@
 pub(crate) mod deadline;
 pub(crate) mod ending;
 
+use crate::progress;
 use crate::reason::{ExitReason, Signal};
 use crate::report::{self, ExitFromHandler};
 use crate::runner::{self, ThreadKey};
@@ -403,6 +404,9 @@ pub(crate) fn run_now() {
 /// Runs the exit handlers once for the whole process.
 fn run_at_exit(plan: ExitPlan) -> ExitRun {
     let me = runner::current();
+    // What the exit's start tells the outside (`progress`), once the
+    // state's lock is let go.
+    let started;
     {
         let mut state = state::lock();
         match state.phase {
@@ -415,6 +419,12 @@ fn run_at_exit(plan: ExitPlan) -> ExitRun {
                     Some(Deadline { at, timeout })
                 });
                 let watched = deadline.as_ref().is_some_and(deadline::start);
+                started = (
+                    plan.after_a_shutdown_request(REQUEST.signal()).reason,
+                    deadline
+                        .filter(|_| watched)
+                        .map(|deadline| deadline.timeout),
+                );
                 state.phase = Phase::Exiting(Exiting {
                     run: Run {
                         runner: me,
@@ -464,6 +474,15 @@ fn run_at_exit(plan: ExitPlan) -> ExitRun {
             Phase::Closed(_) => return ExitRun::OtherThread,
         }
     }
+    let (reason, deadline) = started;
+    // A shutdown (a caught signal, a request) is news in the logs; a
+    // plain exit is not.
+    let shutdown = REQUEST.is_requested() || matches!(plan.reason, ExitReason::Signal(_));
+    progress::exit_starts(
+        crate::shutdown::reason_after_the_request(reason),
+        deadline,
+        shutdown,
+    );
     drain_to_the_end(me);
     ExitRun::Ran
 }
@@ -571,9 +590,12 @@ fn drain(me: ThreadKey, on_empty: impl Fn(&mut State)) {
             break;
         };
         run.busy = Some(me);
-        let previous = run.current.replace(callback.name());
+        let name = callback.name();
+        let previous = run.current.replace(name);
         drop(state);
+        progress::handler_starts(name);
         runner::inside_handler(|| report::invoke(callback));
+        progress::handler_ends(name);
         state = state::lock_as_is();
         if let Some(run) = state.phase.run_mut() {
             run.current = previous;

@@ -3,32 +3,33 @@
 //! the program has not started one by then.
 
 use super::signal_safe::REQUEST;
-use crate::reason::Signal;
+use crate::reason::ShutdownCause;
 use crate::{helper_thread, warn};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 /// What starts the exit when the grace passes: the signals' exit
-/// (`signals::on_signal`), registered when the signals are installed. The
+/// (`signals::on_signal`) for a signal's request, `exit(1)` for the
+/// program's own, registered when the signals are installed. The
 /// grace runs only in a process where they are (this module cannot call
 /// the exit itself: the exit reads the request, so it comes after this
 /// module in the crate's graph).
-static START_THE_EXIT: OnceLock<fn(Signal)> = OnceLock::new();
+static START_THE_EXIT: OnceLock<fn(ShutdownCause)> = OnceLock::new();
 
 /// Has `start` called to start the exit when a grace passes.
-pub(crate) fn start_the_exit_with(start: fn(Signal)) {
+pub(crate) fn start_the_exit_with(start: fn(ShutdownCause)) {
     let _ = START_THE_EXIT.set(start);
 }
 
-fn start_the_exit(signal: Signal) {
+fn start_the_exit(cause: ShutdownCause) {
     if let Some(start) = START_THE_EXIT.get() {
-        start(signal)
+        start(cause)
     }
 }
 
-/// Starts the grace of the request `signal` made, with the grace in force
+/// Starts the grace of the request `cause` made, with the grace in force
 /// when it was made; nothing for a grace without bound.
-pub(crate) fn start(signal: Signal) {
+pub(crate) fn start(cause: ShutdownCause) {
     let grace = match REQUEST.request_grace_nanos() {
         u64::MAX => return, // no bound
         nanos => Duration::from_nanos(nanos),
@@ -40,9 +41,10 @@ pub(crate) fn start(signal: Signal) {
         if grace.is_zero() {
             // At once, as documented: no report. The next signal forces.
             REQUEST.end_the_drain();
-            return start_the_exit(signal);
+            super::show_the_request();
+            return start_the_exit(cause);
         }
-        passed(signal, grace)
+        passed(cause, grace)
     });
     if !started {
         warn::warn(format_args!(
@@ -52,17 +54,20 @@ pub(crate) fn start(signal: Signal) {
 }
 
 /// The grace passed: unless the exit has started, run the handlers now,
-/// while the program is still draining, and end by the signal.
-fn passed(signal: Signal, grace: Duration) {
+/// while the program is still draining, and end by the signal (with status
+/// 1 after the program's own request).
+fn passed(cause: ShutdownCause, grace: Duration) {
     if REQUEST.exit_started() {
         return; // the program's exit (bounded by the deadline) ends it
     }
     if !REQUEST.end_the_drain() {
         return; // a signal ended the drain first: its exit ends the process
     }
+    // A drain delay as long as the grace hid the request until now.
+    super::show_the_request();
     warn::warn(format_args!(
-        "the shutdown grace of {grace:?} after {signal} passed before the program \
+        "the shutdown grace of {grace:?} after {cause} passed before the program \
          exited: the exit handlers run now"
     ));
-    start_the_exit(signal);
+    start_the_exit(cause);
 }

@@ -7,8 +7,10 @@
 //! ([`CatchSignals::graceful_shutdown`](crate::CatchSignals::graceful_shutdown))
 //! the first caught signal does not end the process: it asks for a
 //! shutdown, once per process, never withdrawn (a child forked after it
-//! starts without one). [`request_shutdown`] asks the same way for a
-//! request that is not a signal. The request is made in two steps:
+//! starts without one). [`request_shutdown`] asks the same way in a
+//! signal's name, and [`request_shutdown_because`] in the program's own,
+//! with its reason (noted as [`SignalSafe`]'s `BY_THE_PROGRAM`: the end
+//! reads no signal, so the status stays the program's). The request is made in two steps:
 //!
 //! 1. **Noted**, by the signal handler itself (or by `request_shutdown`):
 //!    one atomic word in [`REQUEST`], all a handler may touch. From that
@@ -17,9 +19,11 @@
 //!    status 0 ends by the signal instead. The non-blocking check
 //!    ([`ShutdownRequest::signal`]) reads the same word.
 //! 2. **Woken**, on the signal watcher thread (or `request_shutdown`'s):
-//!    every waiter ([`waiters`]: futures, blocking waits) is woken, and the
+//!    every waiter ([`waiters`]: futures, blocking waits) is woken (with a
+//!    drain delay, by the delay's timer once it passed, [`delay`]), and the
 //!    grace's timer starts ([`grace`]), if graceful-shutdown mode is
-//!    installed in this process.
+//!    installed in this process. The grace counts from the request, delay
+//!    included.
 //!
 //! The request is stored once, in that word. When the exit's handlers are
 //! done the exit closes it ([`SignalSafe::close_the_request`]): a request
@@ -42,7 +46,8 @@
 //!
 //! 1. counts the signal ([`SignalSafe::first_signal`]);
 //! 2. for the first one in graceful-shutdown mode, notes the request with
-//!    the grace in force ([`SignalSafe::note`]);
+//!    the grace and the drain delay in force ([`SignalSafe::note`]; with a
+//!    delay, hidden from the program: one bit in the same store);
 //! 3. decides, in `signals::goes_to_the_watcher`: the signal that made the
 //!    request, and the first one when no request was made, go to the
 //!    watcher; while a request's drain goes on and no exit has started, a
@@ -61,8 +66,11 @@
 //! - [`waiters`]: [`ShutdownRequest`] and the set of wakers, behind a lock
 //!   of its own.
 //! - [`grace`]: the grace's timer.
+//! - [`delay`]: the drain delay's timer, which shows the program a request
+//!   it hid.
 //! - `token`: `CancellationToken`s, both ways (the `tokio-util` feature).
 
+mod delay;
 mod grace;
 pub(crate) mod signal_safe;
 #[cfg(feature = "tokio-util")]
@@ -77,7 +85,7 @@ pub(crate) use signal_safe::REQUEST;
 pub use token::{request_shutdown_on_cancel, shutdown_token, ShutdownOnCancel};
 pub use waiters::{shutdown_request, ShutdownRequest, ShutdownRequested};
 
-use crate::reason::Signal;
+use crate::reason::{ExitReason, ShutdownCause, Signal};
 
 /// Asks for a shutdown, as the first caught signal does in graceful-shutdown
 /// mode ([`CatchSignals::graceful_shutdown`](crate::CatchSignals::graceful_shutdown)),
@@ -101,29 +109,123 @@ pub fn request_shutdown(signal: Signal) -> bool {
     if !REQUEST.note(signal.number()) {
         return false; // a signal, or another call, asked first
     }
-    made(signal);
+    made(ShutdownCause::Signal(signal));
     true
 }
 
-/// The second step of the request `signal` just made (see the module
+/// Asks for a shutdown in the program's own name, with a `reason` it
+/// chooses (an admin endpoint's "drain and stop", a Windows service's stop
+/// control, a deploy hook): no signal came, and the process does not
+/// pretend one did. Every [`ShutdownRequest`] wakes with
+/// [`ShutdownCause::Program`]`(reason)` (its
+/// [`signal`](ShutdownRequest::signal) stays `None`); the drain timeout
+/// starts, when graceful-shutdown mode is installed in this process.
+/// Returns false, and changes nothing, when a shutdown was asked for
+/// already (by a signal, [`request_shutdown`], or an earlier call). The
+/// reason is a `&'static str` so that [`ExitReason`] stays `Copy`; one made
+/// at run time can be leaked (`String::leak`): it is made once per process.
+/// With a drain delay ([`CatchSignals::drain_delay`](crate::CatchSignals::drain_delay))
+/// the program sees its own request after the delay, as it would a signal's.
+///
+/// How the process ends then (the crate docs'
+/// [services](https://docs.rs/atexit/latest/atexit/services/index.html)
+/// page has the table):
+///
+/// - the program drains and exits: with **its own status**, 0 for a clean
+///   drain (not by a signal it never got), and [`exit_reason`](crate::exit_reason)
+///   tells the handlers [`ExitReason::ShutdownRequested`]`(reason)` after a
+///   status 0 (another status keeps its `Exit(Some(n))`);
+/// - the drain timeout passes first: stderr says so, the handlers run, and
+///   the process exits with **status 1** (the drain did not finish;
+///   [`set_exit_code`](crate::set_exit_code) still wins);
+/// - a real signal comes during the drain: it ends the drain, as a second
+///   signal does after a signal's request: the handlers run now and the
+///   process ends **by that signal** (or `128 + n`), which `exit_reason`
+///   names: it is the one that came.
+///
+/// ```
+/// # extern crate atexit_core as atexit;
+/// use atexit::ShutdownCause;
+/// // An admin endpoint's "drain and stop":
+/// assert!(atexit::request_shutdown_because("admin endpoint"));
+/// let shutdown = atexit::shutdown_request();
+/// assert_eq!(shutdown.cause(), Some(ShutdownCause::Program("admin endpoint")));
+/// assert_eq!(shutdown.signal(), None, "no signal came");
+/// assert!(!atexit::request_shutdown_because("twice"), "asked for once");
+/// // Drain, then return from `main`: the handlers run, and the status is 0.
+/// ```
+pub fn request_shutdown_because(reason: &'static str) -> bool {
+    if !REQUEST.note_by_the_program(reason) {
+        return false;
+    }
+    made(ShutdownCause::Program(reason));
+    true
+}
+
+/// The second step of the request `cause` just made (see the module
 /// docs): wakes the waiters and starts the grace, unless an exit under way
 /// ends the process anyway; the grace only in graceful-shutdown mode
 /// installed in this process.
-fn made(signal: Signal) {
-    waiters::wake_the_waiters();
+fn made(cause: ShutdownCause) {
     let installed_here = REQUEST.is_installed_in(std::process::id() as i32);
-    if REQUEST.in_graceful_mode() && installed_here && !REQUEST.exit_started() {
-        grace::start(signal);
+    let graced = REQUEST.in_graceful_mode() && installed_here && !REQUEST.exit_started();
+    told(cause, graced);
+    wake_or_delay();
+    if graced {
+        grace::start(cause);
     }
+}
+
+/// Tells the outside (loggers, systemd: `progress`) that `cause` asked,
+/// with the drain timeout if one runs (`graced`) and the drain delay.
+fn told(cause: ShutdownCause, graced: bool) {
+    let grace = match REQUEST.request_grace_nanos() {
+        u64::MAX => None,
+        nanos => Some(std::time::Duration::from_nanos(nanos)),
+    };
+    crate::progress::shutdown_requested(
+        cause,
+        grace.filter(|_| graced),
+        std::time::Duration::from_nanos(REQUEST.request_delay_nanos()),
+    );
 }
 
 /// [`made`], on the signal watcher, for the request its signal's handler
 /// made (in graceful-shutdown mode, in this process: that is when the
 /// handler makes one).
 pub(crate) fn made_by_a_signal(signal: Signal) {
-    waiters::wake_the_waiters();
-    if !REQUEST.exit_started() {
-        grace::start(signal);
+    let graced = !REQUEST.exit_started();
+    told(ShutdownCause::Signal(signal), graced);
+    wake_or_delay();
+    if graced {
+        grace::start(ShutdownCause::Signal(signal));
+    }
+}
+
+/// Wakes the waiters of the request just made, or, when a drain delay
+/// hides it, starts the delay that shows it and wakes them.
+fn wake_or_delay() {
+    if REQUEST.is_hidden() {
+        delay::start();
+    } else {
+        waiters::wake_the_waiters();
+    }
+}
+
+/// The drain ends (the grace passed, or a second signal came) while a drain
+/// delay may still hide the request: the program sees it now.
+pub(crate) fn show_the_request() {
+    delay::show();
+}
+
+/// The exit's `reason` as the program's own request makes it (see
+/// [`request_shutdown_because`]): after a status 0 (or an unknown one),
+/// [`ExitReason::ShutdownRequested`]. A signal's request is the state's
+/// (`ExitPlan::after_a_shutdown_request`): it changes the ending too.
+pub(crate) fn reason_after_the_request(reason: ExitReason) -> ExitReason {
+    match (reason, REQUEST.program_reason_for_the_end()) {
+        (ExitReason::Exit(Some(0) | None), Some(asked)) => ExitReason::ShutdownRequested(asked),
+        _ => reason,
     }
 }
 

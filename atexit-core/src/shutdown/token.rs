@@ -78,7 +78,7 @@ impl std::task::Wake for CancelOnWake {
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub fn shutdown_token() -> tokio_util::sync::CancellationToken {
     let mut slot = TOKEN.lock().unwrap_or_else(PoisonError::into_inner);
-    let request = REQUEST.signal();
+    let request = REQUEST.cause();
     // A child forked after its parent's request has no request of its own
     // (the parent's was forgotten), but inherited the cancelled token: it
     // gets a fresh one, for its own request.

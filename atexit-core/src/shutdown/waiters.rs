@@ -4,7 +4,7 @@
 //! never while another lock of the crate is taken).
 
 use super::signal_safe::REQUEST;
-use crate::reason::Signal;
+use crate::reason::{ShutdownCause, Signal};
 use crate::{helper_thread, warn};
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
@@ -41,7 +41,8 @@ pub(crate) fn lock() -> MutexGuard<'static, Wakers> {
 ///
 /// It is three things at once:
 ///
-/// - a **future** (`Output = Signal`) that any executor can await (Tokio,
+/// - a **future** (`Output =` [`ShutdownCause`]: the signal, or the
+///   program's reason) that any executor can await (Tokio,
 ///   smol, `futures::executor`, this crate's own): it needs no runtime, and
 ///   each clone is a cheap, independent waiter, so every task can await one;
 /// - a **blocking wait**, [`wait`](ShutdownRequest::wait) and
@@ -56,7 +57,8 @@ pub(crate) fn lock() -> MutexGuard<'static, Wakers> {
 /// waiting, sees it. Without graceful-shutdown mode installed no signal
 /// makes one (a caught signal ends the process instead, and an uncaught one
 /// kills it), so a wait lasts until [`request_shutdown`](crate::request_shutdown)
-/// is called, or for ever. Do not wait in an exit handler either: the exit
+/// or [`request_shutdown_because`](crate::request_shutdown_because) is
+/// called, or for ever. Do not wait in an exit handler either: the exit
 /// would wait for a signal (or for the deadline).
 ///
 /// The request is noted by the signal handler itself, so a check or an exit
@@ -92,8 +94,8 @@ pub(crate) fn lock() -> MutexGuard<'static, Wakers> {
 ///     // tokio::select! { _ = &mut shutdown => break, conn = accepted => ... }
 /// #   break;
 /// }
-/// let signal = shutdown.await; // stopped accepting: drain, then return
-/// println!("shutting down on {signal}");
+/// let cause = shutdown.await; // stopped accepting: drain, then return
+/// println!("shutting down on {cause}");
 /// # }
 /// ```
 #[derive(Debug)]
@@ -115,38 +117,52 @@ pub fn shutdown_request() -> ShutdownRequest {
 }
 
 impl ShutdownRequest {
-    /// The signal that asked for the shutdown, if one has; never blocks.
+    /// What asked for the shutdown (a signal, or the program with its
+    /// reason), if anything has; never blocks.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// assert_eq!(atexit::shutdown_request().cause(), None);
+    /// ```
+    pub fn cause(&self) -> Option<ShutdownCause> {
+        REQUEST.cause()
+    }
+
+    /// The signal that asked for the shutdown, if one has (`None` also
+    /// after [`request_shutdown_because`](crate::request_shutdown_because):
+    /// no signal came); never blocks.
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
     /// assert_eq!(atexit::shutdown_request().signal(), None);
     /// ```
     pub fn signal(&self) -> Option<Signal> {
-        REQUEST.signal()
+        self.cause().and_then(ShutdownCause::signal)
     }
 
-    /// Whether a shutdown has been asked for; never blocks.
+    /// Whether a shutdown has been asked for, by a signal or by the
+    /// program; never blocks.
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
     /// assert!(!atexit::shutdown_request().is_requested());
     /// ```
     pub fn is_requested(&self) -> bool {
-        self.signal().is_some()
+        self.cause().is_some()
     }
 
-    /// Blocks this thread until a shutdown is asked for, and returns the
-    /// signal that asked. Returns at once if one was asked for already.
+    /// Blocks this thread until a shutdown is asked for, and returns what
+    /// asked. Returns at once if one was asked for already.
     ///
     /// ```no_run
     /// # extern crate atexit_core as atexit;
-    /// let signal = atexit::shutdown_request().wait();
-    /// eprintln!("{signal}: finishing the current item");
+    /// let cause = atexit::shutdown_request().wait();
+    /// eprintln!("{cause}: finishing the current item");
     /// ```
-    pub fn wait(&self) -> Signal {
+    pub fn wait(&self) -> ShutdownCause {
         loop {
-            if let Some(signal) = self.wait_timeout(Duration::MAX) {
-                return signal;
+            if let Some(cause) = self.wait_timeout(Duration::MAX) {
+                return cause;
             }
         }
     }
@@ -162,14 +178,14 @@ impl ShutdownRequest {
     /// let shutdown = atexit::shutdown_request();
     /// assert_eq!(shutdown.wait_timeout(Duration::from_millis(1)), None);
     /// ```
-    pub fn wait_timeout(&self, timeout: Duration) -> Option<Signal> {
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<ShutdownCause> {
         let until = Instant::now().checked_add(timeout);
         let mut wakers = lock();
         loop {
             // Under the lock the request's waking takes: a request made
             // after this look wakes this wait.
-            if let Some(signal) = self.signal() {
-                return Some(signal);
+            if let Some(cause) = self.cause() {
+                return Some(cause);
             }
             let left = match until {
                 Some(until) => match until.checked_duration_since(Instant::now()) {
@@ -202,11 +218,11 @@ impl Clone for ShutdownRequest {
 }
 
 impl Future for ShutdownRequest {
-    type Output = Signal;
+    type Output = ShutdownCause;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Signal> {
-        if let Some(signal) = self.signal() {
-            return Poll::Ready(signal);
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ShutdownCause> {
+        if let Some(cause) = self.cause() {
+            return Poll::Ready(cause);
         }
         // Cloned (and, below, dropped) outside the lock: both are executor
         // code, which may take locks of its own or drop a task that owns
@@ -216,8 +232,8 @@ impl Future for ShutdownRequest {
         // Checked again under the lock the waking takes: a request made
         // since the load above, and woken before this, has found no waker of
         // ours to wake.
-        if let Some(signal) = self.signal() {
-            return Poll::Ready(signal);
+        if let Some(cause) = self.cause() {
+            return Poll::Ready(cause);
         }
         let unused = match self.slot {
             Some(slot) => match &mut wakers.slots[slot] {
@@ -289,7 +305,7 @@ impl ShutdownRequest {
 /// The future of [`ShutdownRequest::requested`]: completes with `()` when
 /// the shutdown is asked for, for the APIs that take a
 /// `Future<Output = ()> + Send + 'static` (axum's `with_graceful_shutdown`).
-/// Await the [`ShutdownRequest`] itself to get the signal.
+/// Await the [`ShutdownRequest`] itself to get its [`ShutdownCause`].
 ///
 /// ```
 /// # extern crate atexit_core as atexit;

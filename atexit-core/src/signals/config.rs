@@ -58,6 +58,10 @@ pub struct CatchSignals {
     /// Graceful-shutdown mode, with its grace, when asked for: the first
     /// signal asks for a shutdown.
     pub(super) grace: Option<Duration>,
+    /// Graceful-shutdown mode's drain delay, when asked for.
+    pub(super) delay: Option<Duration>,
+    /// systemd's stop notifications, when asked for (on or off).
+    pub(super) notify_systemd: Option<bool>,
 }
 
 impl Default for CatchSignals {
@@ -80,6 +84,8 @@ impl CatchSignals {
             named: Vec::new(),
             ending: None,
             grace: None,
+            delay: None,
+            notify_systemd: None,
         }
     }
 
@@ -186,6 +192,116 @@ impl CatchSignals {
     pub fn graceful_shutdown(mut self, drain_timeout: Duration) -> Self {
         self.grace = Some(drain_timeout);
         self
+    }
+
+    /// A drain delay for graceful-shutdown mode: the request is noted when
+    /// the signal comes (an exit then ends by it, and the drain timeout
+    /// counts from it), but the program sees it only `delay` later: its
+    /// [`ShutdownRequest`](crate::ShutdownRequest)s wake,
+    /// [`is_requested`](crate::ShutdownRequest::is_requested) turns true
+    /// and the [`shutdown_token`](https://docs.rs/atexit/latest/atexit/fn.shutdown_token.html)
+    /// is cancelled then. Meanwhile the service keeps taking work: the time a
+    /// load balancer (a Kubernetes `Service`'s endpoints, an AWS target
+    /// group) needs to stop sending traffic after SIGTERM, which Kubernetes
+    /// users otherwise buy with a `preStop` hook's `sleep`.
+    ///
+    /// The delay is inside the drain timeout, not added to it: set the
+    /// drain timeout to the delay plus the time the drain needs. A second
+    /// signal during the delay ends the drain as ever (the program sees the
+    /// request at that moment, and the handlers run), and so does the drain
+    /// timeout, when it passes first (a delay as long as the drain timeout
+    /// or longer: the program never drains, the handlers run when it
+    /// passes). `Duration::ZERO` (the default) is no delay; `Duration::MAX`
+    /// with an unbounded drain timeout hides the request until a second
+    /// signal. The delay applies to every request made while the mode is
+    /// on, [`request_shutdown`](crate::request_shutdown) and
+    /// [`request_shutdown_because`](crate::request_shutdown_because)
+    /// included, and without graceful-shutdown mode to none. As with the
+    /// drain timeout, an install sets it only when asked for, and a request
+    /// keeps the delay in force when it was made. The delay is timed by a
+    /// thread of the crate's: the signal handler only sets a bit.
+    ///
+    /// ```no_run
+    /// # extern crate atexit_core as atexit;
+    /// use std::time::Duration;
+    ///
+    /// // Kubernetes: 30 s grace period; endpoints are updated within ~5 s.
+    /// atexit::set_deadline(Some(Duration::from_secs(4)));
+    /// atexit::CatchSignals::new()
+    ///     .graceful_shutdown(Duration::from_secs(25)) // 5 s of delay, 20 s to drain
+    ///     .drain_delay(Duration::from_secs(5))
+    ///     .install()?;
+    /// let cause = atexit::shutdown_request().wait(); // 5 s after SIGTERM
+    /// println!("{cause}: draining");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn drain_delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// systemd's notify protocol for the stop: when `NOTIFY_SOCKET` is set
+    /// (a `Type=notify` unit), tell systemd `STOPPING=1` when the shutdown
+    /// starts (the request, or an exit, whichever comes first) and, while
+    /// the end is bounded, `EXTEND_TIMEOUT_USEC` with the time it still
+    /// needs: at the request, the drain timeout plus the exit deadline
+    /// ([`set_deadline`](crate::set_deadline)) plus one second; when the
+    /// exit starts, its deadline plus one second. So systemd waits for a
+    /// drain longer than its `TimeoutStopSec` (and still kills the process
+    /// when the promised time has passed), and `systemctl status` shows the
+    /// unit as stopping. With no bound (no deadline, or an unbounded drain
+    /// timeout) only `STOPPING=1` is sent.
+    ///
+    /// Off by default, as `sd_notify` is a unit's choice: a library's
+    /// install does not turn it on, and `notify_systemd(false)` turns it
+    /// off. `NOTIFY_SOCKET` is read, and the socket opened, by the
+    /// install: a path, or an abstract name as `@name` (Linux). Each
+    /// message is one datagram sent non-blocking: a send never waits, and
+    /// a failed one (nobody listening, a full queue, an unusable address)
+    /// is ignored, as `sd_notify` does. Only the installing process sends
+    /// (a forked child does not: systemd listens to the main process). On
+    /// platforms without Unix sockets it does nothing.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use std::time::Duration;
+    /// // A `Type=notify` unit with `TimeoutStopSec=30`:
+    /// let catch = atexit::CatchSignals::new()
+    ///     .graceful_shutdown(Duration::from_secs(20))
+    ///     .notify_systemd(true);
+    /// assert_eq!(catch.get_notify_systemd(), Some(true));
+    /// catch.install()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn notify_systemd(mut self, on: bool) -> Self {
+        self.notify_systemd = Some(on);
+        self
+    }
+
+    /// Whether [`notify_systemd`](CatchSignals::notify_systemd) was asked
+    /// for, on or off; `None` when this builder leaves it as it is.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// assert_eq!(atexit::CatchSignals::new().get_notify_systemd(), None);
+    /// ```
+    pub fn get_notify_systemd(&self) -> Option<bool> {
+        self.notify_systemd
+    }
+
+    /// The drain delay, if [`drain_delay`](CatchSignals::drain_delay) was
+    /// asked for.
+    ///
+    /// ```
+    /// # extern crate atexit_core as atexit;
+    /// use std::time::Duration;
+    /// let catch = atexit::CatchSignals::new();
+    /// assert_eq!(catch.get_drain_delay(), None);
+    /// let catch = catch.drain_delay(Duration::from_secs(5));
+    /// assert_eq!(catch.get_drain_delay(), Some(Duration::from_secs(5)));
+    /// ```
+    pub fn get_drain_delay(&self) -> Option<Duration> {
+        self.delay
     }
 
     /// The drain timeout of graceful-shutdown mode, if

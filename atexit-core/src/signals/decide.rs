@@ -3,7 +3,7 @@
 //! the watcher thread then does with a signal that asks.
 
 use crate::exit;
-use crate::reason::Signal;
+use crate::reason::{ShutdownCause, Signal};
 use crate::shutdown::{self, REQUEST};
 use crate::warn;
 
@@ -25,7 +25,7 @@ use crate::warn;
 /// wait in the pipe unseen), or one while the handlers of an exit after a
 /// request run. Async-signal-safe: atomics.
 pub(super) fn goes_to_the_watcher(first: bool, made_the_request: bool) -> bool {
-    let requested = REQUEST.signal().is_some();
+    let requested = REQUEST.is_requested();
     made_the_request
         || (first && !requested)
         || ((REQUEST.in_graceful_mode() || requested)
@@ -53,16 +53,24 @@ pub(super) fn on_caught(signal: Signal, made_the_request: bool) {
         // the process.
         return shutdown::made_by_a_signal(signal);
     }
-    match REQUEST.signal() {
+    match REQUEST.cause_noted() {
         // A request was made (by a signal, or `request_shutdown`): this
-        // signal ends the drain.
+        // signal ends the drain, and the process ends as that request
+        // says: by its signal; after the program's own request, by this
+        // signal, the one that came.
         Some(first) => {
             if !REQUEST.exit_started() {
+                // A drain delay may still hide the request: no longer.
+                shutdown::show_the_request();
                 warn::warn(format_args!(
                     "{signal} during the shutdown asked for by {first} ends the drain: the \
                      exit handlers run now"
                 ));
-                on_signal(first, Some(signal));
+                let ends_by = match first {
+                    ShutdownCause::Signal(first) => first,
+                    _ => signal,
+                };
+                on_signal(ends_by, Some(signal));
             }
         }
         None => on_signal(signal, Some(signal)),

@@ -149,15 +149,23 @@ fn install(config: &CatchSignals) -> io::Result<()> {
     // ones back.
     let before = REQUEST.configure(
         config.grace,
+        config.delay,
         config.ending.map(|ending| ending == SignalEnding::ExitCode),
     );
     // Told when an exit starts, from now on: a signal this install
     // catches may be replaced. And the exit a grace starts is a signal's.
     exit::report_on_start(replaced::report_lost);
-    shutdown::start_the_exit_with(|signal| decide::on_signal(signal, None));
+    // After the program's own request no signal came: status 1, the drain
+    // did not finish.
+    shutdown::start_the_exit_with(|cause| match cause.signal() {
+        Some(signal) => decide::on_signal(signal, None),
+        None => exit::exit(exit::Way::Exit(1)),
+    });
     let installed = imp::install(config);
     if installed.is_err() {
         REQUEST.restore(before);
+    } else if let Some(on) = config.notify_systemd {
+        crate::systemd::enable(on);
     }
     installed
 }

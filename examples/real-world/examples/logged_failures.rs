@@ -9,7 +9,12 @@
 //! cargo run -p atexit-real-world --example logged_failures --features log,tracing -- panic
 //! cargo run -p atexit-real-world --example logged_failures --features log,tracing -- deadline
 //! cargo run -p atexit-real-world --example logged_failures --features log,tracing -- stuck-in-logger
+//! cargo run -p atexit-real-world --example logged_failures --features log,tracing -- graceful
 //! ```
+//!
+//! And a shutdown's progress: at info, the request (by what, drain timeout,
+//! exit deadline) and the start of the handlers; at debug, each handler
+//! with its duration (`graceful`, then `kill -TERM`).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -46,19 +51,43 @@ static LOGGER: StdoutLogger = StdoutLogger {
 };
 
 fn main() {
+    let mode = std::env::args().nth(1);
+    // A shutdown to watch: its progress is told at info, each handler at debug.
+    let graceful = mode.as_deref() == Some("graceful");
     log::set_logger(&LOGGER).expect("no other logger");
-    log::set_max_level(log::LevelFilter::Info);
+    log::set_max_level(if graceful {
+        log::LevelFilter::Debug
+    } else {
+        log::LevelFilter::Info
+    });
     tracing_subscriber::fmt()
         .with_writer(std::io::stdout)
         .with_ansi(false)
         .without_time()
+        .with_max_level(if graceful {
+            tracing::Level::DEBUG
+        } else {
+            tracing::Level::INFO
+        })
         .init();
 
     log::info!("service started");
     tracing::info!("service started");
 
     atexit::register(|| println!("closing the database"));
-    match std::env::args().nth(1).as_deref() {
+    match mode.as_deref() {
+        Some("graceful") => {
+            atexit::set_deadline(Some(Duration::from_secs(5)));
+            atexit::CatchSignals::new()
+                .graceful_shutdown(Duration::from_secs(20))
+                .install()
+                .expect("signal handling");
+            atexit::register(flush_spool);
+            println!("ready");
+            let cause = atexit::shutdown_request().wait();
+            println!("draining after {cause}");
+            std::process::exit(0); // drained: dies by the signal
+        }
         Some("panic") => {
             atexit::register(remove_cache);
         }
@@ -73,6 +102,10 @@ fn main() {
         _ => {}
     }
     std::process::exit(2);
+}
+
+fn flush_spool() {
+    std::thread::sleep(Duration::from_millis(50));
 }
 
 fn remove_cache() {

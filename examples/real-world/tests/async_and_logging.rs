@@ -81,6 +81,14 @@ const STARTED: &str = concat!(
     " INFO logged_failures: service started\n",
 );
 
+/// What the loggers get at info when a shutdown's exit handlers start (a
+/// plain exit's start is told at debug): its reason and its deadline,
+/// before any handler runs.
+fn handlers_start(reason: &str, deadline: &str) -> String {
+    let text = format!("exit handlers start ({reason}), {deadline}");
+    format!("[log] INFO atexit: {text}\n INFO atexit: {text}\n")
+}
+
 fn logged_failures(path: &str) -> support::Finished {
     run(command(&example("logged_failures")).arg(path), LIMIT)
 }
@@ -126,7 +134,10 @@ fn an_expired_deadline_is_reported_to_log_and_tracing_and_stderr() {
 #[test]
 fn a_logger_blocked_by_the_stuck_handler_does_not_stop_the_deadline() {
     let finished = logged_failures("stuck-in-logger");
-    assert_eq!(finished.stdout, STARTED, "the report could not be logged");
+    assert_eq!(
+        finished.stdout, STARTED,
+        "the deadline's report could not be logged"
+    );
     assert_eq!(
         finished.stderr,
         "atexit: exit deadline of 200ms passed: exit handler `logged_failures::rotate_logs` \
@@ -136,11 +147,67 @@ fn a_logger_blocked_by_the_stuck_handler_does_not_stop_the_deadline() {
 }
 
 #[test]
-fn nothing_is_logged_when_nothing_fails() {
+fn nothing_is_logged_at_info_when_nothing_fails() {
+    // A plain exit's start is told at debug only: no news in the log.
     let finished = logged_failures("none");
     assert_eq!(finished.stdout, format!("{STARTED}closing the database\n"));
     assert_eq!(finished.stderr, "");
     assert_eq!(finished.status.code(), Some(2));
+}
+
+/// A shutdown's progress in the logs: at info the request (by what, the
+/// drain timeout, the exit deadline) and
+/// the start of the handlers; at debug each handler, with its duration,
+/// told before the next one runs.
+#[test]
+fn a_shutdown_is_told_to_log_and_tracing_as_it_goes() {
+    let mut running = Running::start(command(&example("logged_failures")).arg("graceful"));
+    running.wait_for_line("ready");
+    running.signal(libc::SIGTERM);
+    let (finished, _) = running.finish(LIMIT);
+    let requested = "shutdown requested by SIGTERM: drain timeout 20s, exit deadline 5s";
+    let spool = "exit handler `logged_failures::flush_spool` ran in ";
+    // The durations vary: each is cut to `ran in _`, after checking it.
+    let lines: Vec<String> = finished
+        .stdout
+        .lines()
+        .map(|line| match line.find("ran in ") {
+            Some(at) => {
+                let (head, tail) = line.split_at(at + "ran in ".len());
+                let took = tail.split(' ').next().unwrap_or("");
+                assert!(took.ends_with('s'), "a duration: {line}");
+                let rest = &tail[took.len()..];
+                format!("{head}_{rest}")
+            }
+            None => line.to_string(),
+        })
+        .collect();
+    // The program sees the request at once (the signal handler notes it);
+    // the watcher tells the loggers a moment later: its line is anywhere
+    // before the handlers start.
+    let draining = "draining after SIGTERM";
+    let at = lines.iter().position(|line| line == draining);
+    let start = lines.iter().position(|line| line.contains("exit handlers start"));
+    assert!(at < start && at.is_some(), "{}", finished.stdout);
+    let lines: Vec<String> = lines.into_iter().filter(|line| line != draining).collect();
+    let closure = "logged_failures::main::{{closure}}";
+    assert_eq!(
+        lines.join("\n") + "\n",
+        format!(
+            "{STARTED}ready\n\
+             [log] INFO atexit: {requested}\n INFO atexit: {requested}\n{}\
+             [log] DEBUG atexit: {spool}_\n\
+             DEBUG atexit: {spool}_ handler=\"logged_failures::flush_spool\"\n\
+             closing the database\n\
+             [log] DEBUG atexit: exit handler `{closure}` ran in _\n\
+             DEBUG atexit: exit handler `{closure}` ran in _ handler=\"{closure}\"\n",
+            handlers_start("SIGTERM", "exit deadline 5s")
+        ),
+        "{}",
+        finished.stdout
+    );
+    assert_eq!(finished.stderr, "");
+    assert_eq!(finished.signal(), Some(libc::SIGTERM));
 }
 
 /// The runtime rule, on the return path: `#[tokio::main]` has dropped its

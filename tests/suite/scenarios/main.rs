@@ -9,7 +9,7 @@
 //! # Adding a scenario
 //!
 //! Add one entry to the `all()` list of its topic's file (`order.rs`,
-//! `exit_paths.rs`, `signals.rs`, `graceful_shutdown.rs`, `deadline.rs`, `fork.rs`, `threads.rs`,
+//! `exit_paths.rs`, `signals.rs`, `graceful_shutdown.rs`, `shutdown_requests.rs`, `deadline.rs`, `fork.rs`, `threads.rs`,
 //! `async_handlers.rs`, `faults.rs`, `data_loss.rs`, `finalize.rs`, `fault_matrix.rs`): the
 //! program as a
 //! closure, then its expectation.
@@ -63,6 +63,8 @@ mod fork;
 mod graceful_shutdown;
 mod order;
 #[cfg(unix)]
+mod shutdown_requests;
+#[cfg(unix)]
 mod signals;
 mod threads;
 
@@ -79,6 +81,8 @@ fn all() -> Vec<Scenario> {
         ("signals", signals::all()),
         #[cfg(unix)]
         ("graceful_shutdown", graceful_shutdown::all()),
+        #[cfg(unix)]
+        ("shutdown_requests", shutdown_requests::all()),
         ("deadline", deadline::all()),
         #[cfg(unix)]
         ("fork", fork::all()),
