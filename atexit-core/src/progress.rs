@@ -152,6 +152,12 @@ fn tell(info: bool, text: String) {
 /// delay and the exit deadline. On the signal watcher or the requesting
 /// thread; never in the signal handler.
 pub(crate) fn shutdown_requested(cause: ShutdownCause, grace: Option<Duration>, delay: Duration) {
+    // Once: by the watcher or the requesting thread, or by the exit's start
+    // if it came first (`shutdown::tell_the_request_before_the_exit`).
+    static TOLD: AtomicBool = AtomicBool::new(false);
+    if TOLD.swap(true, Ordering::SeqCst) {
+        return;
+    }
     crate::systemd::stopping(DEADLINE.load(Ordering::SeqCst), grace);
     if cfg!(not(any(feature = "log", feature = "tracing"))) {
         return;

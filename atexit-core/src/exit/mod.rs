@@ -478,6 +478,7 @@ fn run_at_exit(plan: ExitPlan) -> ExitRun {
     // A shutdown (a caught signal, a request) is news in the logs; a
     // plain exit is not.
     let shutdown = REQUEST.is_requested() || matches!(plan.reason, ExitReason::Signal(_));
+    crate::shutdown::tell_the_request_before_the_exit();
     progress::exit_starts(
         crate::shutdown::reason_after_the_request(reason),
         deadline,

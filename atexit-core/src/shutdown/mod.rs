@@ -168,16 +168,35 @@ pub fn request_shutdown_because(reason: &'static str) -> bool {
 /// installed in this process.
 fn made(cause: ShutdownCause) {
     let installed_here = REQUEST.is_installed_in(std::process::id() as i32);
-    let graced = REQUEST.in_graceful_mode() && installed_here && !REQUEST.exit_started();
-    told(cause, graced);
+    let graceful_here = REQUEST.in_graceful_mode() && installed_here;
+    let graced = graceful_here && !REQUEST.exit_started();
+    told(cause, graceful_here);
     wake_or_delay();
     if graced {
         grace::start(cause);
     }
 }
 
+/// The exit starts: if a request came that the outside was not told of yet
+/// (the program saw the signal's request and returned from `main` before
+/// the watcher got to it), it is told now, so the loggers read the request
+/// before the handlers' start, whichever thread gets there first
+/// (`progress` tells each request once).
+pub(crate) fn tell_the_request_before_the_exit() {
+    // Only a signal's request in graceful-shutdown mode is told by the
+    // watcher, later; the program's own requests are told as they are made.
+    let installed_here = REQUEST.is_installed_in(std::process::id() as i32);
+    if !(REQUEST.in_graceful_mode() && installed_here) {
+        return;
+    }
+    if let Some(cause @ ShutdownCause::Signal(_)) = REQUEST.cause_noted() {
+        told(cause, true);
+    }
+}
+
 /// Tells the outside (loggers, systemd: `progress`) that `cause` asked,
-/// with the drain timeout if one runs (`graced`) and the drain delay.
+/// with the drain timeout if graceful-shutdown mode gives it one
+/// (`graced`) and the drain delay.
 fn told(cause: ShutdownCause, graced: bool) {
     let grace = match REQUEST.request_grace_nanos() {
         u64::MAX => None,
@@ -195,7 +214,7 @@ fn told(cause: ShutdownCause, graced: bool) {
 /// handler makes one).
 pub(crate) fn made_by_a_signal(signal: Signal) {
     let graced = !REQUEST.exit_started();
-    told(ShutdownCause::Signal(signal), graced);
+    told(ShutdownCause::Signal(signal), true);
     wake_or_delay();
     if graced {
         grace::start(ShutdownCause::Signal(signal));
