@@ -147,16 +147,15 @@ impl Batch {
         at
     }
 
-    pub(super) fn is_full(&self) -> bool {
-        self.len.load(Ordering::Relaxed) as usize == CAPACITY
-    }
-
     /// The slots of the entries that ran or are running: theirs to free
     /// before a new fill. Empties the batch of them.
     pub(super) fn settled_slots(&self, mut free: impl FnMut(u32)) {
+        // Plain loads and stores, no read-modify-write: no entry is pending,
+        // so no one else changes these states now.
         for entry in &self.entries[..self.len.load(Ordering::Relaxed) as usize] {
-            let state = entry.state.swap(EMPTY, Ordering::Relaxed);
+            let state = entry.state.load(Ordering::Acquire);
             debug_assert!(state != PENDING && state != EXAMINING);
+            entry.state.store(EMPTY, Ordering::Relaxed);
             if state == DONE || state == RUNNING {
                 free(entry.slot.load(Ordering::Relaxed));
             }
@@ -173,6 +172,12 @@ impl Batch {
     /// why); `None` if the runner has it already.
     fn take(&self, at: u32, to: u8) -> Option<Callback> {
         let entry = &self.entries[at as usize];
+        // Under the lock only the runner moves an entry out of `PENDING`, and
+        // nothing moves one back in: a load that sees another state is final,
+        // and saves a locked instruction per entry when the batch is settled.
+        if entry.state.load(Ordering::Relaxed) != PENDING {
+            return None;
+        }
         entry
             .state
             .compare_exchange(PENDING, to, Ordering::Acquire, Ordering::Relaxed)
@@ -200,6 +205,9 @@ impl Batch {
         examine: &mut dyn FnMut(&Callback) -> bool,
     ) -> Option<Callback> {
         let entry = &self.entries[at as usize];
+        if entry.state.load(Ordering::Relaxed) != PENDING {
+            return None;
+        }
         entry
             .state
             .compare_exchange(PENDING, EXAMINING, Ordering::Acquire, Ordering::Relaxed)
@@ -221,9 +229,17 @@ impl Batch {
         self.len.load(Ordering::Relaxed)
     }
 
+    /// The entries that may still be pending: those the runner has not
+    /// passed (it passes an entry only once it is out of `PENDING` for good).
+    pub(super) fn maybe_pending(&self) -> std::ops::Range<u32> {
+        self.cursor.load(Ordering::Relaxed)..self.filled()
+    }
+
     /// How many entries are still pending.
     pub(super) fn pending_count(&self) -> usize {
-        (0..self.filled()).filter(|&at| self.is_pending(at)).count()
+        self.maybe_pending()
+            .filter(|&at| self.is_pending(at))
+            .count()
     }
 
     /// The slot the entry at `at` came from.

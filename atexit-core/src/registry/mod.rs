@@ -283,23 +283,39 @@ impl Registry {
         }
         let batch = self.batches[depth as usize];
         batch.settled_slots(|index| self.free_slot(index));
-        loop {
+        if self.top == self.static_top {
             let index = self.top;
-            let alone = index == self.static_top;
             let callback = self.detach(index);
             let at = batch.add(index, callback);
             let slot = &mut self.slots[index as usize];
             slot.above = IN_BATCH;
             slot.below = batch_place(depth, at);
-            let next = self.top;
-            if alone
-                || batch.is_full()
-                || next == NIL
-                || next == self.static_top
-                || self.slots[next as usize].epoch != self.epoch
+        } else {
+            // The top run of run-time registrations, cut off the list in one
+            // piece: each slot is read once, and only the new top is relinked.
+            let mut index = self.top;
+            let mut taken = 0;
+            while taken < batch::CAPACITY
+                && index != NIL
+                && index != self.static_top
+                && self.slots[index as usize].epoch == self.epoch
             {
-                break;
+                let slot = &mut self.slots[index as usize];
+                let callback = slot.callback.take().expect("a linked slot has a callback");
+                let next = slot.below;
+                let at = batch.add(index, callback);
+                slot.above = IN_BATCH;
+                slot.below = batch_place(depth, at);
+                index = next;
+                taken += 1;
             }
+            self.top = index;
+            if index == NIL {
+                self.bottom = NIL;
+            } else {
+                self.slots[index as usize].above = NIL;
+            }
+            self.len -= taken;
         }
         self.active = Some(depth);
         self.lowest_new = NIL;
@@ -320,7 +336,7 @@ impl Registry {
             self.slots[self.lowest_new as usize].below
         };
         // Oldest first, each above the one before.
-        for at in (0..batch.filled()).rev() {
+        for at in batch.maybe_pending().rev() {
             if let Some(callback) = batch.give_back(at) {
                 let index = batch.slot(at);
                 self.slots[index as usize].callback = Some(callback);
@@ -383,7 +399,7 @@ impl Registry {
         };
         let batch = self.batches[depth as usize];
         let mut removed = 0;
-        for at in 0..batch.filled() {
+        for at in batch.maybe_pending() {
             if let Some(callback) = batch.cancel_if(at, matches) {
                 self.cancelled_in_batch(batch.slot(at), callback, dropped);
                 removed += 1;
@@ -417,7 +433,7 @@ impl Registry {
                 }
                 if let Some(depth) = self.active {
                     let batch = self.batches[depth as usize];
-                    for at in 0..batch.filled() {
+                    for at in batch.maybe_pending() {
                         let slot = batch.slot(at);
                         let ticket = self.ticket(slot);
                         let mut type_id = None;
