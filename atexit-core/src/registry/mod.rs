@@ -133,7 +133,18 @@ impl Registry {
     /// Registers `callback` on top: it will run first.
     pub(crate) fn push(&mut self, callback: Callback) -> Ticket {
         let index = self.allocate(callback);
-        self.link_above(index, self.top);
+        // `link_above(index, self.top)`, written for the top: nothing is
+        // above it, so one slot fewer is read.
+        let below = self.top;
+        let slot = &mut self.slots[index as usize];
+        slot.below = below;
+        slot.above = NIL;
+        if below == NIL {
+            self.bottom = index;
+        } else {
+            self.slots[below as usize].above = index;
+        }
+        self.top = index;
         if let Some(depth) = self.active {
             // Runs before the batch's rest: the runner must come back.
             if self.lowest_new == NIL {
@@ -142,7 +153,9 @@ impl Registry {
             self.batches[depth as usize].interrupt();
         }
         let ticket = self.ticket(index);
-        self.note(ticket);
+        if self.index.is_some() {
+            self.note(ticket);
+        }
         ticket
     }
 
