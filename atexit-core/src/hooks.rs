@@ -222,10 +222,11 @@ mod fork {
             if let Some(run) = state.phase.run_mut() {
                 run.busy = None;
             }
+            let running = state.registry.running_name();
             if let Phase::Exiting(exiting) = &mut state.phase {
                 exiting.in_forked_child = true;
                 exiting.watched = false;
-                crate::exit::deadline::watch_in_forked_child(exiting);
+                crate::exit::deadline::watch_in_forked_child(exiting, running);
             }
         } else {
             // The parent's exit is not the child's: its signals ask for a

@@ -81,8 +81,6 @@ pub(crate) struct Run {
     /// The thread inside a handler, if any: the runner, or a runner an exit
     /// took over from, until its handler returns.
     pub(crate) busy: Option<ThreadKey>,
-    /// The name of the handler running now, for the deadline's report.
-    pub(crate) current: Option<&'static str>,
 }
 
 /// The exit handlers are running.

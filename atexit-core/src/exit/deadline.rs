@@ -66,7 +66,8 @@ fn passed(deadline: Deadline) {
         match &mut state.phase {
             Phase::Exiting(exiting) => {
                 exiting.expired = true;
-                (true, exiting.run.current, ending)
+                state.registry.interrupt();
+                (true, state.registry.running_name(), ending)
             }
             Phase::Closed(_) => (false, None, ending),
             // Not reached: an exit never reopens in the process that watches it.
@@ -99,14 +100,17 @@ fn passed(deadline: Deadline) {
 /// watchdog thread can be started (see the module docs). False where that
 /// cannot be done.
 #[cfg(unix)]
-pub(crate) fn watch_in_forked_child(exiting: &state::Exiting) -> bool {
+pub(crate) fn watch_in_forked_child(
+    exiting: &state::Exiting,
+    running: Option<&'static str>,
+) -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        alarm::arm(exiting)
+        alarm::arm(exiting, running)
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
-        let _ = exiting;
+        let _ = (exiting, running);
         false
     }
 }
@@ -156,11 +160,11 @@ mod alarm {
     static TIMEOUT_SECS: AtomicU64 = AtomicU64::new(0);
     static TIMEOUT_NANOS: AtomicU32 = AtomicU32::new(0);
 
-    pub(super) fn arm(exiting: &Exiting) -> bool {
+    pub(super) fn arm(exiting: &Exiting, running: Option<&'static str>) -> bool {
         let Some(deadline) = exiting.deadline else {
             return false;
         };
-        let name = exiting.run.current.unwrap_or("");
+        let name = running.unwrap_or("");
         NAME.store(name.as_ptr().cast_mut(), Ordering::SeqCst);
         NAME_LEN.store(name.len(), Ordering::SeqCst);
         let ending = Phase::Exiting(*exiting).ending().unwrap_or(Ending::Unknown);
@@ -217,7 +221,8 @@ mod alarm {
                 match &mut state.phase {
                     Phase::Exiting(exiting) => {
                         exiting.expired = true;
-                        (true, exiting.run.current, ending)
+                        state.registry.interrupt();
+                        (true, state.registry.running_name(), ending)
                     }
                     _ => (false, None, ending),
                 }

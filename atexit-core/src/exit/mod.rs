@@ -381,7 +381,6 @@ pub(crate) fn run_now() {
                 *run = Some(Run {
                     runner: me,
                     busy: None,
-                    current: None,
                 });
                 false
             }
@@ -429,7 +428,6 @@ fn run_at_exit(plan: ExitPlan) -> ExitRun {
                     run: Run {
                         runner: me,
                         busy: run.and_then(|run| run.busy),
-                        current: run.and_then(|run| run.current),
                     },
                     plan,
                     chosen: None,
@@ -443,8 +441,10 @@ fn run_at_exit(plan: ExitPlan) -> ExitRun {
                 state.notify();
                 // Take over from an explicit run on another thread, after the
                 // handler it is in: never two handlers at once, and none cut
-                // off half-way by the end of the process.
+                // off half-way by the end of the process. Its runner comes
+                // back to the lock after that handler, not after its batch.
                 if let Some(other) = run.map(|run| run.runner).filter(|&runner| runner != me) {
+                    state.registry.interrupt();
                     while busy(&state) == Some(other) {
                         state = state::wait(state, None);
                     }
@@ -563,9 +563,19 @@ fn close(state: &mut State) {
 /// Runs handlers, newest first, while this thread is the runner. When the
 /// registry is empty, `on_empty` runs under the same lock that found it so,
 /// so a registration racing with the end is either run or made after it.
-/// One lock per handler: the one taken after a handler also takes the next.
+///
+/// One lock per batch (`registry::Batch`), not per handler: the lock takes
+/// up to 64 of the newest handlers off the registry, and they run without
+/// it, each claimed as it starts, so one cancelled meanwhile (by an earlier
+/// handler of the batch, or by another thread) does not run. After each
+/// handler the runner looks at one flag, set under the lock when it must
+/// come back before the next: a registration (which runs next: the batch's
+/// rest goes back below it), another thread taking the run over, the
+/// deadline passing. A nested run (`run_exitfuncs` in a handler) gives the
+/// outer batch's rest back and fills a batch of its own depth.
 fn drain(me: ThreadKey, on_empty: impl Fn(&mut State)) {
-    let outermost = runner::depth() == 0;
+    let depth = runner::depth();
+    let outermost = depth == 0;
     let mut state = state::lock();
     loop {
         let State {
@@ -586,22 +596,28 @@ fn drain(me: ThreadKey, on_empty: impl Fn(&mut State)) {
         if run.runner != me {
             break;
         }
-        let Some(callback) = registry.pop_own() else {
+        let Some(batch) = registry.next_batch(depth) else {
             on_empty(&mut state);
             break;
         };
         run.busy = Some(me);
-        let name = callback.name();
-        let previous = run.current.replace(name);
         drop(state);
-        progress::handler_starts(name);
-        runner::inside_handler(|| report::invoke(callback));
-        progress::handler_ends(name);
-        state = state::lock_as_is();
-        if let Some(run) = state.phase.run_mut() {
-            run.current = previous;
+        while let Some((at, callback)) = batch.claim() {
+            // The one place a handler of a run starts and ends.
+            let name = callback.name();
+            progress::handler_starts(name);
+            runner::inside_handler(|| report::invoke(callback));
+            progress::handler_ends(name);
+            batch.finish(at);
+            if batch.interrupted() {
+                break;
+            }
         }
+        state = state::lock_as_is();
     }
+    // Whatever the batch has left goes back: to the thread that took the
+    // run over, or to the next run.
+    state.registry.settle();
     // `busy` stays set between handlers; a nested drain leaves it to the
     // handler it runs in.
     if outermost {

@@ -6,6 +6,15 @@
 //! stale [`Ticket`] can never remove someone else's registration. Every
 //! operation but the scans (`unregister` of a function, `clear`) is O(1).
 //!
+//! A run takes the newest registrations off the list a batch at a time
+//! (`batch`) and runs them without the lock. A registration in a batch keeps
+//! its slot and its ticket (the slot says where in which batch it is), so
+//! cancelling it, by ticket or by function, still works while the batch
+//! runs. A registration made meanwhile sets the batch's interrupt: the
+//! runner comes back, gives the batch's rest back to the list just below
+//! the new registrations, and takes a new batch from the top, so the
+//! newest always runs next.
+//!
 //! Registrations carry the fork epoch they were made in; the ones from an
 //! earlier epoch (made by a parent process) sit below all others and are not
 //! run until adopted.
@@ -13,21 +22,34 @@
 //! The helpers only the registry uses live beside it:
 //!
 //! - `slab`: the slots' storage, chunks that never move once allocated;
+//! - `batch`: the handlers taken off for a run, each with an atomic state;
 //! - `index`: registrations by function type, for `unregister(func)`;
 //! - `model` (tests only): the model-based test that runs random operations
 //!   against this registry and a plain `Vec`.
 
+mod batch;
 mod index;
 #[cfg(test)]
 mod model;
 mod slab;
 
 use crate::callback::Callback;
+pub(crate) use batch::Batch;
 use index::{FunctionIndex, Verdict};
 use slab::Chunked;
 use std::any::TypeId;
 
 const NIL: u32 = u32::MAX;
+
+/// In `above`, with no callback: the registration is in a batch, at the
+/// place `below` says ([`batch_place`]).
+const IN_BATCH: u32 = u32::MAX - 1;
+
+/// Where a batched registration is, as `below` stores it: the batch (the
+/// handler depth of the run that filled it) and the entry.
+fn batch_place(depth: u32, at: u32) -> u32 {
+    (depth << 8) | at
+}
 
 /// Names one registration: its slot and that slot's generation at the time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -39,9 +61,11 @@ pub(crate) struct Ticket {
 struct Slot {
     callback: Option<Callback>,
     generation: u32,
-    /// Towards the bottom (older); in a free slot, unused.
+    /// Towards the bottom (older); in a free slot, unused; in a batch,
+    /// where ([`batch_place`]).
     below: u32,
-    /// Towards the top (newer); in a free slot, the next free slot.
+    /// Towards the top (newer); in a free slot, the next free slot; in a
+    /// batch, `IN_BATCH`.
     above: u32,
     epoch: u32,
 }
@@ -54,11 +78,20 @@ pub(crate) struct Registry {
     /// The topmost registration made by `#[atexit::handler]`; those form the
     /// bottom of the list (or sit just above inherited ones).
     static_top: u32,
+    /// Registrations on the list (a batch's pending ones are not).
     len: usize,
     inherited: usize,
     epoch: u32,
     /// Built by the first `remove_function`; see `index.rs`.
     index: Option<Box<FunctionIndex>>,
+    /// One batch per handler depth (a nested run fills its own), allocated
+    /// once and never freed: the runner holds on to one without the lock.
+    batches: Vec<&'static Batch>,
+    /// The batch filled last, while it may have pending entries.
+    active: Option<u32>,
+    /// The lowest registration made since the active batch was filled
+    /// (those sit on top, above where its rest goes back).
+    lowest_new: u32,
 }
 
 impl Registry {
@@ -73,26 +106,56 @@ impl Registry {
             inherited: 0,
             epoch: 0,
             index: None,
+            batches: Vec::new(),
+            active: None,
+            lowest_new: NIL,
         }
     }
 
     /// All registrations, inherited ones included.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.len + self.batch_pending()
     }
 
     /// Registrations this process made (or adopted): the ones that will run.
     pub(crate) fn own_len(&self) -> usize {
-        self.len - self.inherited
+        self.len - self.inherited + self.batch_pending()
+    }
+
+    /// The active batch's entries still waiting (batches hold only this
+    /// process's own).
+    fn batch_pending(&self) -> usize {
+        self.active
+            .map_or(0, |depth| self.batches[depth as usize].pending_count())
     }
 
     /// Registers `callback` on top: it will run first.
     pub(crate) fn push(&mut self, callback: Callback) -> Ticket {
         let index = self.allocate(callback);
-        self.link_above(index, self.top);
+        // `link_above(index, self.top)`, written for the top: nothing is
+        // above it, so one slot fewer is read.
+        let below = self.top;
+        let slot = &mut self.slots[index as usize];
+        slot.below = below;
+        slot.above = NIL;
+        if below == NIL {
+            self.bottom = index;
+        } else {
+            self.slots[below as usize].above = index;
+        }
+        self.top = index;
+        if let Some(depth) = self.active {
+            // Runs before the batch's rest: the runner must come back.
+            if self.lowest_new == NIL {
+                self.lowest_new = index;
+            }
+            self.batches[depth as usize].interrupt();
+        }
         let ticket = self.ticket(index);
-        self.note(ticket);
+        if self.index.is_some() {
+            self.note(ticket);
+        }
         ticket
     }
 
@@ -149,9 +212,21 @@ impl Registry {
 
     /// Whether the registration `ticket` names is still waiting to run.
     pub(crate) fn contains(&self, ticket: Ticket) -> bool {
-        self.slots
-            .get(ticket.index as usize)
-            .is_some_and(|slot| slot.generation == ticket.generation && slot.callback.is_some())
+        self.slots.get(ticket.index as usize).is_some_and(|slot| {
+            slot.generation == ticket.generation
+                && (slot.callback.is_some()
+                    || self
+                        .in_batch(ticket.index)
+                        .is_some_and(|(batch, at)| batch.is_pending(at)))
+        })
+    }
+
+    /// The batch and entry of a registration taken into a batch (pending,
+    /// running or done: its slot is freed at the batch's next fill).
+    fn in_batch(&self, index: u32) -> Option<(&'static Batch, u32)> {
+        let slot = &self.slots[index as usize];
+        (slot.callback.is_none() && slot.above == IN_BATCH)
+            .then(|| (self.batches[(slot.below >> 8) as usize], slot.below & 0xff))
     }
 
     /// Whether the registration `ticket` names is still waiting to run and
@@ -178,19 +253,144 @@ impl Registry {
     /// Removes the registration `ticket` names, if it is still waiting;
     /// returns whether it was. See [`Registry::take`] for `dropped`.
     pub(crate) fn remove(&mut self, ticket: Ticket, dropped: &mut Vec<Callback>) -> bool {
-        let found = self.contains(ticket);
-        if found {
-            self.take(ticket.index, dropped);
+        let Some(slot) = self.slots.get(ticket.index as usize) else {
+            return false;
+        };
+        if slot.generation != ticket.generation {
+            return false;
         }
-        found
+        if slot.callback.is_some() {
+            self.take(ticket.index, dropped);
+            return true;
+        }
+        match self.in_batch(ticket.index) {
+            Some((batch, at)) => match batch.cancel(at) {
+                Some(callback) => {
+                    self.cancelled_in_batch(ticket.index, callback, dropped);
+                    true
+                }
+                None => false, // the runner has it: it runs, or ran
+            },
+            None => false,
+        }
     }
 
-    /// Takes the newest registration of this process, to be run.
+    /// A batched registration was cancelled: frees its slot, and hands its
+    /// callback to `dropped` (see [`Registry::take`]).
+    fn cancelled_in_batch(&mut self, index: u32, callback: Callback, dropped: &mut Vec<Callback>) {
+        self.free_slot(index);
+        if callback.needs_drop() {
+            dropped.push(callback);
+        }
+    }
+
+    /// Takes the newest registration of this process, to be run (the tests'
+    /// one-at-a-time run).
+    #[cfg(test)]
     pub(crate) fn pop_own(&mut self) -> Option<Callback> {
+        self.settle();
         if self.top == NIL || self.slots[self.top as usize].epoch != self.epoch {
             return None;
         }
         Some(self.unlink(self.top))
+    }
+
+    /// The batch the run at handler `depth` runs next: the newest
+    /// registrations of this process, up to a batch's capacity, taken off
+    /// the list (a load-time handler alone: one registered late may belong
+    /// before the next). `None` when none is waiting. First settles the
+    /// batch before ([`Registry::settle`]).
+    pub(crate) fn next_batch(&mut self, depth: u32) -> Option<&'static Batch> {
+        self.settle();
+        if self.top == NIL || self.slots[self.top as usize].epoch != self.epoch {
+            return None;
+        }
+        while self.batches.len() <= depth as usize {
+            self.batches.push(Box::leak(Batch::new()));
+        }
+        let batch = self.batches[depth as usize];
+        batch.settled_slots(|index| self.free_slot(index));
+        if self.top == self.static_top {
+            let index = self.top;
+            let callback = self.detach(index);
+            let at = batch.add(index, callback);
+            let slot = &mut self.slots[index as usize];
+            slot.above = IN_BATCH;
+            slot.below = batch_place(depth, at);
+        } else {
+            // The top run of run-time registrations, cut off the list in one
+            // piece: each slot is read once, and only the new top is relinked.
+            let mut index = self.top;
+            let mut taken = 0;
+            while taken < batch::CAPACITY
+                && index != NIL
+                && index != self.static_top
+                && self.slots[index as usize].epoch == self.epoch
+            {
+                let slot = &mut self.slots[index as usize];
+                let callback = slot.callback.take().expect("a linked slot has a callback");
+                let next = slot.below;
+                let at = batch.add(index, callback);
+                slot.above = IN_BATCH;
+                slot.below = batch_place(depth, at);
+                index = next;
+                taken += 1;
+            }
+            self.top = index;
+            if index == NIL {
+                self.bottom = NIL;
+            } else {
+                self.slots[index as usize].above = NIL;
+            }
+            self.len -= taken;
+        }
+        self.active = Some(depth);
+        self.lowest_new = NIL;
+        Some(batch)
+    }
+
+    /// Puts the active batch's pending entries back on the list, in their
+    /// order, just below the registrations made since it was filled: the
+    /// runner left it (interrupted, or done), or the process forked.
+    pub(crate) fn settle(&mut self) {
+        let Some(depth) = self.active.take() else {
+            return;
+        };
+        let batch = self.batches[depth as usize];
+        let mut below = if self.lowest_new == NIL {
+            self.top
+        } else {
+            self.slots[self.lowest_new as usize].below
+        };
+        // Oldest first, each above the one before.
+        for at in batch.maybe_pending().rev() {
+            if let Some(callback) = batch.give_back(at) {
+                let index = batch.slot(at);
+                self.slots[index as usize].callback = Some(callback);
+                self.link_above(index, below);
+                self.len += 1;
+                below = index;
+            }
+        }
+        self.lowest_new = NIL;
+    }
+
+    /// Makes the runner of the active batch come back to the lock before
+    /// its next handler (another thread takes the run over, the deadline
+    /// passed). Only atomics: a signal handler may call it.
+    pub(crate) fn interrupt(&self) {
+        if let Some(depth) = self.active {
+            self.batches[depth as usize].interrupt();
+        }
+    }
+
+    /// The name of the handler a run is inside now, the innermost if runs
+    /// are nested.
+    pub(crate) fn running_name(&self) -> Option<&'static str> {
+        self.batches
+            .iter()
+            .rev()
+            .find_map(|batch| batch.running_name())
     }
 
     /// Removes every registration for which `matches` holds, newest first;
@@ -200,7 +400,7 @@ impl Registry {
         mut matches: impl FnMut(&Callback) -> bool,
         dropped: &mut Vec<Callback>,
     ) -> usize {
-        let mut removed = 0;
+        let mut removed = self.remove_from_batch(&mut matches, dropped);
         let mut index = self.top;
         while index != NIL {
             let slot = &self.slots[index as usize];
@@ -210,6 +410,27 @@ impl Registry {
                 removed += 1;
             }
             index = below;
+        }
+        removed
+    }
+
+    /// Cancels the active batch's pending entries for which `matches`
+    /// holds; returns how many.
+    fn remove_from_batch(
+        &mut self,
+        matches: &mut dyn FnMut(&Callback) -> bool,
+        dropped: &mut Vec<Callback>,
+    ) -> usize {
+        let Some(depth) = self.active else {
+            return 0;
+        };
+        let batch = self.batches[depth as usize];
+        let mut removed = 0;
+        for at in batch.maybe_pending() {
+            if let Some(callback) = batch.cancel_if(at, matches) {
+                self.cancelled_in_batch(batch.slot(at), callback, dropped);
+                removed += 1;
+            }
         }
         removed
     }
@@ -237,29 +458,71 @@ impl Registry {
                     }
                     slot = entry.below;
                 }
+                if let Some(depth) = self.active {
+                    let batch = self.batches[depth as usize];
+                    for at in batch.maybe_pending() {
+                        let slot = batch.slot(at);
+                        let ticket = self.ticket(slot);
+                        let mut type_id = None;
+                        // Read under `EXAMINING`, so the runner keeps off it.
+                        batch.cancel_if(at, &mut |callback| {
+                            type_id = Some(callback.type_id());
+                            false
+                        });
+                        if let Some(type_id) = type_id {
+                            index.file(ticket, type_id);
+                        }
+                    }
+                }
                 index
             }
         };
         let mut removed = 0;
-        index.sweep(type_id, |ticket| match self.callback(ticket) {
-            Some(callback) if matches(callback) => {
-                self.take(ticket.index, dropped);
+        index.sweep(type_id, |ticket| {
+            let verdict = self.remove_ticket_if(ticket, matches, dropped);
+            if let Verdict::Removed = verdict {
                 removed += 1;
-                Verdict::Removed
             }
-            Some(_) => Verdict::Keep,
-            None => Verdict::Stale,
+            verdict
         });
         self.index = Some(index);
         removed
     }
 
-    /// The callback of a registration still waiting.
-    fn callback(&self, ticket: Ticket) -> Option<&Callback> {
-        self.slots
+    /// Removes the registration `ticket` names if it is still waiting and
+    /// `matches` holds for it.
+    fn remove_ticket_if(
+        &mut self,
+        ticket: Ticket,
+        matches: &mut dyn FnMut(&Callback) -> bool,
+        dropped: &mut Vec<Callback>,
+    ) -> Verdict {
+        let Some(slot) = self
+            .slots
             .get(ticket.index as usize)
             .filter(|slot| slot.generation == ticket.generation)
-            .and_then(|slot| slot.callback.as_ref())
+        else {
+            return Verdict::Stale;
+        };
+        if let Some(callback) = &slot.callback {
+            return if matches(callback) {
+                self.take(ticket.index, dropped);
+                Verdict::Removed
+            } else {
+                Verdict::Keep
+            };
+        }
+        let Some((batch, at)) = self.in_batch(ticket.index) else {
+            return Verdict::Stale;
+        };
+        match batch.cancel_if(at, matches) {
+            Some(callback) => {
+                self.cancelled_in_batch(ticket.index, callback, dropped);
+                Verdict::Removed
+            }
+            None if batch.is_pending(at) => Verdict::Keep,
+            None => Verdict::Stale,
+        }
     }
 
     /// Removes everything; returns how many. See [`Registry::take`].
@@ -287,6 +550,9 @@ impl Registry {
     /// (No `fork` on Windows; the unit tests exercise it everywhere.)
     #[cfg(any(unix, test))]
     pub(crate) fn fork_child(&mut self) {
+        // A batch's pending entries were the parent's run's: back on the
+        // list, inherited like the rest.
+        self.settle();
         self.epoch = self.epoch.wrapping_add(1);
         self.inherited = self.len;
     }
@@ -342,7 +608,7 @@ impl Registry {
         }
         let Some(index) = u32::try_from(self.slots.len())
             .ok()
-            .filter(|&index| index != NIL)
+            .filter(|&index| index < IN_BATCH)
         else {
             // 128 GiB of registrations; unwinding here would drop the callback
             // under the registry lock.
@@ -382,15 +648,31 @@ impl Registry {
     }
 
     fn unlink(&mut self, index: u32) -> Callback {
+        let callback = self.detach(index);
+        self.free_slot(index);
+        callback
+    }
+
+    /// Makes a detached slot free: its registration is gone.
+    fn free_slot(&mut self, index: u32) {
         let slot = &mut self.slots[index as usize];
-        let callback = slot.callback.take().expect("unlink of a free slot");
-        let (below, above, epoch) = (slot.below, slot.above, slot.epoch);
         // A slot whose generation would wrap is retired rather than reused, so
         // an old ticket can never name a new registration.
         slot.generation = slot.generation.wrapping_add(1);
+        slot.above = NIL;
         if slot.generation != u32::MAX {
             slot.above = self.free;
             self.free = index;
+        }
+    }
+
+    /// Takes a registration off the list; its slot stays taken.
+    fn detach(&mut self, index: u32) -> Callback {
+        let slot = &mut self.slots[index as usize];
+        let callback = slot.callback.take().expect("unlink of a free slot");
+        let (below, above, epoch) = (slot.below, slot.above, slot.epoch);
+        if self.lowest_new == index {
+            self.lowest_new = above;
         }
         if below == NIL {
             self.bottom = above;
@@ -697,6 +979,118 @@ mod tests {
         }
         let held = registry.index.as_ref().map_or(0, |index| index.held());
         assert!(held <= 64 + 2, "{held} stale tickets kept");
+    }
+
+    /// Runs one batch as the exit's run does: claims until the batch is
+    /// done or interrupted.
+    fn run_batch(batch: &Batch) {
+        while let Some((at, callback)) = batch.claim() {
+            callback.run();
+            batch.finish(at);
+            if batch.interrupted() {
+                break;
+            }
+        }
+    }
+
+    #[test]
+    fn a_handler_cancelled_by_an_earlier_one_of_its_batch_does_not_run() {
+        let log = Log::default();
+        let registry = Arc::new(Mutex::new(Registry::new()));
+        let by_ticket = registry.lock().unwrap().push(entry(&log, "by ticket"));
+        struct Victim;
+        let by_function = {
+            let log = Arc::clone(&log);
+            Callback::new(Tagged {
+                tag: Victim,
+                run: move || log.lock().unwrap().push("by function"),
+            })
+        };
+        let by_function = registry.lock().unwrap().push(by_function);
+        let canceller = {
+            let (log, registry) = (Arc::clone(&log), Arc::clone(&registry));
+            Callback::new(Tagged {
+                tag: (),
+                run: move || {
+                    log.lock().unwrap().push("canceller");
+                    let mut registry = registry.lock().unwrap();
+                    let mut dropped = Vec::new();
+                    assert!(registry.contains(by_ticket) && registry.contains(by_function));
+                    assert!(registry.remove(by_ticket, &mut dropped));
+                    assert!(!registry.remove(by_ticket, &mut dropped));
+                    let victim = TypeId::of::<Victim>();
+                    assert_eq!(
+                        registry.remove_function(victim, &mut |_| true, &mut dropped),
+                        1
+                    );
+                    assert_eq!(dropped.len(), 2);
+                    assert!(!registry.contains(by_ticket) && !registry.contains(by_function));
+                },
+            })
+        };
+        let running = registry.lock().unwrap().push(canceller);
+        let batch = registry.lock().unwrap().next_batch(0).unwrap();
+        assert_eq!(batch.filled(), 3, "all three in one batch");
+        run_batch(batch);
+        assert_eq!(taken(&log), ["canceller"]);
+        let mut registry = registry.lock().unwrap();
+        assert!(!registry.remove(running, &mut Vec::new()), "it ran");
+        assert_eq!(registry.len(), 0);
+        assert!(registry.next_batch(0).is_none());
+    }
+
+    #[test]
+    fn a_registration_during_a_batch_runs_before_its_rest() {
+        let log = Log::default();
+        let registry = Arc::new(Mutex::new(Registry::new()));
+        for name in ["c", "b"] {
+            registry.lock().unwrap().push(entry(&log, name));
+        }
+        let registers = {
+            let (log, registry) = (Arc::clone(&log), Arc::clone(&registry));
+            Callback::new(Tagged {
+                tag: (),
+                run: move || {
+                    log.lock().unwrap().push("a");
+                    let mut registry = registry.lock().unwrap();
+                    registry.push(entry(&log, "new 1"));
+                    registry.push(entry(&log, "new 2"));
+                    assert_eq!(registry.own_len(), 4);
+                },
+            })
+        };
+        registry.lock().unwrap().push(registers);
+        let batch = registry.lock().unwrap().next_batch(0).unwrap();
+        run_batch(batch);
+        assert!(batch.interrupted());
+        assert_eq!(taken(&log), ["a"]);
+        loop {
+            let Some(batch) = registry.lock().unwrap().next_batch(0) else {
+                break;
+            };
+            run_batch(batch);
+        }
+        assert_eq!(taken(&log), ["new 2", "new 1", "b", "c"]);
+        assert_eq!(registry.lock().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_batch_stops_at_the_load_time_handlers_and_takes_those_alone() {
+        let log = Log::default();
+        let mut registry = Registry::new();
+        registry.push_static_on_top(entry(&log, "s1"));
+        registry.push_static_on_top(entry(&log, "s2"));
+        for _ in 0..batch::CAPACITY + 3 {
+            registry.push(entry(&log, "r"));
+        }
+        let mut sizes = Vec::new();
+        while let Some(batch) = registry.next_batch(0) {
+            sizes.push(batch.filled());
+            run_batch(batch);
+        }
+        assert_eq!(sizes, [batch::CAPACITY as u32, 3, 1, 1]);
+        let ran = taken(&log);
+        assert_eq!(ran[ran.len() - 2..], ["s2", "s1"]);
     }
 
     #[test]

@@ -1,8 +1,14 @@
 //! Model-based test of the registry: random sequences of operations run
 //! against the real `Registry` and against a plain `Vec`, which must agree on
 //! every count, every removal and the order handlers run in.
+//!
+//! Runs go through batches as the exit's run does: a batch is filled (at
+//! handler depth 0 or 1, as a nested run would), handlers are claimed from
+//! it one at a time, and meanwhile registrations, cancellations by ticket
+//! or function, clears, forks and settles happen in any order. The model
+//! marks the entries a batch holds; the order never changes.
 
-use super::{Registry, Ticket};
+use super::{Batch, Registry, Ticket};
 use crate::callback::{Callback, Tagged};
 use proptest::prelude::*;
 use std::any::TypeId;
@@ -23,6 +29,11 @@ enum Op {
     Pop,
     ForkChild,
     Adopt,
+    /// `next_batch` at this handler depth.
+    TakeBatch(u32),
+    /// Claims and runs one handler of the batch filled at this depth.
+    Claim(u32),
+    Settle,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -34,6 +45,9 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::Pop),
         1 => Just(Op::ForkChild),
         1 => Just(Op::Adopt),
+        2 => (0..2u32).prop_map(Op::TakeBatch),
+        6 => (0..2u32).prop_map(Op::Claim),
+        1 => Just(Op::Settle),
     ]
 }
 
@@ -42,6 +56,8 @@ struct Entry {
     id: usize,
     function: usize,
     inherited: bool,
+    /// Pending in the active batch.
+    batched: bool,
 }
 
 type Ran = Arc<Mutex<Vec<usize>>>;
@@ -79,6 +95,8 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
     let mut tickets: Vec<(Ticket, usize)> = Vec::new();
     let mut next_id = 0;
     let mut dropped = Vec::new();
+    let mut batches: [Option<&'static Batch>; 2] = [None, None];
+    let mut active: Option<u32> = None;
     for op in ops {
         match *op {
             Op::Push(function) => {
@@ -88,6 +106,7 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                     id: next_id,
                     function,
                     inherited: false,
+                    batched: false,
                 });
                 next_id += 1;
             }
@@ -119,6 +138,7 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                     .last()
                     .filter(|entry| !entry.inherited)
                     .map(|entry| entry.id);
+                settle(&mut model, &mut active);
                 match registry.pop_own() {
                     Some(callback) => {
                         callback.run();
@@ -131,7 +151,48 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
             }
             Op::ForkChild => {
                 registry.fork_child();
+                settle(&mut model, &mut active);
                 model.iter_mut().for_each(|entry| entry.inherited = true);
+            }
+            Op::TakeBatch(depth) => {
+                settle(&mut model, &mut active);
+                let batch = registry.next_batch(depth);
+                let own = model.iter().rev().take_while(|entry| !entry.inherited);
+                let expected = own.count().min(super::batch::CAPACITY);
+                prop_assert_eq!(batch.is_some(), expected > 0);
+                if let Some(batch) = batch {
+                    batches[depth as usize] = Some(batch);
+                    active = Some(depth);
+                    let len = model.len();
+                    model[len - expected..]
+                        .iter_mut()
+                        .for_each(|entry| entry.batched = true);
+                }
+            }
+            Op::Claim(depth) => {
+                if let Some(batch) = batches[depth as usize] {
+                    let expected = match active {
+                        Some(active) if active == depth => {
+                            model.iter().rposition(|entry| entry.batched)
+                        }
+                        _ => None,
+                    };
+                    match batch.claim() {
+                        Some((at, callback)) => {
+                            callback.run();
+                            batch.finish(at);
+                            let got = ran.lock().unwrap().pop();
+                            let position = expected.expect("claimed from a settled batch");
+                            prop_assert_eq!(got, Some(model[position].id));
+                            model.remove(position);
+                        }
+                        None => prop_assert_eq!(expected, None),
+                    }
+                }
+            }
+            Op::Settle => {
+                registry.settle();
+                settle(&mut model, &mut active);
             }
             Op::Adopt => {
                 let expected = model.iter().filter(|entry| entry.inherited).count();
@@ -149,7 +210,7 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
             );
         }
     }
-    // Everything this process owns runs, newest first.
+    // Everything this process owns runs, newest first, batch by batch.
     let expected: Vec<usize> = model
         .iter()
         .rev()
@@ -157,11 +218,20 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
         .map(|entry| entry.id)
         .collect();
     ran.lock().unwrap().clear();
-    while let Some(callback) = registry.pop_own() {
-        callback.run();
+    while let Some(batch) = registry.next_batch(0) {
+        while let Some((at, callback)) = batch.claim() {
+            callback.run();
+            batch.finish(at);
+        }
     }
     prop_assert_eq!(&*ran.lock().unwrap(), &expected);
     Ok(())
+}
+
+/// The model's side of `Registry::settle`: nothing moves.
+fn settle(model: &mut [Entry], active: &mut Option<u32>) {
+    model.iter_mut().for_each(|entry| entry.batched = false);
+    *active = None;
 }
 
 proptest! {

@@ -27,14 +27,17 @@ impl<T> Chunked<T> {
     }
 
     pub(super) fn push(&mut self, value: T) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(value),
-            _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(value);
-                self.chunks.push(chunk);
-            }
+        if self.len & (CHUNK - 1) == 0 {
+            // The last chunk is full (or there is none): a new one, at its
+            // exact size once and for all.
+            self.chunks.push(Vec::with_capacity(CHUNK));
         }
+        let chunk = self
+            .chunks
+            .last_mut()
+            .expect("a chunk with room was pushed");
+        debug_assert!(chunk.len() < CHUNK && chunk.capacity() == CHUNK);
+        chunk.push(value);
         self.len += 1;
     }
 

@@ -86,6 +86,31 @@ fn register(c: &mut Criterion) {
             slowest
         })
     });
+    // The per-request guard of a service: each request registers its
+    // cleanup and cancels it when done, on two threads at once.
+    group.bench_function("register + cancel_on_drop, two threads (per pair)", |b| {
+        b.iter_custom(|iters| {
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let threads: Vec<_> = (0..2)
+                .map(|_| {
+                    let barrier = std::sync::Arc::clone(&barrier);
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        let start = Instant::now();
+                        for _ in 0..iters {
+                            drop(black_box(atexit::register(noop).cancel_on_drop()));
+                        }
+                        start.elapsed()
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .max()
+                .unwrap()
+        })
+    });
     group.finish();
 }
 

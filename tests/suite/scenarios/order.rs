@@ -66,6 +66,23 @@ pub fn all() -> Vec<Scenario> {
             });
         })
         .stdout("killer: true 1\n"),
+        // The run takes handlers in batches: one cancelled, or registered, by
+        // another thread while an earlier handler of the batch runs is seen
+        // before the next handler starts.
+        Scenario::new("another_thread_cancels_and_registers_during_exit", || {
+            atexit::register(say("C (oldest)"));
+            let victim = atexit::register(say("victim: must not run"));
+            atexit::register(move || {
+                let cancelled = std::thread::spawn(move || victim.unregister());
+                println!("A: cancelled on another thread: {}", cancelled.join().unwrap());
+                std::thread::spawn(|| {
+                    atexit::register(say("B (registered on another thread)"));
+                })
+                .join()
+                .unwrap();
+            });
+        })
+        .stdout("A: cancelled on another thread: true\nB (registered on another thread)\nC (oldest)\n"),
         Scenario::new("nested_run_exitfuncs", || {
             atexit::register(say("3"));
             atexit::register(say("2"));

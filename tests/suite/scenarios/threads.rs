@@ -29,6 +29,36 @@ pub fn all() -> Vec<Scenario> {
             });
         })
         .stdout("thread answered 42\n"),
+        // Another thread cancels every registration, oldest first, while the
+        // run takes them newest first, in batches: each one either ran once
+        // or was cancelled (`unregister` said true), never both, never none.
+        Scenario::new("cancels_race_the_batched_run", || {
+            const COUNT: usize = 20_000;
+            let runs: Arc<Vec<AtomicUsize>> =
+                Arc::new((0..COUNT).map(|_| AtomicUsize::new(0)).collect());
+            let handles: Vec<atexit::Handle> = (0..COUNT)
+                .map(|id| {
+                    let runs = Arc::clone(&runs);
+                    atexit::register(move || {
+                        runs[id].fetch_add(1, Ordering::SeqCst);
+                    })
+                })
+                .collect();
+            let canceller = std::thread::spawn(move || {
+                handles
+                    .into_iter()
+                    .map(atexit::Handle::unregister)
+                    .collect::<Vec<bool>>()
+            });
+            atexit::run_exitfuncs();
+            let cancelled = canceller.join().unwrap();
+            atexit::run_exitfuncs(); // what the canceller left after the run
+            let wrong = (0..COUNT)
+                .filter(|&id| runs[id].load(Ordering::SeqCst) + usize::from(cancelled[id]) != 1)
+                .count();
+            println!("ran or cancelled, once each, but {wrong}");
+        })
+        .stdout("ran or cancelled, once each, but 0\n"),
         // 8 threads × 2,000 registrations, a quarter of them cancelled by
         // handle and a quarter by function: every survivor runs exactly once.
         Scenario::new("threads_register_concurrently", || {
