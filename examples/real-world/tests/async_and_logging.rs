@@ -187,7 +187,9 @@ fn a_shutdown_is_told_to_log_and_tracing_as_it_goes() {
     // before the handlers start.
     let draining = "draining after SIGTERM";
     let at = lines.iter().position(|line| line == draining);
-    let start = lines.iter().position(|line| line.contains("exit handlers start"));
+    let start = lines
+        .iter()
+        .position(|line| line.contains("exit handlers start"));
     assert!(at < start && at.is_some(), "{}", finished.stdout);
     let lines: Vec<String> = lines.into_iter().filter(|line| line != draining).collect();
     let closure = "logged_failures::main::{{closure}}";
