@@ -110,7 +110,8 @@ struct Ended {
 /// The pid of the watchdog of the program `pid`, while one runs: the process
 /// whose environment names `pid` as its parent (see the watchdog's docs).
 fn watchdog_of(pid: u32) -> Option<i32> {
-    let wanted = format!(":{pid}");
+    // `<version>:<fd>:<parent pid>:<token>`.
+    let wanted = pid.to_string();
     std::fs::read_dir("/proc")
         .ok()?
         .flatten()
@@ -119,7 +120,11 @@ fn watchdog_of(pid: u32) -> Option<i32> {
             let environ = std::fs::read(format!("/proc/{candidate}/environ")).ok()?;
             environ
                 .split(|&b| b == 0)
-                .any(|var| var.starts_with(b"ATEXIT_WATCHDOG=") && var.ends_with(wanted.as_bytes()))
+                .any(|var| {
+                    var.strip_prefix(b"ATEXIT_WATCHDOG=").is_some_and(|value| {
+                        value.split(|&b| b == b':').nth(2) == Some(wanted.as_bytes())
+                    })
+                })
                 .then_some(candidate)
         })
 }
