@@ -110,7 +110,8 @@ struct Ended {
 /// The pid of the watchdog of the program `pid`, while one runs: the process
 /// whose environment names `pid` as its parent (see the watchdog's docs).
 fn watchdog_of(pid: u32) -> Option<i32> {
-    let wanted = format!(":{pid}");
+    // `<version>:<fd>:<parent pid>:<token>`.
+    let wanted = pid.to_string();
     std::fs::read_dir("/proc")
         .ok()?
         .flatten()
@@ -119,7 +120,11 @@ fn watchdog_of(pid: u32) -> Option<i32> {
             let environ = std::fs::read(format!("/proc/{candidate}/environ")).ok()?;
             environ
                 .split(|&b| b == 0)
-                .any(|var| var.starts_with(b"ATEXIT_WATCHDOG=") && var.ends_with(wanted.as_bytes()))
+                .any(|var| {
+                    var.strip_prefix(b"ATEXIT_WATCHDOG=").is_some_and(|value| {
+                        value.split(|&b| b == b':').nth(2) == Some(wanted.as_bytes())
+                    })
+                })
                 .then_some(candidate)
         })
 }
@@ -148,6 +153,18 @@ fn run_way(program: &Path, way: &str, extra: &[&str], dir: &Path) -> Ended {
 /// `dir`, its working directory) rather than turned off. The way `kill-N`
 /// runs the example's `wait` and sends it signal N once it is ready.
 fn run_way_with(program: &Path, way: &str, extra: &[&str], dir: &Path, core: bool) -> Ended {
+    run_way_set_up(program, way, extra, dir, core, |_| {})
+}
+
+/// As `run_way_with`, with `set_up` given the command before it starts.
+fn run_way_set_up(
+    program: &Path,
+    way: &str,
+    extra: &[&str],
+    dir: &Path,
+    core: bool,
+    set_up: impl FnOnce(&mut Command),
+) -> Ended {
     let signal: Option<i32> = way.strip_prefix("kill-").map(|n| n.parse().unwrap());
     let way = if signal.is_some() { "wait" } else { way };
     let pty = pty();
@@ -178,6 +195,7 @@ fn run_way_with(program: &Path, way: &str, extra: &[&str], dir: &Path, core: boo
     } else {
         support::no_core_dumps(&mut command);
     }
+    set_up(&mut command);
     let mut child = command.spawn().expect("start the example");
     let pid = child.id();
     let mut stderr = child.stderr.take().unwrap();
@@ -648,4 +666,75 @@ fn after_sigkill_what_others_did_before_the_watchdog_acted_is_kept() {
         .parse()
         .unwrap();
     assert!(gone_within(worker, Duration::from_secs(5)));
+}
+
+/// A file system mounted inside a declared directory (here a bind mount of
+/// a directory of the same file system, so the same `st_dev`) is not
+/// emptied, on any ending: the walk stops at a mount point, as
+/// `rm -r --one-file-system` does, and the rest of the tree still goes.
+/// Before the fix, all three emptied the mounted directory (std's
+/// `remove_dir_all` in the watchdog, and the crash handler's own walk). Needs
+/// root, for a mount namespace of the example's own.
+#[test]
+fn a_file_system_mounted_inside_a_declared_directory_is_left_alone() {
+    // SAFETY: only reads.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: a mount namespace needs root");
+        return;
+    }
+    for way in ["return", "segv", &format!("kill-{}", libc::SIGKILL)] {
+        let dir = TempDir::new(&format!("last-words-mounted-{way}"));
+        let outside = dir.path().join("outside");
+        let inside = dir.path().join("scratch/mounted");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::create_dir_all(&inside).unwrap();
+        std::fs::write(outside.join("precious"), b"keep me").unwrap();
+        let from = std::ffi::CString::new(outside.as_os_str().as_encoded_bytes()).unwrap();
+        let onto = std::ffi::CString::new(inside.as_os_str().as_encoded_bytes()).unwrap();
+        let ended = run_way_set_up(&last_words(), way, &[], dir.path(), false, |command| {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: unshare and mount are system calls that touch only the
+            // child (its own mount namespace, gone when it and its watchdog
+            // are).
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::unshare(libc::CLONE_NEWNS) != 0
+                        || libc::mount(
+                            std::ptr::null(),
+                            c"/".as_ptr(),
+                            std::ptr::null(),
+                            libc::MS_REC | libc::MS_PRIVATE,
+                            std::ptr::null(),
+                        ) != 0
+                        || libc::mount(
+                            from.as_ptr(),
+                            onto.as_ptr(),
+                            std::ptr::null(),
+                            libc::MS_BIND,
+                            std::ptr::null(),
+                        ) != 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        });
+        assert!(
+            outside.join("precious").exists(),
+            "{way}: the mounted directory was emptied ({:?}, {})",
+            ended.status,
+            ended.stderr
+        );
+        assert!(
+            !dir.path().join("scratch/cache").exists(),
+            "{way}: the rest of the tree was left ({:?}, {})",
+            ended.status,
+            ended.stderr
+        );
+        assert!(
+            !dir.path().join("app.lock").exists(),
+            "{way}: the lock was left"
+        );
+    }
 }

@@ -427,3 +427,45 @@ fn a_lingering_forked_child_does_not_delay_the_notice() {
     assert!(left.is_empty(), "still running after {WITHIN:?}: {left:?}");
     assert!(eof.is_some(), "no end of stdout within {WITHIN:?}");
 }
+
+/// A user's stray `ATEXIT_WATCHDOG` (it names the real parent, and stdin is
+/// a socket: socket activation, a test harness) does not turn the program
+/// into a watchdog: the program runs. Before the random token the parent
+/// writes first into the socket, the old value's shape (`1:0:<parent>`)
+/// made this test binary a watchdog, waiting on the socket instead of
+/// listing its tests.
+#[test]
+fn a_stray_watchdog_variable_does_not_take_the_program_over() {
+    let parent = std::process::id();
+    for value in [
+        format!("1:0:{parent}"),
+        format!("1:0:{parent}:{:032x}", 0x1234u128),
+    ] {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .arg("--list")
+            .env("ATEXIT_WATCHDOG", &value)
+            .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let limit = Instant::now() + HANG;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{value}: the program became a watchdog (it hung)");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let mut listed = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut listed).unwrap();
+        drop(ours);
+        assert!(status.success(), "{value}: {status:?}");
+        assert!(listed.contains("program: test"), "{value}: {listed}");
+    }
+}

@@ -7,6 +7,9 @@
 //! unwritable (a pipe nobody reads), and the process ends by `_exit` or by a
 //! signal's default action, which no lock or destructor can hold up.
 
+#[cfg(unix)]
+pub(crate) mod tree;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 

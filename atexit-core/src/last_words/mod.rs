@@ -19,8 +19,6 @@ mod sys;
 mod table;
 #[cfg(all(test, unix))]
 mod tests;
-#[cfg(unix)]
-mod tree;
 
 /// The bytes a terminal restore writes before it resets the mode, unless
 /// [`LastWords::with_escape_bytes`] says otherwise: leave the alternate

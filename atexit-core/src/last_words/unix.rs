@@ -255,8 +255,8 @@ impl Removal {
         }
         let Some(pin) = &self.pin else { return };
         match context {
-            Context::Crash => super::tree::empty_dir(pin.as_fd()),
-            Context::Normal => super::tree::empty_dir_normal(pin.as_fd(), &self.path),
+            Context::Crash => crate::os::tree::empty_dir(pin.as_fd()),
+            Context::Normal => crate::os::tree::empty_dir_normal(pin.as_fd(), &self.path),
         }
         // SAFETY: async-signal-safe; the path is NUL-terminated.
         unsafe { libc::rmdir(self.path.as_ptr()) };

@@ -13,7 +13,8 @@
 //! - **A path** is removed only if `lstat(path)` still shows the declared
 //!   `(dev, ino)`, which the descriptor held here pins (CRASH-FACTS §4: ext4
 //!   reuses a freed inode number at once). A directory is removed with its
-//!   contents (std's `remove_dir_all`, which never follows a symlink).
+//!   contents by the crash handler's walk (`os::tree`), which never follows
+//!   a symlink nor enters a file system mounted inside.
 //! - **A process group** is killed only while it is provably the one
 //!   declared: the leader's pidfd, or its start time (the [`super::reap`]
 //!   rule for tied groups, descendants included).
@@ -225,11 +226,28 @@ fn remove(path: &std::path::Path, dev: u64, ino: u64, recursive: bool) {
     }
     // Between the check and the removal, a window of tens of microseconds
     // that no Unix call closes (CRASH-FACTS §4; the contract says so).
-    let _ = if recursive {
-        std::fs::remove_dir_all(path)
-    } else {
-        std::fs::remove_file(path)
+    if !recursive {
+        let _ = std::fs::remove_file(path);
+        return;
+    }
+    // The crash handler's walk, not std's `remove_dir_all`: std's crosses
+    // into a file system mounted inside the tree and empties it.
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(dir) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(path)
+    else {
+        return;
     };
+    if dir
+        .metadata()
+        .is_ok_and(|opened| (opened.dev(), opened.ino()) == (dev, ino))
+    {
+        crate::os::tree::empty_dir(dir.as_fd());
+        let _ = std::fs::remove_dir(path);
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,10 @@ use std::ffi::{c_char, c_int, CStr};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The environment variable that gives a process the watchdog's role:
-/// `<version>:<socket fd>:<parent pid>`.
+/// `<version>:<socket fd>:<parent pid>:<token>`. The token is random, and
+/// the parent writes it into the socket first: a variable a user left in
+/// the environment (with a socket as stdin, from a parent of the pid it
+/// names) is not enough to turn the program into a watchdog.
 pub(super) const VARIABLE: &str = "ATEXIT_WATCHDOG";
 
 /// Set by the preinit function of a process that is not a watchdog: the
@@ -76,33 +79,76 @@ unsafe fn role(envp: *const *const c_char) -> Option<(c_int, libc::pid_t)> {
         // SAFETY: not past the terminator yet.
         at = unsafe { at.add(1) };
     };
-    let (socket, parent) = parse(value)?;
+    let (socket, parent, token) = parse(value)?;
     // SAFETY: `fstat` fills a `stat` we own; `getppid` only reads.
     let checked = unsafe {
         let mut stat: libc::stat = std::mem::zeroed();
         libc::fstat(socket, &mut stat) == 0
             && stat.st_mode & libc::S_IFMT == libc::S_IFSOCK
             && libc::getppid() == parent
+            && takes(socket, &token)
     };
     checked.then_some((socket, parent))
 }
 
+/// Whether the socket's first bytes, there already, are the token: peeked
+/// first, so that a socket that is not ours loses nothing; taken if so.
+///
+/// # Safety
+///
+/// None beyond `socket` being a descriptor (any value is safe to try).
+unsafe fn takes(socket: c_int, token: &[u8; 16]) -> bool {
+    let mut first = [0u8; 16];
+    // SAFETY: receives at most 16 bytes into our buffer, without waiting.
+    let peeked = unsafe {
+        libc::recv(
+            socket,
+            first.as_mut_ptr().cast(),
+            16,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    if peeked != 16 || &first != token {
+        return false;
+    }
+    // SAFETY: as above; the 16 bytes are there.
+    (unsafe { libc::recv(socket, first.as_mut_ptr().cast(), 16, libc::MSG_DONTWAIT) }) == 16
+}
+
 /// Parses the variable's value (see [`VARIABLE`]).
-pub(super) fn parse(value: &str) -> Option<(c_int, libc::pid_t)> {
+pub(super) fn parse(value: &str) -> Option<(c_int, libc::pid_t, [u8; 16])> {
     let mut parts = value.split(':');
     let version: u8 = parts.next()?.parse().ok()?;
     let socket = parts.next()?.parse().ok()?;
     let parent = parts.next()?.parse().ok()?;
+    let token = parts.next()?;
+    let token = (token.len() == 32)
+        .then(|| u128::from_str_radix(token, 16).ok())
+        .flatten()?
+        .to_be_bytes();
     (version == super::protocol::VERSION && parts.next().is_none() && parent > 1)
-        .then_some((socket, parent))
+        .then_some((socket, parent, token))
 }
 
-/// The variable's value for a watchdog of this process reading `socket`.
-pub(super) fn value(socket: c_int) -> String {
+/// A new random token (`getrandom`; a watchdog is Linux with glibc only).
+pub(super) fn token() -> std::io::Result<[u8; 16]> {
+    let mut token = [0u8; 16];
+    // SAFETY: fills our 16-byte buffer.
+    let got = unsafe { libc::getrandom(token.as_mut_ptr().cast(), 16, 0) };
+    if got != 16 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(token)
+}
+
+/// The variable's value for a watchdog of this process reading `socket`,
+/// which will find `token` first in it.
+pub(super) fn value(socket: c_int, token: &[u8; 16]) -> String {
     format!(
-        "{}:{socket}:{}",
+        "{}:{socket}:{}:{:032x}",
         super::protocol::VERSION,
-        std::process::id()
+        std::process::id(),
+        u128::from_be_bytes(*token)
     )
 }
 
@@ -110,12 +156,16 @@ pub(super) fn value(socket: c_int) -> String {
 mod tests {
     #[test]
     fn the_variable_round_trips_and_other_values_are_refused() {
-        let value = super::value(0);
+        let token = super::token().unwrap();
+        let value = super::value(0, &token);
         assert_eq!(
             super::parse(&value),
-            Some((0, std::process::id() as libc::pid_t))
+            Some((0, std::process::id() as libc::pid_t, token))
         );
-        for wrong in ["", "1", "1:0", "9:0:1234", "1:x:1234", "1:0:1", "1:0:12:3"] {
+        let no_token = format!("1:0:{}", std::process::id());
+        for wrong in [
+            "", "1", "1:0", "9:0:1234", "1:x:1234", "1:0:1", "1:0:12:3", &no_token,
+        ] {
             assert_eq!(super::parse(wrong), None, "{wrong}");
         }
     }

@@ -287,9 +287,23 @@ fn socket() -> Option<RawFd> {
 fn start() -> std::io::Result<(RawFd, u32)> {
     use std::os::unix::process::CommandExt as _;
     let (ours, theirs) = socket_pair()?;
+    // The token first, so that the watchdog finds it before any message.
+    let token = super::preinit::token()?;
+    // SAFETY: writes 16 bytes of ours into a new, empty socket's buffer.
+    if unsafe {
+        libc::send(
+            ours.as_raw_fd(),
+            token.as_ptr().cast(),
+            16,
+            libc::MSG_NOSIGNAL,
+        )
+    } != 16
+    {
+        return Err(std::io::Error::last_os_error());
+    }
     let child = std::process::Command::new("/proc/self/exe")
         .arg0("atexit-watchdog")
-        .env(super::preinit::VARIABLE, super::preinit::value(0))
+        .env(super::preinit::VARIABLE, super::preinit::value(0, &token))
         .stdin(std::process::Stdio::from(theirs))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -7,10 +7,16 @@
 //! buffer on the stack (`readdir` may allocate). The walk goes down one
 //! directory at a time (`openat(O_NOFOLLOW)`) and back up through `..`,
 //! rescanning a directory after each descent, with a bounded number of steps
-//! so that a directory it cannot empty does not loop for ever. Elsewhere
+//! so that a directory it cannot empty does not loop for ever. It never
+//! leaves the declared directory's file system: a directory inside that is
+//! on another device (a mount point, a bind mount of `$HOME`) is left with
+//! its contents, as `rm -r --one-file-system` does. Elsewhere
 //! there is no signal-safe way to read a directory: the crash path removes
 //! the declared directory only if it is empty, and a normal exit uses
 //! `std::fs::remove_dir_all`.
+//!
+//! Used by the crash handler and a normal exit (`last_words`) and by the
+//! watchdog after a `kill -9`, hence its place here, below both.
 
 use std::ffi::CStr;
 use std::os::fd::BorrowedFd;
@@ -25,6 +31,10 @@ pub(crate) fn empty_dir(dir: BorrowedFd<'_>) {
     /// Bounds the work for a tree that cannot be emptied (permissions).
     const MAX_STEPS: u32 = 1 << 16;
     let root = dir.as_raw_fd();
+    // The device the walk stays on.
+    let Some(device) = device_of(root) else {
+        return;
+    };
     let mut fd = root;
     let mut depth = 0u32;
     let mut steps = 0u32;
@@ -98,6 +108,12 @@ pub(crate) fn empty_dir(dir: BorrowedFd<'_>) {
                 if sub < 0 {
                     continue;
                 }
+                if device_of(sub) != Some(device) || is_mount_root(sub) {
+                    // A mount point: its file system is not ours to empty.
+                    // SAFETY: a descriptor this walk just opened.
+                    unsafe { libc::close(sub) };
+                    continue;
+                }
                 if fd != root {
                     // SAFETY: a descriptor this walk opened.
                     unsafe { libc::close(fd) };
@@ -136,6 +152,47 @@ pub(crate) fn empty_dir(dir: BorrowedFd<'_>) {
         // SAFETY: a descriptor this walk opened.
         unsafe { libc::close(fd) };
     }
+}
+
+/// The device of the open file `fd`; async-signal-safe (`fstat`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn device_of(fd: libc::c_int) -> Option<libc::dev_t> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat is async-signal-safe; `stat` is written on success.
+    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstat returned 0.
+    Some(unsafe { stat.assume_init() }.st_dev)
+}
+
+/// Whether the open directory `fd` is the root of a mount: a bind mount of
+/// a directory of the same file system has the same device, and only
+/// `statx`'s `STATX_ATTR_MOUNT_ROOT` (Linux 5.8) tells it. A raw system
+/// call (async-signal-safe, and no libc version needed); an older kernel
+/// answers nothing, and the device check alone remains.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn is_mount_root(fd: libc::c_int) -> bool {
+    const MOUNT_ROOT: u64 = 0x2000; // STATX_ATTR_MOUNT_ROOT
+    let mut statx = std::mem::MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: the kernel writes at most a `statx` into the buffer; the empty
+    // path with AT_EMPTY_PATH names `fd` itself.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_statx,
+            fd,
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            0u32,
+            statx.as_mut_ptr(),
+        )
+    };
+    if done != 0 {
+        return false;
+    }
+    // SAFETY: zeroed, then filled by the kernel.
+    let statx = unsafe { statx.assume_init() };
+    statx.stx_attributes_mask & statx.stx_attributes & MOUNT_ROOT != 0
 }
 
 /// Whether the entry `name` of `dir` is a directory (not a symlink to one).
