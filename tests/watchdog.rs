@@ -334,10 +334,15 @@ fn tree_is_gone(end: &str) {
     let ended = program.end(end == "sigkill");
     let left = program.left_running(ended);
     let eof = program.stdout_end(ended);
+    // For a failure's message: each one's state (T: stopped by the
+    // watchdog and never killed) and whether the watchdog still runs.
+    let states: Vec<Option<char>> = left.iter().map(|s| stat(s.pid).map(|st| st.0)).collect();
+    let watchdog_alive = program.watchdog.is_some_and(|w| !w.gone());
     program.clean_up();
     assert!(
         left.is_empty(),
-        "{end}: still running after {WITHIN:?}: {left:?}"
+        "{end}: still running after {WITHIN:?}: {left:?}, states {states:?}, \
+         watchdog still running: {watchdog_alive}"
     );
     let eof = eof.unwrap_or_else(|| panic!("{end}: no end of stdout within {WITHIN:?}"));
     println!(
