@@ -10,22 +10,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use atexit::{CatchSignals, Signal, SignalEnding};
+use atexit::{Signal, SignalEnding};
 
 use crate::scenario::{kill_self_after, Drive, Scenario, Step};
-
-/// Installs graceful-shutdown mode for SIGTERM and SIGINT (named: caught even when the
-/// test harness started the process with SIGINT ignored).
-fn request_mode(grace: Duration) -> CatchSignals {
-    CatchSignals::new()
-        .only([Signal::Term, Signal::Int])
-        .graceful_shutdown(grace)
-}
-
-/// An exit handler that prints why the process exits.
-fn report_reason() {
-    atexit::register(|| println!("handler: {:?}", atexit::exit_reason()));
-}
+use crate::service_programs::{
+    a_handler_signals_its_own_exit, drain_for_ever, report_reason, request_mode,
+};
 
 /// Waits for the request (sent by this process after 50 ms), then drains for
 /// 200 ms, saying so.
@@ -113,8 +103,7 @@ fn grace_ends_the_drain(name: &str, signal: Signal) -> Scenario {
         // SAFETY: signalling this thread; the handler runs before `raise` returns.
         unsafe { libc::raise(number) };
         atexit::shutdown_request().wait();
-        println!("draining for ever");
-        std::thread::sleep(Duration::from_secs(60));
+        drain_for_ever();
     })
     .stdout(format!(
         "draining for ever\nhandler: Some(Signal({signal:?})), after the grace: true\n"
@@ -298,14 +287,7 @@ pub fn all() -> Vec<Scenario> {
             "a_first_signal_during_a_normal_exit_lets_it_finish_by_it",
             || {
                 request_mode(Duration::from_secs(60)).install().unwrap();
-                atexit::register(|| println!("handler: {:?}", atexit::exit_reason()));
-                atexit::register(|| {
-                    println!("slow handler starts: {:?}", atexit::exit_reason());
-                    // SAFETY: signalling our own process.
-                    unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
-                    std::thread::sleep(Duration::from_millis(300));
-                    println!("slow handler ends");
-                });
+                a_handler_signals_its_own_exit(false);
             },
         )
         .stdout(
@@ -489,7 +471,7 @@ pub fn all() -> Vec<Scenario> {
             || {
                 request_mode(Duration::from_secs(20)).install().unwrap();
                 atexit::register(|| std::process::exit(0));
-                atexit::register(|| println!("handler: {:?}", atexit::exit_reason()));
+                report_reason();
                 kill_self_after(10, libc::SIGTERM);
                 atexit::shutdown_request().wait();
                 atexit::exit(0);
@@ -634,8 +616,7 @@ pub fn all() -> Vec<Scenario> {
             // `raise` returns.
             unsafe { libc::raise(libc::SIGTERM) };
             request_mode(Duration::from_secs(30)).install().unwrap();
-            println!("draining for ever");
-            std::thread::sleep(Duration::from_secs(60));
+            drain_for_ever();
         })
         .stdout("draining for ever\nhandler: Some(Signal(Term))\n")
         .stderr_has(&["atexit: the shutdown grace of 300ms after SIGTERM passed"])
@@ -777,8 +758,7 @@ pub fn all() -> Vec<Scenario> {
             report_reason();
             kill_self_after(50, libc::SIGTERM);
             atexit::shutdown_request().wait();
-            println!("draining for ever");
-            std::thread::sleep(Duration::from_secs(60));
+            drain_for_ever();
         })
         .stdout("draining for ever\nhandler: Some(Signal(Term))\n")
         .stderr_has(&["atexit: the shutdown grace of 300ms after SIGTERM passed"])
@@ -793,14 +773,7 @@ pub fn all() -> Vec<Scenario> {
             "a_first_signal_during_an_exit_3_keeps_its_reason_and_status",
             || {
                 request_mode(Duration::from_secs(60)).install().unwrap();
-                atexit::register(|| println!("handler: {:?}", atexit::exit_reason()));
-                atexit::register(|| {
-                    println!("slow handler starts: {:?}", atexit::exit_reason());
-                    // SAFETY: signalling our own process.
-                    unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
-                    std::thread::sleep(Duration::from_millis(300));
-                    println!("slow handler ends: {:?}", atexit::exit_reason());
-                });
+                a_handler_signals_its_own_exit(true);
                 std::process::exit(3);
             },
         )

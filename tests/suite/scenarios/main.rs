@@ -47,6 +47,8 @@
 mod support;
 
 mod scenario;
+#[cfg(unix)]
+mod service_programs;
 mod statics;
 
 mod async_handlers;

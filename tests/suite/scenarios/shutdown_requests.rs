@@ -8,19 +8,7 @@ use std::time::{Duration, Instant};
 use atexit::{CatchSignals, ShutdownCause, Signal};
 
 use crate::scenario::{kill_self_after, Drive, Scenario, Step};
-
-/// Graceful-shutdown mode for SIGTERM and SIGINT (named: caught even when
-/// the harness started the process with SIGINT ignored).
-fn request_mode(grace: Duration) -> CatchSignals {
-    CatchSignals::new()
-        .only([Signal::Term, Signal::Int])
-        .graceful_shutdown(grace)
-}
-
-/// An exit handler that prints why the process exits.
-fn report_reason() {
-    atexit::register(|| println!("handler: {:?}", atexit::exit_reason()));
-}
+use crate::service_programs::{drain_for_ever, report_reason, request_mode};
 
 /// Asks for the shutdown with `reason` from another thread after 50 ms, as
 /// an admin endpoint's handler would, and waits for it on this one.
@@ -76,8 +64,7 @@ fn program_request_scenarios() -> Vec<Scenario> {
             report_reason();
             assert!(atexit::request_shutdown_because("deploy"));
             atexit::shutdown_request().wait();
-            println!("draining for ever");
-            std::thread::sleep(Duration::from_secs(60));
+            drain_for_ever();
         })
         .stdout("draining for ever\nhandler: Some(Exit(Some(1)))\n")
         .stderr(
