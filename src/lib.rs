@@ -157,36 +157,32 @@ macro_rules! page {
             use super::*;
         }
     };
+    // A page that links the `tokio-util` items: built without the feature,
+    // it links them on docs.rs instead.
+    (links tokio_util, $name:ident) => {
+        page!(
+            #[cfg_attr(
+                not(feature = "tokio-util"),
+                doc = "",
+                doc = "[`shutdown_token`]: https://docs.rs/atexit/latest/atexit/fn.shutdown_token.html",
+                doc = "[`request_shutdown_on_cancel`]: https://docs.rs/atexit/latest/atexit/fn.request_shutdown_on_cancel.html"
+            )]
+            $name
+        );
+    };
 }
 
 page!(exits);
 page!(handlers);
 page!(signals);
-page!(
-    // The `tokio-util` items, linked on docs.rs when built without the feature.
-    #[cfg_attr(
-        not(feature = "tokio-util"),
-        doc = "",
-        doc = "[`shutdown_token`]: https://docs.rs/atexit/latest/atexit/fn.shutdown_token.html",
-        doc = "[`request_shutdown_on_cancel`]: https://docs.rs/atexit/latest/atexit/fn.request_shutdown_on_cancel.html"
-    )]
-    services
-);
+page!(links tokio_util, services);
 page!(children);
 page!(last_words);
 page!(async_handlers);
 page!(pitfalls);
 page!(platforms);
 page!(python);
-page!(
-    #[cfg_attr(
-        not(feature = "tokio-util"),
-        doc = "",
-        doc = "[`shutdown_token`]: https://docs.rs/atexit/latest/atexit/fn.shutdown_token.html",
-        doc = "[`request_shutdown_on_cancel`]: https://docs.rs/atexit/latest/atexit/fn.request_shutdown_on_cancel.html"
-    )]
-    features
-);
+page!(links tokio_util, features);
 page!(library_authors);
 page!(glossary);
 page!(internals);

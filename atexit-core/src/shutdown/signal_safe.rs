@@ -100,22 +100,30 @@ const NUMBER: u32 = 0xff;
 const CLOSED_WITHOUT_A_REQUEST: u32 = 0x100;
 
 /// The process's [`SignalSafe`].
-pub(crate) static REQUEST: SignalSafe = SignalSafe {
-    mode: AtomicBool::new(false),
-    grace_nanos: AtomicU64::new(u64::MAX),
-    delay_nanos: AtomicU64::new(0),
-    by_exit_code: AtomicBool::new(false),
-    installed_in: AtomicI32::new(0),
-    received: AtomicUsize::new(0),
-    requested: AtomicU32::new(0),
-    request_grace_nanos: AtomicU64::new(u64::MAX),
-    request_delay_nanos: AtomicU64::new(0),
-    drain_ended: AtomicBool::new(false),
-    exit_started: AtomicBool::new(false),
-    reason_claimed: AtomicBool::new(false),
-    reason_ptr: AtomicPtr::new(std::ptr::null_mut()),
-    reason_len: AtomicUsize::new(0),
-};
+pub(crate) static REQUEST: SignalSafe = SignalSafe::new();
+
+impl SignalSafe {
+    /// The state before any install or request: no mode, no grace, no
+    /// signal received, nothing requested.
+    const fn new() -> Self {
+        Self {
+            mode: AtomicBool::new(false),
+            grace_nanos: AtomicU64::new(u64::MAX),
+            delay_nanos: AtomicU64::new(0),
+            by_exit_code: AtomicBool::new(false),
+            installed_in: AtomicI32::new(0),
+            received: AtomicUsize::new(0),
+            requested: AtomicU32::new(0),
+            request_grace_nanos: AtomicU64::new(u64::MAX),
+            request_delay_nanos: AtomicU64::new(0),
+            drain_ended: AtomicBool::new(false),
+            exit_started: AtomicBool::new(false),
+            reason_claimed: AtomicBool::new(false),
+            reason_ptr: AtomicPtr::new(std::ptr::null_mut()),
+            reason_len: AtomicUsize::new(0),
+        }
+    }
+}
 
 /// The configuration an install found, to put back if it fails.
 #[derive(Clone, Copy, Debug)]
@@ -397,22 +405,7 @@ mod tests {
     use super::*;
 
     fn fresh() -> SignalSafe {
-        SignalSafe {
-            mode: AtomicBool::new(false),
-            grace_nanos: AtomicU64::new(u64::MAX),
-            delay_nanos: AtomicU64::new(0),
-            by_exit_code: AtomicBool::new(false),
-            installed_in: AtomicI32::new(0),
-            received: AtomicUsize::new(0),
-            requested: AtomicU32::new(0),
-            request_grace_nanos: AtomicU64::new(u64::MAX),
-            request_delay_nanos: AtomicU64::new(0),
-            drain_ended: AtomicBool::new(false),
-            exit_started: AtomicBool::new(false),
-            reason_claimed: AtomicBool::new(false),
-            reason_ptr: AtomicPtr::new(std::ptr::null_mut()),
-            reason_len: AtomicUsize::new(0),
-        }
+        SignalSafe::new()
     }
 
     #[test]
