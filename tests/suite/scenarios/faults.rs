@@ -167,11 +167,7 @@ pub fn all() -> Vec<Scenario> {
             }
             log::set_logger(&StuckLogger).unwrap();
             log::set_max_level(log::LevelFilter::Info);
-            hold_the_logger_lock_for_ever();
-            atexit::register(say("oldest handler still runs"));
-            for _ in 0..15 {
-                atexit::register(|| panic!("failing handler"));
-            }
+            fifteen_failures_beside_a_stuck_logger();
         })
         .stdout("oldest handler still runs\n")
         .stderr_has(&["panicked: failing handler; the other handlers still run"])
@@ -198,11 +194,7 @@ pub fn all() -> Vec<Scenario> {
                 fn exit(&self, _: &tracing::span::Id) {}
             }
             tracing::subscriber::set_global_default(StuckSubscriber).unwrap();
-            hold_the_logger_lock_for_ever();
-            atexit::register(say("oldest handler still runs"));
-            for _ in 0..15 {
-                atexit::register(|| panic!("failing handler"));
-            }
+            fifteen_failures_beside_a_stuck_logger();
         })
         .stdout("oldest handler still runs\n")
         .stderr_has(&["panicked: failing handler; the other handlers still run"])
@@ -210,6 +202,18 @@ pub fn all() -> Vec<Scenario> {
         .hang_after(std::time::Duration::from_secs(40)),
     );
     all
+}
+
+/// With the logger made stuck: fifteen handlers that panic, each a report
+/// for the logger, and the oldest that must still run: the stuck logger is
+/// waited for once, not fifteen times.
+#[cfg(any(feature = "log", feature = "tracing"))]
+fn fifteen_failures_beside_a_stuck_logger() {
+    hold_the_logger_lock_for_ever();
+    atexit::register(say("oldest handler still runs"));
+    for _ in 0..15 {
+        atexit::register(|| panic!("failing handler"));
+    }
 }
 
 /// The lock of a logger that [`hold_the_logger_lock_for_ever`] makes stuck.

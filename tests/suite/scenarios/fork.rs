@@ -158,16 +158,7 @@ pub fn all() -> Vec<Scenario> {
         // on; one that stayed inside the handler ran past the deadline.
         Scenario::new("a_child_forked_by_a_handler_is_held_to_the_deadline", || {
             atexit::set_deadline(Some(Duration::from_secs(1)));
-            atexit::register(|| {
-                // SAFETY: fork; the child only runs Rust code of this thread.
-                if unsafe { libc::fork() } == 0 {
-                    println!("child forked");
-                    std::thread::sleep(Duration::from_secs(3));
-                    println!("child: still inside the handler after 3 s");
-                    return;
-                }
-                std::thread::sleep(Duration::from_secs(3600));
-            });
+            atexit::register(fork_and_stay_in_the_handler);
         })
         .stdout("child forked\n")
         .stderr_has(&["exit deadline of 1s passed", "ends with status 0"])
@@ -176,16 +167,7 @@ pub fn all() -> Vec<Scenario> {
             "a_child_forked_by_an_async_handler_is_held_to_the_deadline",
             || {
                 atexit::set_deadline(Some(Duration::from_secs(1)));
-                atexit::register_async(|| async {
-                    // SAFETY: fork; the child only runs Rust code of this thread.
-                    if unsafe { libc::fork() } == 0 {
-                        println!("child forked");
-                        std::thread::sleep(Duration::from_secs(3));
-                        println!("child: still inside the handler after 3 s");
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_secs(3600));
-                });
+                atexit::register_async(|| async { fork_and_stay_in_the_handler() });
             },
         )
         .stdout("child forked\n")
@@ -342,4 +324,17 @@ fn wait_for(pid: libc::pid_t) -> i32 {
     } else {
         -libc::WTERMSIG(status)
     }
+}
+
+/// A handler's body that forks: the child stays inside the handler for 3 s
+/// (past a 1 s deadline, which must end it first), the parent for an hour.
+fn fork_and_stay_in_the_handler() {
+    // SAFETY: fork; the child only runs Rust code of this thread.
+    if unsafe { libc::fork() } == 0 {
+        println!("child forked");
+        std::thread::sleep(Duration::from_secs(3));
+        println!("child: still inside the handler after 3 s");
+        return;
+    }
+    std::thread::sleep(Duration::from_secs(3600));
 }
