@@ -362,3 +362,32 @@ pub fn sigterm_under_traffic(load: &Load) {
         "no {one} was in flight at SIGTERM (seed {seed})"
     );
 }
+
+/// The home of the servers' "a second signal ends the drain": SIGTERM, then
+/// (once the server says it drains, so the two are not merged into one) a
+/// second SIGTERM, which must end it well before the drain's minute, with
+/// the library's line on stderr. Returns the server's draining line and how
+/// it ended.
+pub fn a_second_sigterm_ends_the_drain(mut server: Server) -> (String, Finished) {
+    server.signal(libc::SIGTERM);
+    let draining = server
+        .wait_for_line("SIGTERM: stopped accepting, draining ")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let second = Instant::now();
+    server.signal(libc::SIGTERM);
+    let ended = server.finish(LIMIT).unwrap_or_else(|e| panic!("{e}"));
+    let took = second.elapsed();
+    assert!(
+        took < Duration::from_secs(20),
+        "took {took:?} after the second signal (the drain's bound is 60 s); {}",
+        ended.describe()
+    );
+    assert!(
+        ended
+            .stderr
+            .contains("atexit: SIGTERM during the shutdown asked for by SIGTERM ends the drain"),
+        "{}",
+        ended.describe()
+    );
+    (draining, ended)
+}
