@@ -10,11 +10,13 @@
 //! went to a new process is another object, and the call fails with ESRCH.
 //! So the group is reached even though its leader died first (it got the
 //! parent-death signal in the same kernel exit that closed the socket) and
-//! was reaped by init. On older kernels (EINVAL) the number is used only
-//! while the leader is still unreaped (a signal 0 through its pidfd
-//! succeeds): a group whose leader is gone is then left alone. Without a
-//! pidfd (kernels before 5.3), only while `/proc/<leader>/stat` shows the
-//! leader's start time.
+//! was reaped by init. On older kernels (EINVAL) the number is used while
+//! the leader is still unreaped (a signal 0 through its pidfd succeeds), or,
+//! once it is gone, while the group's members alone hold the number (no
+//! process has it as its pid, some have it as their group: see
+//! `held_by_members_only`). Without a pidfd (kernels before 5.3), while
+//! `/proc/<leader>/stat` shows the leader's start time, or by the same
+//! members' rule.
 //!
 //! Once the group is stopped its members cannot exit, so its number cannot
 //! be freed and reused while `/proc` is read: every process listed with that
@@ -62,7 +64,6 @@ impl Reach<'_> {
 
 /// Stops a registered group, if it is still the program's; how to reach it.
 fn stop_group(group: &Group) -> Option<Reach<'_>> {
-    let pgid = libc::pid_t::try_from(group.tie.pgid).ok()?;
     if let Some(fd) = &group.pidfd {
         let exact = Reach::Pidfd(fd);
         if exact.signal(libc::SIGSTOP) {
@@ -72,8 +73,17 @@ fn stop_group(group: &Group) -> Option<Reach<'_>> {
         if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
             return None;
         }
+    }
+    stop_by_number(group)
+}
+
+/// [`stop_group`] without the exact signal (a kernel before 6.9, or no
+/// pidfd): by number, if the number is still the program's group.
+fn stop_by_number(group: &Group) -> Option<Reach<'static>> {
+    let pgid = libc::pid_t::try_from(group.tie.pgid).ok()?;
+    let leader_there = match &group.pidfd {
         // SAFETY: signal 0 through our pidfd: is the leader unreaped?
-        let unreaped = unsafe {
+        Some(fd) => unsafe {
             libc::syscall(
                 libc::SYS_pidfd_send_signal,
                 fd.as_raw_fd(),
@@ -81,15 +91,35 @@ fn stop_group(group: &Group) -> Option<Reach<'_>> {
                 std::ptr::null::<libc::siginfo_t>(),
                 0,
             ) == 0
-        };
-        if !unreaped {
-            return None;
-        }
-    } else if super::start_time(group.tie.leader) != Some(group.tie.leader_start) {
+        },
+        None => super::start_time(group.tie.leader) == Some(group.tie.leader_start),
+    };
+    if !leader_there && !held_by_members_only(pgid) {
         return None;
     }
     let by_number = Reach::Number(pgid);
     by_number.signal(libc::SIGSTOP).then_some(by_number)
+}
+
+/// Without the exact signal (kernels before 6.9, or no pidfd), for a group
+/// whose leader is gone: whether its number is held by the group's members
+/// alone, so that the number is still the program's group. It is when no
+/// process has the number as its pid and some process has it as its group:
+/// a number goes to a new process only once no process uses it as a pid,
+/// group or session id, so members in the group mean the number has stayed
+/// with the group since the leader had it. (The one way to be wrong: the
+/// group emptied, a new process got the number, led a group of its own and
+/// died, and its group lives on, all before the watchdog acted: the pid
+/// numbers would have to go round in between.)
+///
+/// This is the common case, not a corner: the leader (a shell) gets the
+/// parent-death signal in the same kernel exit that tells the watchdog, and
+/// init may reap it before the watchdog runs; its `sleep &` children live
+/// on in the group (the one CI failure of `watchdog::sigkill_ends_the_tied_group_and_stdout`
+/// left two such members running).
+fn held_by_members_only(pgid: libc::pid_t) -> bool {
+    let all = processes();
+    !all.contains_key(&pgid) && all.values().any(|proc| proc.pgrp == pgid)
 }
 
 /// One process as `/proc/<pid>/stat` shows it.
@@ -210,5 +240,82 @@ fn finish(reached: &mut Vec<Reach<'_>>, pgids: &mut HashSet<libc::pid_t>) {
     for pid in taken {
         // SAFETY: as for its SIGSTOP above: still stopped, so still ours.
         unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watchdog::protocol::Tie;
+    use std::os::unix::process::CommandExt as _;
+    use std::time::{Duration, Instant};
+
+    /// The processes of group `pgid` but its leader.
+    fn members(pgid: libc::pid_t) -> Vec<libc::pid_t> {
+        processes()
+            .into_iter()
+            .filter(|(pid, proc)| proc.pgrp == pgid && *pid != pgid)
+            .map(|(pid, _)| pid)
+            .collect()
+    }
+
+    fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+        let limit = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < limit, "{what}: not within 20 s");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The one CI failure of `watchdog::sigkill_ends_the_tied_group_and_stdout`
+    /// (two members left running, the leader gone): on a kernel before 6.9,
+    /// or without a pidfd, a group whose leader was already reaped was left
+    /// alone, though its members alone held its number. Here the leader is
+    /// killed and reaped first, as init reaps a shell that got the
+    /// parent-death signal; the fallback must still stop and kill the group.
+    #[test]
+    fn a_group_whose_leader_was_reaped_is_still_reached_without_the_exact_signal() {
+        let mut leader = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30 & wait"])
+            .process_group(0)
+            .spawn()
+            .expect("sh");
+        let pgid = leader.id() as libc::pid_t;
+        wait_until("two members", || members(pgid).len() == 2);
+        let start = crate::watchdog::start_time(leader.id()).expect("its start");
+        let group = |pidfd| Group {
+            tie: Tie {
+                pgid: pgid as u32,
+                leader: pgid as u32,
+                leader_start: start,
+            },
+            pidfd,
+        };
+        let with_pidfd = group(crate::watchdog::pidfd_open(pgid));
+        let without_pidfd = group(None);
+        // While the leader lives, the number is its pid.
+        assert!(!held_by_members_only(pgid));
+        leader.kill().expect("SIGKILL");
+        leader.wait().expect("reaped");
+        assert!(held_by_members_only(pgid));
+        for group in [&with_pidfd, &without_pidfd] {
+            let reach = stop_by_number(group).expect("reached through its members");
+            assert!(matches!(reach, Reach::Number(n) if n == pgid));
+            for member in members(pgid) {
+                let stat = std::fs::read_to_string(format!("/proc/{member}/stat")).unwrap();
+                let state = stat[stat.rfind(')').unwrap() + 2..].chars().next();
+                assert_eq!(state, Some('T'), "member {member} not stopped");
+            }
+            // SAFETY: the group this test started; its members go on.
+            unsafe { libc::kill(-pgid, libc::SIGCONT) };
+        }
+        stop_by_number(&without_pidfd)
+            .expect("still reached")
+            .signal(libc::SIGKILL);
+        wait_until("the members' end", || members(pgid).is_empty());
+        // No member left: the number is nobody's group any more.
+        assert!(!held_by_members_only(pgid));
+        assert!(stop_by_number(&with_pidfd).is_none());
+        assert!(stop_by_number(&without_pidfd).is_none());
     }
 }
