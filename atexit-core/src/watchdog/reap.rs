@@ -259,6 +259,13 @@ mod tests {
             .collect()
     }
 
+    /// The state letter of `pid` in `/proc/<pid>/stat`, or `None` once it
+    /// is gone.
+    fn state(pid: libc::pid_t) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat[stat.rfind(')')? + 2..].chars().next()
+    }
+
     fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         let limit = Instant::now() + Duration::from_secs(20);
         while !done() {
@@ -301,10 +308,13 @@ mod tests {
         for group in [&with_pidfd, &without_pidfd] {
             let reach = stop_by_number(group).expect("reached through its members");
             assert!(matches!(reach, Reach::Number(n) if n == pgid));
+            // A SIGSTOP is taken by its target when it next runs: wait for
+            // each member to show it (the one CI failure of this test read
+            // the state before the member had run).
             for member in members(pgid) {
-                let stat = std::fs::read_to_string(format!("/proc/{member}/stat")).unwrap();
-                let state = stat[stat.rfind(')').unwrap() + 2..].chars().next();
-                assert_eq!(state, Some('T'), "member {member} not stopped");
+                wait_until(&format!("member {member} stopped"), || {
+                    state(member) == Some('T')
+                });
             }
             // SAFETY: the group this test started; its members go on.
             unsafe { libc::kill(-pgid, libc::SIGCONT) };
