@@ -245,7 +245,7 @@ fn remove(path: &std::path::Path, dev: u64, ino: u64, recursive: bool) {
         .metadata()
         .is_ok_and(|opened| (opened.dev(), opened.ino()) == (dev, ino))
     {
-        crate::os::tree::empty_dir(dir.as_fd());
+        crate::os::tree::empty_dir_deep(dir.as_fd());
         let _ = std::fs::remove_dir(path);
     }
 }
