@@ -20,18 +20,22 @@
 //! new file at the same path) before the end: that lock is kept. `hook`
 //! calls `atexit::run_on_panic_abort()` first.
 
+/// The way to end (default `return`), the directory (default `.`), and
+/// all the arguments, for the flags.
+#[cfg(any(unix, windows))]
+fn arguments() -> (String, std::path::PathBuf, Vec<String>) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let way = args.first().map_or("return", String::as_str).to_owned();
+    let dir = std::path::PathBuf::from(args.get(1).map_or(".", String::as_str));
+    (way, dir, args)
+}
+
 #[cfg(unix)]
 fn main() -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::process::CommandExt;
 
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let way = args
-        .first()
-        .map(String::as_str)
-        .unwrap_or("return")
-        .to_owned();
-    let dir = std::path::PathBuf::from(args.get(1).map(String::as_str).unwrap_or("."));
+    let (way, dir, args) = arguments();
     let flag = |name: &str| args.iter().any(|arg| arg == name);
     if flag("hook") {
         atexit::run_on_panic_abort();
@@ -174,7 +178,66 @@ fn unreachable() -> std::io::Error {
     std::io::Error::other("the crashing thread returned")
 }
 
-#[cfg(not(unix))]
+/// Windows: the files only (terminals and process groups are Unix
+/// declarations). Ways: `return`, `atexit-exit`, `exit-now` and `abort`
+/// (the watchdog removes them), `wait` (for `TerminateProcess` from outside: Task
+/// Manager, `taskkill /F`, `Child::kill`), and `ran-exit-now` (runs them
+/// now, takes the lock again, then `exit_now`: the watchdog must leave the
+/// lock). `recreate` as on Unix. `canary` is declared first, so it is
+/// removed last (newest first): once it is gone, the rest is done.
+/// `tests/windows_last_words.rs` runs it under Wine.
+#[cfg(windows)]
+fn main() -> std::io::Result<()> {
+    let (way, dir, args) = arguments();
+
+    let canary = dir.join("canary");
+    std::fs::write(&canary, b"")?;
+    let _canary = atexit::LastWords::remove_file(&canary)?.declare();
+
+    let lock = dir.join("app.lock");
+    std::fs::write(&lock, std::process::id().to_string())?;
+    let lock_declared = atexit::LastWords::remove_file(&lock)?.declare();
+
+    let scratch = dir.join("scratch");
+    std::fs::create_dir_all(scratch.join("cache/deeper"))?;
+    std::fs::write(scratch.join("cache/deeper/part"), b"...")?;
+    let scratch_declared = atexit::LastWords::remove_dir_all(&scratch)?.declare();
+
+    // Declared, then cancelled: it must survive every ending.
+    let kept = dir.join("kept");
+    std::fs::write(&kept, b"")?;
+    atexit::LastWords::remove_file(&kept)?.declare().cancel();
+
+    if args.iter().any(|arg| arg == "recreate") {
+        // A second instance finds the lock stale and takes its own.
+        std::fs::remove_file(&lock)?;
+        std::fs::write(&lock, b"second instance")?;
+    }
+    println!("declared {} and {}", lock.display(), scratch.display());
+
+    match way.as_str() {
+        "return" => Ok(()),
+        "atexit-exit" => atexit::exit(4),
+        "exit-now" => atexit::exit_now(5),
+        // A crash: std's abort is a fail-fast, which runs no code of ours.
+        "abort" => std::process::abort(),
+        "wait" => {
+            std::fs::write(dir.join("ready"), b"")?;
+            loop {
+                std::thread::park();
+            }
+        }
+        "ran-exit-now" => {
+            assert!(lock_declared.run_now());
+            assert!(scratch_declared.run_now());
+            std::fs::write(&lock, b"taken again")?;
+            atexit::exit_now(6)
+        }
+        other => panic!("unknown way {other:?}"),
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
 fn main() {
     println!("this example is about Unix crash signals and terminals");
 }

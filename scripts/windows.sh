@@ -48,7 +48,8 @@ export WINEDLLOVERRIDES="bcryptprimitives=n"
 
 step "build: std, the library, its examples, the Windows test set"
 cargo build "${BUILD[@]}" -p atexit --examples
-cargo test "${BUILD[@]}" --no-run -p atexit --test examples --test windows --test windows_children
+cargo test "${BUILD[@]}" --no-run -p atexit --test examples --test windows --test windows_children \
+    --test windows_last_words
 cargo test "${BUILD[@]}" --no-run -p atexit-suite --test model --test scenarios
 
 step "run under Wine: every example (tests/examples.rs)"
@@ -64,6 +65,9 @@ done
 
 step "run under Wine: tied children end with the program (tests/windows_children.rs)"
 cargo test "${BUILD[@]}" -p atexit --test windows_children
+
+step "run under Wine: declared removals after TerminateProcess and exit_now (tests/windows_last_words.rs)"
+cargo test "${BUILD[@]}" -p atexit --test windows_last_words
 
 step "run under Wine: the model test"
 cargo test "${BUILD[@]}" -p atexit-suite --test model

@@ -7,6 +7,8 @@
 //! unwritable (a pipe nobody reads), and the process ends by `_exit` or by a
 //! signal's default action, which no lock or destructor can hold up.
 
+#[cfg(windows)]
+pub(crate) mod file_id;
 #[cfg(unix)]
 pub(crate) mod tree;
 

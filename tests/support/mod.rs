@@ -210,7 +210,13 @@ pub struct TempDir(PathBuf);
 
 impl TempDir {
     pub fn new(label: &str) -> Self {
-        let path = std::env::temp_dir().join(
+        Self::new_in(&std::env::temp_dir(), label)
+    }
+
+    /// A fresh empty directory under `base`.
+    #[allow(dead_code)]
+    pub fn new_in(base: &Path, label: &str) -> Self {
+        let path = base.join(
             format!(
                 "atexit-test-{label}-{}-{:?}",
                 std::process::id(),

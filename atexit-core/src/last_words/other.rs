@@ -1,12 +1,15 @@
 //! The declared cleanups where there is no Unix (Windows): removals only,
-//! carried out on normal exits by std's file functions. There is no crash
-//! path here (no signal handler runs on an access violation in this crate),
-//! and process groups and terminals are refused with `Unsupported` rather
-//! than accepted and never restored.
+//! carried out in the process on normal exits, and by the watchdog
+//! (`watchdog::windows_role`) when the process dies any other way. There is
+//! no crash path in the process (no handler of this crate runs on an access
+//! violation: the watchdog sees the death), and process groups and
+//! terminals are refused with `Unsupported` rather than accepted and never
+//! restored. A file is named by its identity (`os::file_id`), checked when
+//! it is removed.
 
+use crate::os::file_id::{self, FileId};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 /// Where an action runs; only normal exits here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,9 +28,9 @@ pub(crate) enum Action {
 #[derive(Debug)]
 pub(crate) struct Removal {
     pub(crate) path: PathBuf,
-    /// The file's creation time, as the stand-in for its identity: std has no
-    /// stable file index on Windows. A file re-created since is kept.
-    pub(crate) created: Option<SystemTime>,
+    /// The file's identity when it was declared: a file re-created at the
+    /// path since is another file, and is kept.
+    pub(crate) file: FileId,
     pub(crate) recursive: bool,
 }
 
@@ -37,8 +40,16 @@ impl Action {
         Action::Noop
     }
 
-    /// No watchdog here (see the contract): nothing to tell.
-    pub(crate) fn tell_watchdog(&self, _id: u64) {}
+    /// Hands the declaration to the watchdog, started if need be.
+    pub(crate) fn tell_watchdog(&self, id: u64) {
+        match self {
+            Action::Remove(removal) => {
+                crate::watchdog::declare_removal(id, &removal.path, removal.file, removal.recursive)
+            }
+            #[cfg(test)]
+            Action::Noop => {}
+        }
+    }
 
     pub(crate) fn run(&self, _context: Context) {
         match self {
@@ -51,17 +62,7 @@ impl Action {
 
 impl Removal {
     fn run(&self) {
-        let Ok(metadata) = std::fs::symlink_metadata(&self.path) else {
-            return;
-        };
-        if metadata.created().ok() != self.created {
-            return;
-        }
-        let _ = if self.recursive {
-            std::fs::remove_dir_all(&self.path)
-        } else {
-            std::fs::remove_file(&self.path)
-        };
+        file_id::remove_if_same(&self.path, self.file, self.recursive);
     }
 }
 
@@ -71,14 +72,14 @@ pub(crate) fn pid() -> i64 {
 
 pub(crate) fn removal(path: &Path, recursive: bool) -> io::Result<Action> {
     let path = std::path::absolute(path)?;
-    let metadata = std::fs::symlink_metadata(&path)?;
-    if metadata.is_dir() && !recursive {
+    let (file, is_dir) = file_id::identity(&path)?;
+    if is_dir && !recursive {
         return Err(io::Error::new(
             io::ErrorKind::IsADirectory,
             "remove_file was given a directory; use remove_dir_all",
         ));
     }
-    if !metadata.is_dir() && recursive {
+    if !is_dir && recursive {
         return Err(io::Error::new(
             io::ErrorKind::NotADirectory,
             "remove_dir_all was given something that is not a directory; use remove_file",
@@ -86,7 +87,7 @@ pub(crate) fn removal(path: &Path, recursive: bool) -> io::Result<Action> {
     }
     Ok(Action::Remove(Removal {
         path,
-        created: metadata.created().ok(),
+        file,
         recursive,
     }))
 }

@@ -72,9 +72,15 @@
 //!   program the leader has usually died of its parent-death signal by
 //!   then, so there the group is mostly left alone, never a wrong one hit.
 //! - No watchdog where the preinit function does not run: a `cdylib` loaded
-//!   by a host (the executable is not ours), musl, macOS, the BSDs, Windows.
+//!   by a host (the executable is not ours), musl, macOS, the BSDs.
 //!   There tied children behave as before: the parent-death signal (Linux,
-//!   FreeBSD) or the Job Object (Windows) ends the child itself only.
+//!   FreeBSD) ends the child itself only.
+//! - Windows has a watchdog for declared removals only ([`windows`] starts
+//!   it, [`windows_role`] is its side: a `.CRT$XCT` initializer takes the
+//!   role, a named pipe carries the same messages, the program's process
+//!   handle is the death notice). Tied children there are in a Job Object
+//!   that kills them with the program, so they need none; terminals and
+//!   process groups are not declared there.
 //!   FreeBSD would rather use `procctl(PROC_REAP_KILL)` on a reaper; not
 //!   built.
 //! - A kill of the whole cgroup (systemd's stop, the OOM killer's group
@@ -89,12 +95,16 @@ mod carry;
 mod preinit;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod program;
-#[cfg(any(test, all(target_os = "linux", target_env = "gnu")))]
+#[cfg(any(test, all(target_os = "linux", target_env = "gnu"), windows))]
 mod protocol;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod reap;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod run;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+mod windows_role;
 
 /// After a tied child's spawn: registers the group it leads, if it leads
 /// one, starting the watchdog if need be.
@@ -156,11 +166,37 @@ pub(crate) fn declare(id: u64, what: Carried<'_>) {
     let _ = (id, what);
 }
 
+/// Hands the removal `id` to the watchdog (Windows), starting the watchdog
+/// if there is none yet: remove `path` (absolute) if it still is `file`.
+#[cfg(windows)]
+pub(crate) fn declare_removal(
+    id: u64,
+    path: &std::path::Path,
+    file: crate::os::file_id::FileId,
+    recursive: bool,
+) {
+    use std::os::windows::ffi::OsStrExt as _;
+    let path = path
+        .as_os_str()
+        .encode_wide()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let what = protocol::Declared::Remove {
+        recursive,
+        dev: file.volume,
+        ino: file.index,
+        path,
+    };
+    windows::declare(id, &what);
+}
+
 /// Declaration `id` was cancelled: the watchdog forgets it.
 pub(crate) fn cancel(id: u64) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     program::about(protocol::Kind::Cancel, id);
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    #[cfg(windows)]
+    windows::about(protocol::Kind::Cancel, id);
+    #[cfg(not(any(all(target_os = "linux", target_env = "gnu"), windows)))]
     let _ = id;
 }
 
@@ -168,7 +204,9 @@ pub(crate) fn cancel(id: u64) {
 pub(crate) fn ran(id: u64) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     program::about(protocol::Kind::Ran, id);
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    #[cfg(windows)]
+    windows::about(protocol::Kind::Ran, id);
+    #[cfg(not(any(all(target_os = "linux", target_env = "gnu"), windows)))]
     let _ = id;
 }
 
@@ -195,6 +233,8 @@ pub(crate) fn look_at_terminals() -> bool {
 pub(crate) fn bye() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     program::bye();
+    #[cfg(windows)]
+    windows::bye();
 }
 
 /// The fork hook's child half: async-signal-safe.
@@ -209,7 +249,9 @@ pub(crate) fn forget_in_forked_child() {
 pub(crate) fn watchdog_pid() -> Option<u32> {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     return program::watchdog_pid();
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    #[cfg(windows)]
+    return windows::watchdog_pid();
+    #[cfg(not(any(all(target_os = "linux", target_env = "gnu"), windows)))]
     None
 }
 

@@ -47,6 +47,10 @@
 //!   program has just set the mode it wants); the watchdog answers with one
 //!   byte, [`LOOKED`], on the socket once it has looked.
 
+// Windows's watchdog takes removals only: the kinds for process groups and
+// terminals are Linux's.
+#![cfg_attr(windows, allow(dead_code))]
+
 /// The protocol's version.
 pub(super) const VERSION: u8 = 1;
 /// Header length.

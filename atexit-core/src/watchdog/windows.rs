@@ -1,0 +1,278 @@
+//! The program's side on Windows: starting the watchdog when the first
+//! cleanup is declared, and sending it messages over a pipe.
+//!
+//! The watchdog is the program's executable run again
+//! ([`std::env::current_exe`]) with `ATEXIT_WATCHDOG=<version>:<pid>:<handle>`
+//! in its environment: this process's id and an inherited handle to this
+//! process (`SYNCHRONIZE`, so it can wait for the death, and
+//! `PROCESS_QUERY_LIMITED_INFORMATION`, so it can check whose handle it
+//! is). Its stdin is the reading end of a named pipe this process created;
+//! the writing end is never inheritable, so when this process dies, however
+//! it dies, the watchdog reads the end of the pipe ([`super::windows_role`]
+//! says what it then does). It is started detached from the console
+//! (`DETACHED_PROCESS`): no Ctrl+C, Ctrl+Break or closing of the console
+//! window reaches it. Its directory is the Windows directory, so that it
+//! holds no directory a cleanup may remove.
+//!
+//! Sends are overlapped writes with a bounded wait ([`SEND_PATIENCE`]): a
+//! watchdog that stopped reading (suspended, say) costs each send that
+//! long once, then it is given up (its pipe closed: it leaves without
+//! acting, as when it sees the program close the pipe) and the next
+//! declaration starts another, which knows only the declarations made from
+//! then on (the contract says so).
+
+use super::protocol::{self, Declared, Kind};
+use std::os::windows::io::{AsRawHandle as _, FromRawHandle as _, OwnedHandle, RawHandle};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
+use windows_sys::Win32::Foundation::{
+    DuplicateHandle, GetLastError, ERROR_IO_PENDING, GENERIC_READ, INVALID_HANDLE_VALUE,
+    WAIT_OBJECT_0,
+};
+use windows_sys::Win32::Storage::FileSystem::{
+    CreateFileW, WriteFile, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, OPEN_EXISTING,
+    PIPE_ACCESS_OUTBOUND, SYNCHRONIZE,
+};
+use windows_sys::Win32::System::Pipes::{
+    CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_BYTE, PIPE_WAIT,
+};
+use windows_sys::Win32::System::Threading::{
+    CreateEventW, GetCurrentProcess, ResetEvent, WaitForSingleObject, DETACHED_PROCESS,
+    PROCESS_QUERY_LIMITED_INFORMATION,
+};
+use windows_sys::Win32::System::IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED};
+
+/// The environment variable that makes the executable the watchdog.
+pub(super) const VARIABLE: &str = "ATEXIT_WATCHDOG";
+
+/// How long a message waits for room in the pipe before the watchdog is
+/// given up.
+const SEND_PATIENCE: Duration = Duration::from_millis(100);
+
+/// How long a sender waits for another sender (or a start) to finish.
+const LOCK_PATIENCE: Duration = Duration::from_millis(500);
+
+/// A running watchdog.
+struct Link {
+    /// The pipe's writing end (overlapped).
+    pipe: OwnedHandle,
+    /// The event its overlapped writes signal.
+    event: OwnedHandle,
+}
+
+/// The watchdog, once started; `None` before and after it is given up.
+static LINK: Mutex<Option<Link>> = Mutex::new(None);
+/// The watchdog's pid while one runs (0: none), for the tests.
+static WATCHDOG: AtomicU32 = AtomicU32::new(0);
+/// Nothing more is started: a start failed, or the exit said `Bye`.
+static NO_MORE: AtomicBool = AtomicBool::new(false);
+
+/// Takes [`LINK`], waiting at most [`LOCK_PATIENCE`]: a sender holds it for
+/// a bounded time (one send, or one start), so this gives up only on a
+/// thread stopped while it held it. A poisoned lock is taken as it is: no
+/// code that can panic runs under it but the start, which sets it first.
+fn link() -> Option<MutexGuard<'static, Option<Link>>> {
+    let limit = Instant::now() + LOCK_PATIENCE;
+    loop {
+        match LINK.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) if Instant::now() < limit => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(TryLockError::WouldBlock) => return None,
+        }
+    }
+}
+
+/// Hands declaration `id` to the watchdog, starting one if need be.
+pub(super) fn declare(id: u64, what: &Declared) {
+    let Some(mut link) = link() else { return };
+    if link.is_none() && !NO_MORE.load(Ordering::Acquire) {
+        *link = start();
+        if link.is_none() {
+            NO_MORE.store(true, Ordering::Release);
+        }
+    }
+    send(&mut link, &protocol::declare(id, what, 0));
+}
+
+/// `Cancel` or `Ran` for declaration `id`.
+pub(super) fn about(kind: Kind, id: u64) {
+    if WATCHDOG.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    if let Some(mut link) = link() {
+        send(&mut link, &protocol::about(kind, id));
+    }
+}
+
+/// The exit's handlers are done: the watchdog leaves without acting, and
+/// no other is started.
+pub(super) fn bye() {
+    NO_MORE.store(true, Ordering::Release);
+    if WATCHDOG.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    if let Some(mut link) = link() {
+        send(&mut link, &protocol::bye());
+    }
+}
+
+/// The pid of the running watchdog, if one runs.
+pub(super) fn watchdog_pid() -> Option<u32> {
+    Some(WATCHDOG.load(Ordering::Acquire)).filter(|&pid| pid != 0)
+}
+
+/// Writes `bytes` to the watchdog, waiting at most [`SEND_PATIENCE`]; a
+/// watchdog that does not take them is given up.
+fn send(link: &mut Option<Link>, bytes: &[u8]) {
+    let Some(running) = link.as_ref() else { return };
+    if !write(running, bytes) {
+        // Closing the pipe tells it to leave: the program still lives.
+        *link = None;
+        WATCHDOG.store(0, Ordering::Release);
+    }
+}
+
+/// One overlapped write of all of `bytes`; whether it went through.
+fn write(link: &Link, bytes: &[u8]) -> bool {
+    let Ok(length) = u32::try_from(bytes.len()) else {
+        return false;
+    };
+    let pipe = link.pipe.as_raw_handle();
+    // SAFETY: all-zero is a valid OVERLAPPED; the event is ours.
+    let mut overlapped: OVERLAPPED = unsafe { std::mem::zeroed() };
+    overlapped.hEvent = link.event.as_raw_handle();
+    // SAFETY: an event we own.
+    unsafe { ResetEvent(overlapped.hEvent) };
+    // SAFETY: `bytes` and `overlapped` outlive the operation: it is waited
+    // for below whatever happens, before either goes out of scope.
+    let started = unsafe {
+        WriteFile(
+            pipe,
+            bytes.as_ptr(),
+            length,
+            std::ptr::null_mut(),
+            &mut overlapped,
+        )
+    };
+    // SAFETY: only reads the calling thread's last error.
+    if started == 0 && unsafe { GetLastError() } != ERROR_IO_PENDING {
+        return false;
+    }
+    // SAFETY: waits on our event.
+    let wait = unsafe { WaitForSingleObject(overlapped.hEvent, SEND_PATIENCE.as_millis() as u32) };
+    if wait != WAIT_OBJECT_0 {
+        // SAFETY: cancels our own operation on our handle; the wait below
+        // then ends at once.
+        unsafe { CancelIoEx(pipe, &overlapped) };
+    }
+    let mut written = 0u32;
+    // SAFETY: the operation started above, on our handle; waiting for its
+    // end (TRUE) is what keeps `bytes` and `overlapped` alive long enough.
+    let done = unsafe { GetOverlappedResult(pipe, &overlapped, &mut written, 1) };
+    done != 0 && written == length
+}
+
+/// A UTF-16, NUL-terminated copy of `text`.
+fn wide(text: &str) -> Vec<u16> {
+    text.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
+/// Takes ownership of a handle a call returned, `None` for a failure
+/// (`INVALID_HANDLE_VALUE` or null).
+fn owned(handle: RawHandle) -> Option<OwnedHandle> {
+    if handle.is_null() || handle == INVALID_HANDLE_VALUE {
+        return None;
+    }
+    // SAFETY: a handle just returned to us, owned by nobody else.
+    Some(unsafe { OwnedHandle::from_raw_handle(handle) })
+}
+
+/// Starts the watchdog; `None` if it cannot be (then none is tried again).
+fn start() -> Option<Link> {
+    use std::os::windows::process::CommandExt as _;
+    if !super::windows_role::in_the_executable() {
+        // A DLL loaded by a host: the executable is not ours to re-run.
+        return None;
+    }
+    static STARTS: AtomicU32 = AtomicU32::new(0);
+    let name = wide(&format!(
+        r"\\.\pipe\atexit-watchdog-{}-{}",
+        std::process::id(),
+        STARTS.fetch_add(1, Ordering::Relaxed)
+    ));
+    // SAFETY: a NUL-terminated name we own; no security attributes (the
+    // handle is not inheritable).
+    let pipe = owned(unsafe {
+        CreateNamedPipeW(
+            name.as_ptr(),
+            PIPE_ACCESS_OUTBOUND | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+            PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+            1,
+            64 * 1024,
+            0,
+            0,
+            std::ptr::null(),
+        )
+    })?;
+    // The watchdog's end, opened here (so the pipe is connected before any
+    // write) and made inheritable by std for the spawn only.
+    // SAFETY: as above.
+    let reading = owned(unsafe {
+        CreateFileW(
+            name.as_ptr(),
+            GENERIC_READ,
+            0,
+            std::ptr::null(),
+            OPEN_EXISTING,
+            0,
+            std::ptr::null_mut(),
+        )
+    })?;
+    // SAFETY: a manual-reset event, unnamed, not inheritable.
+    let event = owned(unsafe { CreateEventW(std::ptr::null(), 1, 0, std::ptr::null()) })?;
+    let mut this = std::ptr::null_mut();
+    // SAFETY: duplicates the pseudo-handle of this process into a real,
+    // inheritable one with the two rights the watchdog needs.
+    let duplicated = unsafe {
+        DuplicateHandle(
+            GetCurrentProcess(),
+            GetCurrentProcess(),
+            GetCurrentProcess(),
+            &mut this,
+            SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION,
+            1,
+            0,
+        )
+    };
+    if duplicated == 0 {
+        return None;
+    }
+    // Closed after the spawn: a child another thread spawns meanwhile may
+    // inherit it too, which only keeps this process's object alive.
+    let this = owned(this)?;
+    let windows = std::env::var_os("SystemRoot").unwrap_or_else(|| "C:\\".into());
+    let child = std::process::Command::new(std::env::current_exe().ok()?)
+        .env(
+            VARIABLE,
+            format!(
+                "{}:{}:{}",
+                protocol::VERSION,
+                std::process::id(),
+                this.as_raw_handle() as usize
+            ),
+        )
+        .stdin(std::process::Stdio::from(reading))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .current_dir(windows)
+        .creation_flags(DETACHED_PROCESS)
+        .spawn()
+        .ok()?;
+    drop(this);
+    WATCHDOG.store(child.id(), Ordering::Release);
+    Some(Link { pipe, event })
+}
