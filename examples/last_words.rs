@@ -183,7 +183,8 @@ fn unreachable() -> std::io::Error {
 /// (the watchdog removes them), `wait` (for `TerminateProcess` from outside: Task
 /// Manager, `taskkill /F`, `Child::kill`), and `ran-exit-now` (runs them
 /// now, takes the lock again, then `exit_now`: the watchdog must leave the
-/// lock). `recreate` as on Unix. `canary` is declared first, so it is
+/// lock). `recreate` as on Unix; `burst` declares 2,000 more files from 8
+/// threads under `burst/`. `canary` is declared first, so it is
 /// removed last (newest first): once it is gone, the rest is done.
 /// `tests/windows_last_words.rs` runs it under Wine.
 #[cfg(windows)]
@@ -207,6 +208,29 @@ fn main() -> std::io::Result<()> {
     let kept = dir.join("kept");
     std::fs::write(&kept, b"")?;
     atexit::LastWords::remove_file(&kept)?.declare().cancel();
+
+    // `burst`: many declarations at once from 8 threads, long names, as
+    // fast as they come (the watchdog is still starting when they begin).
+    if args.iter().any(|arg| arg == "burst") {
+        let burst = dir.join("burst");
+        std::fs::create_dir(&burst)?;
+        let threads: Vec<_> = (0..8)
+            .map(|thread| {
+                let burst = burst.clone();
+                std::thread::spawn(move || -> std::io::Result<()> {
+                    for file in 0..250 {
+                        let path = burst.join(format!("{thread}-{file}-{}", "x".repeat(120)));
+                        std::fs::write(&path, b"")?;
+                        let _ = atexit::LastWords::remove_file(&path)?.declare();
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("a declaring thread")?;
+        }
+    }
 
     if args.iter().any(|arg| arg == "recreate") {
         // A second instance finds the lock stale and takes its own.
