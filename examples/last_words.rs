@@ -13,12 +13,16 @@
 //! Ways: return, exit, atexit-exit, panic, signal, segv, segv-thread,
 //! overflow, overflow-thread, abort; `wait` (for a `kill -9` or an uncaught
 //! SIGTERM from outside: it writes `ready` in the directory, then waits),
+//! `exec` (becomes `sleep 30`),
 //! `exit-now` (`atexit::exit_now`: no code runs, the watchdog carries them
 //! out) and `ran-exit-now` (runs every declaration now, enters raw mode
 //! again, then `exit_now`: the watchdog must run none of them a second
 //! time). Add `recreate` to play a second instance that takes the lock (a
-//! new file at the same path) before the end: that lock is kept. `hook`
-//! calls `atexit::run_on_panic_abort()` first.
+//! new file at the same path) before the end: that lock is kept; `symlink`
+//! to put a symlink to `victim` in the lock's place (both kept); `burst` to
+//! declare 2,000 more files from 8 threads under `burst/`; `late` (with
+//! `wait`) to declare one more file, `late`, once the file `go` appears.
+//! `hook` calls `atexit::run_on_panic_abort()` first.
 
 /// The way to end (default `return`), the directory (default `.`), and
 /// all the arguments, for the flags.
@@ -76,6 +80,16 @@ fn main() -> std::io::Result<()> {
         std::fs::remove_file(&lock)?;
         std::fs::write(&lock, b"second instance")?;
     }
+    if flag("symlink") {
+        // Someone puts a symlink to another file at the lock's path: it is
+        // another file (kept), and its target is never reached.
+        std::fs::write(dir.join("victim"), b"not yours")?;
+        std::fs::remove_file(&lock)?;
+        std::os::unix::fs::symlink(dir.join("victim"), &lock)?;
+    }
+    if flag("burst") {
+        burst(&dir.join("burst"))?;
+    }
 
     // What a TUI does: raw mode, the alternate screen, no cursor, the mouse.
     let enter_the_tui = || -> std::io::Result<()> {
@@ -131,11 +145,24 @@ fn main() -> std::io::Result<()> {
         "abort" => unsafe { libc::abort() },
         "wait" => {
             std::fs::write(dir.join("ready"), b"")?;
+            if flag("late") {
+                // Once told (`go`), one more declaration: the watchdog may
+                // have been killed meanwhile, so it starts another.
+                while !dir.join("go").exists() {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                let late = dir.join("late");
+                std::fs::write(&late, b"")?;
+                let _late = atexit::LastWords::remove_file(&late)?.declare();
+                std::fs::write(dir.join("late-ready"), b"")?;
+            }
             loop {
                 std::thread::park();
             }
         }
         "exit-now" => atexit::exit_now(5),
+        // Replaced by another program: no exit, no handler, no watchdog.
+        "exec" => Err(std::process::Command::new("sleep").arg("30").exec()),
         "ran-exit-now" => {
             for declaration in [
                 group_declared,
@@ -154,6 +181,29 @@ fn main() -> std::io::Result<()> {
         }
         other => panic!("unknown way {other:?}"),
     }
+}
+
+/// 2,000 declarations at once from 8 threads, long names, under `burst`.
+#[cfg(any(unix, windows))]
+fn burst(burst: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir(burst)?;
+    let threads: Vec<_> = (0..8)
+        .map(|thread| {
+            let burst = burst.to_path_buf();
+            std::thread::spawn(move || -> std::io::Result<()> {
+                for file in 0..250 {
+                    let path = burst.join(format!("{thread}-{file}-{}", "x".repeat(120)));
+                    std::fs::write(&path, b"")?;
+                    let _ = atexit::LastWords::remove_file(&path)?.declare();
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("a declaring thread")?;
+    }
+    Ok(())
 }
 
 /// A write to an unmapped page near address 0 (not 0 itself: a debug build
@@ -184,7 +234,8 @@ fn unreachable() -> std::io::Error {
 /// Manager, `taskkill /F`, `Child::kill`), and `ran-exit-now` (runs them
 /// now, takes the lock again, then `exit_now`: the watchdog must leave the
 /// lock). `recreate` as on Unix; `burst` declares 2,000 more files from 8
-/// threads under `burst/`. `canary` is declared first, so it is
+/// threads under `burst/`; `console` declares the console's restore and
+/// sets a raw mode (`console-cancel` cancels the restore). `canary` is declared first, so it is
 /// removed last (newest first): once it is gone, the rest is done.
 /// `tests/windows_last_words.rs` runs it under Wine.
 #[cfg(windows)]
@@ -209,27 +260,27 @@ fn main() -> std::io::Result<()> {
     std::fs::write(&kept, b"")?;
     atexit::LastWords::remove_file(&kept)?.declare().cancel();
 
-    // `burst`: many declarations at once from 8 threads, long names, as
-    // fast as they come (the watchdog is still starting when they begin).
-    if args.iter().any(|arg| arg == "burst") {
-        let burst = dir.join("burst");
-        std::fs::create_dir(&burst)?;
-        let threads: Vec<_> = (0..8)
-            .map(|thread| {
-                let burst = burst.clone();
-                std::thread::spawn(move || -> std::io::Result<()> {
-                    for file in 0..250 {
-                        let path = burst.join(format!("{thread}-{file}-{}", "x".repeat(120)));
-                        std::fs::write(&path, b"")?;
-                        let _ = atexit::LastWords::remove_file(&path)?.declare();
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for thread in threads {
-            thread.join().expect("a declaring thread")?;
+    // `console`: what a TUI does (crossterm's `enable_raw_mode`, by hand):
+    // declare the console's restore while it is cooked, go raw, note it.
+    // `console-cancel`: the same, cancelled.
+    let console = args.iter().any(|arg| arg == "console");
+    if console || args.iter().any(|arg| arg == "console-cancel") {
+        let restore = atexit::restore_terminal_at_exit()?;
+        raw_console()?;
+        // A TUI calls it once. The tests kill the program as soon as it is
+        // ready, so here it is asked again (each waits at most 200 ms)
+        // until the watchdog, still starting on a loaded machine, looked.
+        let started = std::time::Instant::now();
+        while !restore.note_terminal_mode() && started.elapsed().as_secs() < 20 {}
+        std::fs::write(dir.join("looked"), format!("{:?}", started.elapsed()))?;
+        if !console {
+            restore.cancel();
         }
+    }
+
+    // `burst`: many declarations at once from 8 threads, long names.
+    if args.iter().any(|arg| arg == "burst") {
+        burst(&dir.join("burst"))?;
     }
 
     if args.iter().any(|arg| arg == "recreate") {
@@ -258,6 +309,35 @@ fn main() -> std::io::Result<()> {
             atexit::exit_now(6)
         }
         other => panic!("unknown way {other:?}"),
+    }
+}
+
+/// Raw mode, as crossterm sets it: no line input, no echo, no Ctrl+C
+/// processing.
+#[cfg(windows)]
+fn raw_console() -> std::io::Result<()> {
+    use std::os::windows::io::AsRawHandle as _;
+    use windows_sys::Win32::System::Console::{
+        GetConsoleMode, SetConsoleMode, ENABLE_ECHO_INPUT, ENABLE_LINE_INPUT,
+        ENABLE_PROCESSED_INPUT,
+    };
+    let input = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("CONIN$")?;
+    let mut mode = 0;
+    // SAFETY: reads and sets the mode of a console handle we own.
+    let set = unsafe {
+        GetConsoleMode(input.as_raw_handle(), &mut mode) != 0
+            && SetConsoleMode(
+                input.as_raw_handle(),
+                mode & !(ENABLE_ECHO_INPUT | ENABLE_LINE_INPUT | ENABLE_PROCESSED_INPUT),
+            ) != 0
+    };
+    if set {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 

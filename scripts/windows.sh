@@ -16,7 +16,7 @@ start=$SECONDS
 step() { printf '\n==> [%ss] windows: %s\n' "$((SECONDS - start))" "$*"; }
 
 step "packages: MinGW (linker), Wine, Debian's Rust with std's sources"
-apt_install gcc-mingw-w64-x86-64 wine64
+apt_install gcc-mingw-w64-x86-64 wine64 bsdutils
 use_debian_rust ""
 rustc --version
 
@@ -49,7 +49,7 @@ export WINEDLLOVERRIDES="bcryptprimitives=n"
 step "build: std, the library, its examples, the Windows test set"
 cargo build "${BUILD[@]}" -p atexit --examples
 cargo test "${BUILD[@]}" --no-run -p atexit --test examples --test windows --test windows_children \
-    --test windows_last_words
+    --test windows_last_words --test windows_console
 cargo test "${BUILD[@]}" --no-run -p atexit-suite --test model --test scenarios
 
 step "run under Wine: every example (tests/examples.rs)"
@@ -68,6 +68,13 @@ cargo test "${BUILD[@]}" -p atexit --test windows_children
 
 step "run under Wine: declared removals after TerminateProcess and exit_now (tests/windows_last_words.rs)"
 cargo test "${BUILD[@]}" -p atexit --test windows_last_words
+
+step "run under Wine, on a terminal: the console's mode given back (tests/windows_console.rs)"
+# Wine gives a program a console only when a Unix terminal backs it:
+# `script` provides one. Wine draws on it with cursor escapes, taken out
+# of the log here; `script -e` ends with the tests' status.
+script -qfec "cargo test ${BUILD[*]} -p atexit --test windows_console -- --ignored --test-threads=1" /dev/null |
+    sed -E $'s/\x1b\\[K\x1b\\[1C/ /g; s/\x1b\\[[0-9;?]*[A-Za-z]//g; s/\x1b[(][AB0]//g; s/\r//g'
 
 step "run under Wine: the model test"
 cargo test "${BUILD[@]}" -p atexit-suite --test model

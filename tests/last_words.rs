@@ -296,7 +296,18 @@ fn check(program: &Path, way: &str, extra: &[&str], expect: Expect) -> Ended {
         "the escape bytes came before the TUI: {describe}"
     );
     let recreated = extra.contains(&"recreate");
-    if recreated {
+    if extra.contains(&"symlink") {
+        let lock = dir.path().join("app.lock");
+        assert!(
+            std::fs::symlink_metadata(&lock).is_ok_and(|m| m.file_type().is_symlink()),
+            "the symlink put at the lock's path was removed: {describe}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("victim")).ok().as_deref(),
+            Some(&b"not yours"[..]),
+            "the symlink's target was touched: {describe}"
+        );
+    } else if recreated {
         assert_eq!(
             std::fs::read(dir.path().join("app.lock")).ok().as_deref(),
             Some(&b"second instance"[..]),
@@ -320,6 +331,10 @@ fn check(program: &Path, way: &str, extra: &[&str], expect: Expect) -> Ended {
         dir.path().join("kept").exists(),
         "a cancelled declaration ran: {describe}"
     );
+    if extra.contains(&"burst") {
+        let left = std::fs::read_dir(dir.path().join("burst")).unwrap().count();
+        assert_eq!(left, 0, "{left} of the 2,000 burst files left: {describe}");
+    }
     let worker: i32 = std::fs::read_to_string(dir.path().join("worker.pid"))
         .expect("worker.pid")
         .parse()
@@ -536,6 +551,143 @@ fn a_lock_a_second_instance_recreated_is_kept_on_a_crash() {
         &["recreate"],
         Expect::Signal(libc::SIGSEGV),
     );
+}
+
+/// A symlink (to a file of someone else's) put at a declared path is
+/// another file: kept, and its target untouched, by the watchdog and by the
+/// crash handler alike.
+#[test]
+fn a_symlink_put_at_the_lock_s_path_is_kept_and_not_followed() {
+    on_sigkill_and_on_a_crash("symlink");
+}
+
+/// 2,000 declarations from 8 threads at once (the watchdog is starting
+/// while they come): every one is carried out after a `kill -9`, and in a
+/// crash.
+#[test]
+fn a_burst_of_declarations_from_threads_is_all_carried_out() {
+    on_sigkill_and_on_a_crash("burst");
+}
+
+/// `check`s the example with `extra` after a `kill -9` (the watchdog acts)
+/// and after a segfault (the crash handler acts).
+fn on_sigkill_and_on_a_crash(extra: &str) {
+    check(
+        &last_words(),
+        &format!("kill-{}", libc::SIGKILL),
+        &[extra],
+        Expect::Signal(libc::SIGKILL),
+    );
+    check(
+        &last_words(),
+        "segv",
+        &[extra],
+        Expect::Signal(libc::SIGSEGV),
+    );
+}
+
+/// A watchdog killed while the program lives is replaced by the next
+/// declaration, and the new one knows only what was declared after (the
+/// contract says so): after a `kill -9` of the program the late file goes,
+/// the lock declared before stays.
+#[test]
+fn a_killed_watchdog_is_replaced_by_the_next_declaration() {
+    let dir = TempDir::new("last-words-late");
+    let (mut program, _pty) = start_on_a_pty(&["wait", "late"], dir.path());
+    let pid = program.id();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + HANG;
+        while !done() {
+            if Instant::now() > deadline {
+                let _ = program_kill(pid);
+                panic!("{what}: not within {HANG:?}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    wait_for("ready", &|| dir.path().join("ready").exists());
+    let first = watchdog_of(pid).expect("a watchdog");
+    // SAFETY: a signal to the watchdog, a process of this test's tree.
+    unsafe { libc::kill(first, libc::SIGKILL) };
+    wait_for("the first watchdog's end", &|| {
+        gone_within(first, Duration::ZERO)
+    });
+    std::fs::write(dir.path().join("go"), b"").unwrap();
+    wait_for("the late declaration", &|| {
+        dir.path().join("late-ready").exists()
+    });
+    let second = watchdog_of(pid).expect("a new watchdog");
+    assert_ne!(second, first);
+    program.kill().unwrap();
+    program.wait().unwrap();
+    wait_for_its_watchdog(pid, "late");
+    assert!(
+        !dir.path().join("late").exists(),
+        "the late declaration was not carried out"
+    );
+    let lock_stayed = dir.path().join("app.lock").exists();
+    // The worker's group was declared to the killed watchdog only, too.
+    if let Ok(worker) = std::fs::read_to_string(dir.path().join("worker.pid")) {
+        // SAFETY: ends the leftover `sleep`, a process of this test's tree.
+        unsafe { libc::kill(worker.parse().unwrap(), libc::SIGKILL) };
+    }
+    assert!(
+        lock_stayed,
+        "the lock, declared to the killed watchdog only, went: the contract says it stays"
+    );
+}
+
+/// `exec` replaces the program: as with exit handlers, which `exec` does
+/// not run, its declarations are neither carried out nor kept. The
+/// watchdog sees its socket close (close-on-exec) while the process lives,
+/// and leaves; a `kill -9` of the new image then leaves the lock.
+#[test]
+fn after_exec_the_declarations_are_dropped_and_the_watchdog_leaves() {
+    let dir = TempDir::new("last-words-exec");
+    let (mut program, _pty) = start_on_a_pty(&["exec"], dir.path());
+    let pid = program.id();
+    let deadline = Instant::now() + HANG;
+    // The exec'ed `sleep` has its own name in /proc.
+    while std::fs::read_to_string(format!("/proc/{pid}/comm")).map_or(true, |c| c.trim() != "sleep")
+    {
+        assert!(Instant::now() < deadline, "never exec'ed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    wait_for_its_watchdog(pid, "exec");
+    program.kill().unwrap();
+    program.wait().unwrap();
+    // The watchdog is gone (above): nothing is left to remove the lock.
+    let lock_stayed = dir.path().join("app.lock").exists();
+    if let Ok(worker) = std::fs::read_to_string(dir.path().join("worker.pid")) {
+        // SAFETY: ends the leftover `sleep`, a process of this test's tree.
+        unsafe { libc::kill(worker.parse().unwrap(), libc::SIGKILL) };
+    }
+    assert!(
+        lock_stayed,
+        "the lock went: the declarations did not die with the exec"
+    );
+}
+
+/// Starts the example (`way`, then `dir`, then the rest of `args`) on a
+/// new pty of its own, stderr discarded; the pty is kept open by the
+/// caller.
+fn start_on_a_pty(args: &[&str], dir: &Path) -> (std::process::Child, Pty) {
+    let pty = pty();
+    let mut command = Command::new(last_words());
+    command
+        .arg(args[0])
+        .arg(dir)
+        .args(&args[1..])
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::null());
+    support::no_core_dumps(&mut command);
+    (command.spawn().expect("start the example"), pty)
+}
+
+fn program_kill(pid: u32) -> i32 {
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) }
 }
 
 #[test]

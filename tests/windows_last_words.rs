@@ -14,7 +14,7 @@ mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What a test gives the watchdog to act: generous for a loaded machine
 /// (it acts within milliseconds).
@@ -32,11 +32,7 @@ fn last_words(way: &str, dir: &Path, extra: &[&str]) -> Command {
 }
 
 fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let limit = Instant::now() + PATIENCE;
-    while !done() {
-        assert!(Instant::now() < limit, "{what}: not within {PATIENCE:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::wait_until(what, PATIENCE, done);
 }
 
 fn gone(path: &Path) -> bool {

@@ -8,6 +8,8 @@
 //! signal's default action, which no lock or destructor can hold up.
 
 #[cfg(windows)]
+pub(crate) mod console;
+#[cfg(windows)]
 pub(crate) mod file_id;
 #[cfg(unix)]
 pub(crate) mod tree;

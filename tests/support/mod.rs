@@ -126,6 +126,16 @@ pub fn command(program: &Path) -> Command {
     command
 }
 
+/// Polls `done` every 20 ms until it holds; fails after `limit`, naming
+/// `what` was awaited.
+pub fn wait_until(what: &str, limit: Duration, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Runs `command` to completion, killing it after `limit` (a hang is a failure).
 pub fn run(command: &mut Command, limit: Duration) -> Finished {
     try_run(command, limit).unwrap_or_else(|hang| panic!("{hang}"))
@@ -214,7 +224,6 @@ impl TempDir {
     }
 
     /// A fresh empty directory under `base`.
-    #[allow(dead_code)]
     pub fn new_in(base: &Path, label: &str) -> Self {
         let path = base.join(
             format!(

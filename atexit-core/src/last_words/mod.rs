@@ -136,15 +136,18 @@ impl LastWords {
     }
 
     /// Restores the controlling terminal (the first of fds 0, 1 and 2 that
-    /// is a tty, else `/dev/tty`) to the mode it has now, after writing
-    /// [`TERMINAL_RESET`] to it.
+    /// is a tty, else `/dev/tty`; on Windows the console, `CONIN$` and
+    /// `CONOUT$`, its input and output modes) to the mode it has now,
+    /// after writing [`TERMINAL_RESET`] to it (on Windows only while the
+    /// console processes escape sequences, else they would print).
     ///
     /// Call it **before** entering raw mode, so that the mode saved is the
     /// cooked one. [`restore_terminal_at_exit`] is this plus
     /// [`declare`](LastWords::declare).
     ///
     /// Errors: the error of opening `/dev/tty` when the process has no
-    /// terminal; [`io::ErrorKind::Unsupported`] on Windows.
+    /// terminal; on Windows the error of opening `CONIN$` or `CONOUT$`, or
+    /// of reading their modes, when the process has no console.
     ///
     /// ```
     /// match atexit_core::LastWords::restore_terminal() {
@@ -195,16 +198,11 @@ impl LastWords {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn with_escape_bytes(self, bytes: &[u8]) -> io::Result<LastWords> {
-        #[cfg(unix)]
-        {
-            let mut this = self;
-            if let sys::Action::Terminal(terminal) = &mut this.action {
-                terminal.escape = bytes.into();
-                return Ok(this);
-            }
+        let mut this = self;
+        if let sys::Action::Terminal(terminal) = &mut this.action {
+            terminal.escape = bytes.into();
+            return Ok(this);
         }
-        #[cfg(not(unix))]
-        let _ = (self, bytes);
         Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "escape bytes belong to a terminal restore",
@@ -305,8 +303,9 @@ impl Declaration {
     /// Tells the watchdog that the terminal now holds the mode the program
     /// wants (call it right after entering raw mode), and waits until the
     /// watchdog has looked (at most 200 ms). Whether a watchdog looked:
-    /// `false` where there is none (musl, macOS, the BSDs, Windows, a
-    /// `cdylib`: see the contract on [`LastWords`]).
+    /// `false` where there is none (musl, macOS, the BSDs, a `cdylib` or
+    /// DLL: see the contract on [`LastWords`]), and while it is still
+    /// starting.
     ///
     /// The watchdog restores a terminal after a `kill -9` only if the tty
     /// still holds the mode it last saw while the program lived (so that it

@@ -1,14 +1,16 @@
-//! The declared cleanups where there is no Unix (Windows): removals only,
-//! carried out in the process on normal exits, and by the watchdog
+//! The declared cleanups where there is no Unix (Windows): removals and
+//! the console's modes, carried out in the process on normal exits, and by the watchdog
 //! (`watchdog::windows_role`) when the process dies any other way. There is
 //! no crash path in the process (no handler of this crate runs on an access
-//! violation: the watchdog sees the death), and process groups and
-//! terminals are refused with `Unsupported` rather than accepted and never
-//! restored. A file is named by its identity (`os::file_id`), checked when
-//! it is removed.
+//! violation: the watchdog sees the death). The console's modes are read
+//! and set by `os::console`. Process groups are refused with
+//! `Unsupported` rather than accepted and never killed. A file is named by
+//! its identity (`os::file_id`), checked when it is removed.
 
+use crate::os::console::{self, Modes};
 use crate::os::file_id::{self, FileId};
 use std::io;
+use std::os::windows::io::AsRawHandle as _;
 use std::path::{Path, PathBuf};
 
 /// Where an action runs; only normal exits here.
@@ -21,6 +23,7 @@ pub(crate) enum Context {
 #[derive(Debug)]
 pub(crate) enum Action {
     Remove(Removal),
+    Terminal(Terminal),
     #[cfg(test)]
     Noop,
 }
@@ -32,6 +35,16 @@ pub(crate) struct Removal {
     /// path since is another file, and is kept.
     pub(crate) file: FileId,
     pub(crate) recursive: bool,
+}
+
+/// The console this process was attached to at the declaration, and its
+/// modes then.
+#[derive(Debug)]
+pub(crate) struct Terminal {
+    input: std::fs::File,
+    output: std::fs::File,
+    saved: Modes,
+    pub(crate) escape: Box<[u8]>,
 }
 
 impl Action {
@@ -46,6 +59,15 @@ impl Action {
             Action::Remove(removal) => {
                 crate::watchdog::declare_removal(id, &removal.path, removal.file, removal.recursive)
             }
+            Action::Terminal(terminal) => crate::watchdog::declare_console(
+                id,
+                [
+                    terminal.input.as_raw_handle(),
+                    terminal.output.as_raw_handle(),
+                ],
+                terminal.saved,
+                &terminal.escape,
+            ),
             #[cfg(test)]
             Action::Noop => {}
         }
@@ -54,6 +76,12 @@ impl Action {
     pub(crate) fn run(&self, _context: Context) {
         match self {
             Action::Remove(removal) => removal.run(),
+            Action::Terminal(terminal) => console::give_back(
+                terminal.input.as_raw_handle(),
+                terminal.output.as_raw_handle(),
+                terminal.saved,
+                &terminal.escape,
+            ),
             #[cfg(test)]
             Action::Noop => {}
         }
@@ -103,6 +131,14 @@ pub(crate) fn kill_group(_pgid: u32) -> io::Result<Action> {
     Err(unsupported("killing a process group"))
 }
 
-pub(crate) fn controlling_terminal(_escape: &[u8]) -> io::Result<Action> {
-    Err(unsupported("restoring the terminal's mode"))
+/// The console this process is attached to, its modes saved now.
+pub(crate) fn controlling_terminal(escape: &[u8]) -> io::Result<Action> {
+    let (input, output) = console::open()?;
+    let saved = console::modes(input.as_raw_handle(), output.as_raw_handle())?;
+    Ok(Action::Terminal(Terminal {
+        input,
+        output,
+        saved,
+        escape: escape.into(),
+    }))
 }

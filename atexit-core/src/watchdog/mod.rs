@@ -75,12 +75,13 @@
 //!   by a host (the executable is not ours), musl, macOS, the BSDs.
 //!   There tied children behave as before: the parent-death signal (Linux,
 //!   FreeBSD) ends the child itself only.
-//! - Windows has a watchdog for declared removals only ([`windows`] starts
-//!   it, [`windows_role`] is its side: a `.CRT$XCT` initializer takes the
-//!   role, a named pipe carries the same messages, the program's process
-//!   handle is the death notice). Tied children there are in a Job Object
-//!   that kills them with the program, so they need none; terminals and
-//!   process groups are not declared there.
+//! - Windows has a watchdog for declared removals and consoles ([`windows`]
+//!   starts it, [`windows_role`] is its side: a `.CRT$XCT` initializer
+//!   takes the role, a named pipe carries the same messages, the program
+//!   duplicates console handles into it, the program's process handle is
+//!   the death notice). Tied children there are in a Job Object that kills
+//!   them with the program, so they need none; process groups are not
+//!   declared there.
 //!   FreeBSD would rather use `procctl(PROC_REAP_KILL)` on a reaper; not
 //!   built.
 //! - A kill of the whole cgroup (systemd's stop, the OOM killer's group
@@ -190,6 +191,20 @@ pub(crate) fn declare_removal(
     windows::declare(id, &what);
 }
 
+/// Hands the console restore `id` to the watchdog (Windows), starting the
+/// watchdog if there is none yet: `handles` (the console's input and
+/// screen buffer) are duplicated into it, to be set back to `saved` after
+/// `escape` is written.
+#[cfg(windows)]
+pub(crate) fn declare_console(
+    id: u64,
+    handles: [std::os::windows::io::RawHandle; 2],
+    saved: crate::os::console::Modes,
+    escape: &[u8],
+) {
+    windows::declare_console(id, handles, saved, escape);
+}
+
 /// Declaration `id` was cancelled: the watchdog forgets it.
 pub(crate) fn cancel(id: u64) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -225,7 +240,9 @@ pub(crate) fn ran_in_crash(id: u64) {
 pub(crate) fn look_at_terminals() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     return program::look();
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    #[cfg(windows)]
+    return windows::look();
+    #[cfg(not(any(all(target_os = "linux", target_env = "gnu"), windows)))]
     false
 }
 

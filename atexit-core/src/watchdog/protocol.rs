@@ -47,8 +47,9 @@
 //!   program has just set the mode it wants); the watchdog answers with one
 //!   byte, [`LOOKED`], on the socket once it has looked.
 
-// Windows's watchdog takes removals only: the kinds for process groups and
-// terminals are Linux's.
+// Windows's watchdog takes removals and consoles (a `Terminal` whose
+// payload is `windows::console_payload`, not a termios): the kinds for
+// process groups are Linux's.
 #![cfg_attr(windows, allow(dead_code))]
 
 /// The protocol's version.

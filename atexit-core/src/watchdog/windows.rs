@@ -1,5 +1,7 @@
 //! The program's side on Windows: starting the watchdog when the first
-//! cleanup is declared, and sending it messages over a pipe.
+//! cleanup is declared, and sending it messages over a pipe; a console
+//! declaration also duplicates the console's handles, and the "looked"
+//! event `note_terminal_mode` waits on, into the watchdog's process.
 //!
 //! The watchdog is the program's executable run again
 //! ([`std::env::current_exe`]) with `ATEXIT_WATCHDOG=<version>:<pid>:<handle>`
@@ -22,13 +24,14 @@
 //! then on (the contract says so).
 
 use super::protocol::{self, Declared, Kind};
+use crate::os::console::Modes;
 use std::os::windows::io::{AsRawHandle as _, FromRawHandle as _, OwnedHandle, RawHandle};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{
-    DuplicateHandle, GetLastError, ERROR_IO_PENDING, GENERIC_READ, INVALID_HANDLE_VALUE,
-    WAIT_OBJECT_0,
+    DuplicateHandle, GetLastError, DUPLICATE_SAME_ACCESS, ERROR_IO_PENDING, GENERIC_READ,
+    INVALID_HANDLE_VALUE, WAIT_OBJECT_0,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, WriteFile, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, OPEN_EXISTING,
@@ -50,6 +53,9 @@ pub(super) const VARIABLE: &str = "ATEXIT_WATCHDOG";
 /// given up.
 const SEND_PATIENCE: Duration = Duration::from_millis(100);
 
+/// How long `note_terminal_mode` waits for the watchdog's look.
+const LOOK_PATIENCE: Duration = Duration::from_millis(200);
+
 /// How long a sender waits for another sender (or a start) to finish.
 const LOCK_PATIENCE: Duration = Duration::from_millis(500);
 
@@ -59,6 +65,11 @@ struct Link {
     pipe: OwnedHandle,
     /// The event its overlapped writes signal.
     event: OwnedHandle,
+    /// The watchdog's process, into which console handles are duplicated.
+    process: OwnedHandle,
+    /// Set by the watchdog once it looked at the consoles (a duplicate goes
+    /// with each console declaration).
+    looked: OwnedHandle,
 }
 
 /// The watchdog, once started; `None` before and after it is given up.
@@ -96,6 +107,88 @@ pub(super) fn declare(id: u64, what: &Declared) {
         }
     }
     send(&mut link, &protocol::declare(id, what, 0));
+}
+
+/// Hands the console restore `id` to the watchdog, starting one if need
+/// be: the two console handles are duplicated into the watchdog's process
+/// and their values sent with the modes to give back. A handle that cannot
+/// be duplicated leaves the declaration to the process.
+pub(super) fn declare_console(id: u64, handles: [RawHandle; 2], saved: Modes, escape: &[u8]) {
+    let Some(mut link) = link() else { return };
+    if link.is_none() && !NO_MORE.load(Ordering::Acquire) {
+        *link = start();
+        if link.is_none() {
+            NO_MORE.store(true, Ordering::Release);
+        }
+    }
+    let Some(running) = link.as_ref() else { return };
+    let mut theirs = [0u64; 3];
+    let ours = [handles[0], handles[1], running.looked.as_raw_handle()];
+    for (handle, their) in ours.into_iter().zip(&mut theirs) {
+        let mut duplicate = std::ptr::null_mut();
+        // SAFETY: duplicates a handle of ours into the watchdog's process
+        // (its handle has every right, std opened it), same access, not
+        // inheritable; the value is meaningful only there.
+        let done = unsafe {
+            DuplicateHandle(
+                GetCurrentProcess(),
+                handle,
+                running.process.as_raw_handle(),
+                &mut duplicate,
+                0,
+                0,
+                DUPLICATE_SAME_ACCESS,
+            )
+        };
+        if done == 0 {
+            return;
+        }
+        *their = duplicate as usize as u64;
+    }
+    let what = Declared::Terminal {
+        termios: console_payload(theirs, saved),
+        escape: escape.to_vec(),
+    };
+    send(&mut link, &protocol::declare(id, &what, 0));
+}
+
+/// A console restore's payload: the console's input, its screen buffer and
+/// the "looked" event (as the watchdog's process has them), then the input
+/// and output modes to give back, little-endian.
+pub(super) fn console_payload(handles: [u64; 3], saved: Modes) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(CONSOLE_PAYLOAD);
+    for handle in handles {
+        payload.extend_from_slice(&handle.to_le_bytes());
+    }
+    payload.extend_from_slice(&saved.input.to_le_bytes());
+    payload.extend_from_slice(&saved.output.to_le_bytes());
+    payload
+}
+
+/// A console restore's payload length.
+pub(super) const CONSOLE_PAYLOAD: usize = 3 * 8 + 2 * 4;
+
+/// Asks the watchdog to look at the declared consoles' modes now, and
+/// waits (at most [`LOOK_PATIENCE`]) until it has: it sets the "looked"
+/// event. Whether it did. The lock is held meanwhile, so the event stays
+/// open and no other look takes this one's answer.
+pub(super) fn look() -> bool {
+    if WATCHDOG.load(Ordering::Acquire) == 0 {
+        return false;
+    }
+    let Some(mut link) = link() else { return false };
+    let Some(running) = link.as_ref() else {
+        return false;
+    };
+    let looked = running.looked.as_raw_handle();
+    // SAFETY: an event we own, open while the lock is held.
+    unsafe { ResetEvent(looked) };
+    send(&mut link, &protocol::look());
+    if link.is_none() {
+        return false;
+    }
+    // SAFETY: as above.
+    unsafe { WaitForSingleObject(looked, LOOK_PATIENCE.as_millis() as u32) == WAIT_OBJECT_0 }
 }
 
 /// `Cancel` or `Ran` for declaration `id`.
@@ -232,8 +325,10 @@ fn start() -> Option<Link> {
             std::ptr::null_mut(),
         )
     })?;
-    // SAFETY: a manual-reset event, unnamed, not inheritable.
+    // SAFETY: manual-reset events, unnamed, not inheritable.
     let event = owned(unsafe { CreateEventW(std::ptr::null(), 1, 0, std::ptr::null()) })?;
+    // SAFETY: as above.
+    let looked = owned(unsafe { CreateEventW(std::ptr::null(), 1, 0, std::ptr::null()) })?;
     let mut this = std::ptr::null_mut();
     // SAFETY: duplicates the pseudo-handle of this process into a real,
     // inheritable one with the two rights the watchdog needs.
@@ -274,5 +369,10 @@ fn start() -> Option<Link> {
         .ok()?;
     drop(this);
     WATCHDOG.store(child.id(), Ordering::Release);
-    Some(Link { pipe, event })
+    Some(Link {
+        pipe,
+        event,
+        process: child.into(),
+        looked,
+    })
 }
