@@ -208,7 +208,7 @@ fn burst(burst: &std::path::Path) -> std::io::Result<()> {
 
 /// A write to an unmapped page near address 0 (not 0 itself: a debug build
 /// checks `write_volatile` for null and panics instead of faulting).
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 fn segv() -> std::io::Result<()> {
     let address = std::hint::black_box(8usize) as *mut u32;
     // SAFETY: none: this is the crash the example is about.
@@ -296,6 +296,8 @@ fn main() -> std::io::Result<()> {
         "exit-now" => atexit::exit_now(5),
         // A crash: std's abort is a fail-fast, which runs no code of ours.
         "abort" => std::process::abort(),
+        // An access violation, which nothing of ours handles either.
+        "segv" => segv(),
         "wait" => {
             std::fs::write(dir.join("ready"), b"")?;
             loop {

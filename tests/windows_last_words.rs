@@ -79,16 +79,25 @@ fn after_exit_now_the_watchdog_removes_them() {
     assert!(dir.path().join("kept").exists(), "a cancelled one ran");
 }
 
-/// A crash (std's abort, a fail-fast) runs no code of the program either.
+/// A crash (std's abort, a fail-fast; an access violation) runs no code
+/// of the program either.
 #[test]
 fn after_a_crash_the_watchdog_removes_them() {
-    let dir = support::TempDir::new("lw-abort");
-    let ended = support::run(&mut last_words("abort", dir.path(), &[]), PATIENCE);
-    assert!(!ended.status.success(), "{}", ended.describe());
-    done(dir.path());
-    assert!(gone(&dir.path().join("app.lock")), "the lock");
-    assert!(gone(&dir.path().join("scratch")), "the scratch directory");
-    assert!(dir.path().join("kept").exists(), "a cancelled one ran");
+    for way in ["abort", "segv"] {
+        let dir = support::TempDir::new(&format!("lw-{way}"));
+        let ended = support::run(&mut last_words(way, dir.path(), &[]), PATIENCE);
+        assert!(!ended.status.success(), "{way}: {}", ended.describe());
+        done(dir.path());
+        assert!(gone(&dir.path().join("app.lock")), "{way}: the lock");
+        assert!(
+            gone(&dir.path().join("scratch")),
+            "{way}: the scratch directory"
+        );
+        assert!(
+            dir.path().join("kept").exists(),
+            "{way}: a cancelled one ran"
+        );
+    }
 }
 
 /// 2,000 declarations with long names (about 800 KB of messages, read by
