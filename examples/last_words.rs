@@ -235,7 +235,10 @@ fn unreachable() -> std::io::Error {
 /// now, takes the lock again, then `exit_now`: the watchdog must leave the
 /// lock). `recreate` as on Unix; `burst` declares 2,000 more files from 8
 /// threads under `burst/`; `console` declares the console's restore and
-/// sets a raw mode (`console-cancel` cancels the restore). `canary` is declared first, so it is
+/// sets a raw mode (`console-cancel` cancels the restore); `busy-look`
+/// cancels `kept-too` and declares `late` while another thread keeps
+/// calling `note_terminal_mode`; `kill-watchdog` kills the watchdog, then
+/// declares `late-b` and `late-c`. `canary` is declared first, so it is
 /// removed last (newest first): once it is gone, the rest is done.
 /// `tests/windows_last_words.rs` runs it under Wine.
 #[cfg(windows)]
@@ -281,6 +284,36 @@ fn main() -> std::io::Result<()> {
     // `burst`: many declarations at once from 8 threads, long names.
     if args.iter().any(|arg| arg == "burst") {
         burst(&dir.join("burst"))?;
+    }
+
+    // `busy-look`: another thread keeps asking the watchdog to look (with
+    // no console declared) while this one cancels one declaration and makes
+    // another: neither may be lost.
+    if args.iter().any(|arg| arg == "busy-look") {
+        let canary = std::sync::Arc::new(_canary);
+        let looking = std::sync::Arc::clone(&canary);
+        std::thread::spawn(move || loop {
+            looking.note_terminal_mode();
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let kept_too = dir.join("kept-too");
+        std::fs::write(&kept_too, b"")?;
+        atexit::LastWords::remove_file(&kept_too)?
+            .declare()
+            .cancel();
+        let late = dir.join("late");
+        std::fs::write(&late, b"")?;
+        let _ = atexit::LastWords::remove_file(&late)?.declare();
+    }
+
+    // `kill-watchdog`: the watchdog is killed (by this program, as anyone
+    // could); the next declarations go to a new one.
+    if args.iter().any(|arg| arg == "kill-watchdog") {
+        kill_children()?;
+        for name in ["late-b", "late-c"] {
+            std::fs::write(dir.join(name), b"")?;
+            let _ = atexit::LastWords::remove_file(dir.join(name))?.declare();
+        }
     }
 
     if args.iter().any(|arg| arg == "recreate") {
@@ -341,6 +374,54 @@ fn raw_console() -> std::io::Result<()> {
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+/// Ends every child process of this one (here: the watchdog), and waits
+/// for each to be gone.
+#[cfg(windows)]
+fn kill_children() -> std::io::Result<()> {
+    use windows_sys::Win32::Foundation::{CloseHandle, INVALID_HANDLE_VALUE};
+    use windows_sys::Win32::System::Diagnostics::ToolHelp::{
+        CreateToolhelp32Snapshot, Process32FirstW, Process32NextW, PROCESSENTRY32W,
+        TH32CS_SNAPPROCESS,
+    };
+    use windows_sys::Win32::System::Threading::{
+        OpenProcess, TerminateProcess, WaitForSingleObject, PROCESS_SYNCHRONIZE, PROCESS_TERMINATE,
+    };
+    let mut children = Vec::new();
+    // SAFETY: a snapshot we close below, walked with a structure of the
+    // size it is told.
+    unsafe {
+        let snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+        if snapshot == INVALID_HANDLE_VALUE {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut entry: PROCESSENTRY32W = std::mem::zeroed();
+        entry.dwSize = std::mem::size_of::<PROCESSENTRY32W>() as u32;
+        let mut more = Process32FirstW(snapshot, &mut entry) != 0;
+        while more {
+            if entry.th32ParentProcessID == std::process::id() {
+                children.push(entry.th32ProcessID);
+            }
+            more = Process32NextW(snapshot, &mut entry) != 0;
+        }
+        CloseHandle(snapshot);
+    }
+    if children.is_empty() {
+        return Err(std::io::Error::other("no watchdog to kill"));
+    }
+    for pid in children {
+        // SAFETY: a handle to a child of ours, closed below.
+        unsafe {
+            let child = OpenProcess(PROCESS_TERMINATE | PROCESS_SYNCHRONIZE, 0, pid);
+            if !child.is_null() {
+                TerminateProcess(child, 1);
+                WaitForSingleObject(child, 5_000);
+                CloseHandle(child);
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(not(any(unix, windows)))]

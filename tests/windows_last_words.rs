@@ -132,6 +132,51 @@ fn a_burst_of_declarations_from_threads_is_all_carried_out() {
     assert!(gone(&dir.path().join("app.lock")), "the lock");
 }
 
+/// Another thread keeps calling `note_terminal_mode` (a look, which waits
+/// for the watchdog) while the program cancels one declaration and makes
+/// another: the watchdog hears both (a look held the pipe's lock for its
+/// whole wait, and both were dropped after 500 ms, before).
+#[test]
+fn a_busy_look_loses_no_cancellation_and_no_declaration() {
+    let dir = support::TempDir::new("lw-busy-look");
+    let mut program = last_words("wait", dir.path(), &["busy-look"])
+        .spawn()
+        .expect("last_words");
+    wait_until("ready", || dir.path().join("ready").exists());
+    program.kill().expect("TerminateProcess");
+    program.wait().expect("ended");
+    wait_until("the late declaration's removal", || {
+        gone(&dir.path().join("late"))
+    });
+    done(dir.path());
+    assert!(dir.path().join("kept-too").exists(), "a cancelled one ran");
+}
+
+/// The watchdog is killed while the program lives: the next declaration
+/// starts another, which carries out it and the ones after, and knows
+/// nothing of the earlier ones (the contract says so: the lock stays).
+/// Before, the first declaration after the kill went to the dead watchdog
+/// and was lost.
+#[test]
+fn a_killed_watchdog_is_replaced_by_the_next_declaration() {
+    let dir = support::TempDir::new("lw-kill-watchdog");
+    let mut program = last_words("wait", dir.path(), &["kill-watchdog"])
+        .spawn()
+        .expect("last_words");
+    wait_until("ready", || dir.path().join("ready").exists());
+    program.kill().expect("TerminateProcess");
+    program.wait().expect("ended");
+    wait_until(
+        "late-b's removal (the first declaration after the kill)",
+        || gone(&dir.path().join("late-b")),
+    );
+    assert!(gone(&dir.path().join("late-c")), "late-c");
+    assert!(
+        dir.path().join("app.lock").exists(),
+        "declared to the killed watchdog only"
+    );
+}
+
 /// A second instance took the lock (a new file at the same path) before
 /// the kill: the watchdog acts (the scratch directory goes) but keeps it.
 ///

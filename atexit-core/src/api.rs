@@ -1,6 +1,6 @@
 //! The functions of Python's `atexit` module, and `exit`/`exit_now`.
 
-use crate::callback::{Bound, CallWith, Callback, HandlerFn, Plain};
+use crate::callback::{fn_pointer_address, Bound, CallWith, Callback, HandlerFn, Plain};
 use crate::exit::{self, Way};
 use crate::handle::Handle;
 use crate::hooks::{self, lock};
@@ -177,11 +177,21 @@ fn push(callback: Callback) -> Handle {
 /// assert_eq!(atexit::unregister(my_cleanup), 0);
 /// ```
 pub fn unregister<F: HandlerFn<Args>, Args>(func: F) -> usize {
+    // The generic part is two words; the rest is one copy for every `F`
+    // (a program with thousands of handler functions has thousands of
+    // `unregister::<F>`, and each would otherwise carry the whole search).
+    unregister_function(TypeId::of::<F>(), fn_pointer_address(&func))
+}
+
+/// `unregister` for the function of type `type_id` (at `address`, for a fn
+/// pointer).
+#[inline(never)]
+fn unregister_function(type_id: TypeId, address: Option<usize>) -> usize {
     let mut state = lock();
     let mut dropped = Vec::new();
     let removed = state.registry.remove_function(
-        TypeId::of::<F>(),
-        &mut |callback| callback.is_same_function(&func),
+        type_id,
+        &mut |callback| callback.is_function(type_id, address),
         &mut dropped,
     );
     state::drop_unlocked(state, dropped);

@@ -129,7 +129,7 @@ unsafe fn stored<R>(word: &Word) -> &R {
 
 unsafe fn fn_pointer_address_erased<R: Identified>(word: &Word) -> Option<usize> {
     // SAFETY: the caller passes a word that holds an `R` (see
-    // `Callback::is_same_function`).
+    // `Callback::is_function`).
     fn_pointer_address(unsafe { stored::<R>(word) }.function())
 }
 
@@ -201,11 +201,6 @@ impl Callback {
         unsafe { (self.vtable.name)(&self.word) }
     }
 
-    /// Whether it stands for the function type `F`.
-    pub(crate) fn is<F: 'static>(&self) -> bool {
-        self.type_id() == TypeId::of::<F>()
-    }
-
     /// The type of the function it stands for.
     pub(crate) fn type_id(&self) -> TypeId {
         // SAFETY: the vtable's functions take the word they were made with.
@@ -217,12 +212,22 @@ impl Callback {
     /// type is shared by every function of that signature, so its address is
     /// compared as well, which is only as reliable as fn-pointer equality in
     /// Rust (identical functions may share an address, one function may have
-    /// two).
+    /// two). (`unregister` calls [`is_function`](Callback::is_function)
+    /// directly, with the two computed once.)
+    #[cfg(test)]
     pub(crate) fn is_same_function<F: 'static>(&self, func: &F) -> bool {
-        if !self.is::<F>() {
+        self.is_function(TypeId::of::<F>(), fn_pointer_address(func))
+    }
+
+    /// [`is_same_function`](Callback::is_same_function) for a function
+    /// given as its type and, for a fn pointer, its address
+    /// ([`fn_pointer_address`]): the half that needs no type parameter, so
+    /// that `unregister::<F>` for thousands of `F` share one copy of it.
+    pub(crate) fn is_function(&self, type_id: TypeId, address: Option<usize>) -> bool {
+        if self.type_id() != type_id {
             return false;
         }
-        match fn_pointer_address(func) {
+        match address {
             // A fn item or a closure: its type is the whole identity.
             None => true,
             address => {

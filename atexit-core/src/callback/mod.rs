@@ -17,4 +17,4 @@ pub(crate) use erased::Callback;
 pub(crate) use handler::Tagged;
 pub(crate) use handler::{Bound, Plain};
 pub use handler::{CallWith, HandlerFn, Run};
-pub(crate) use identity::Identified;
+pub(crate) use identity::{fn_pointer_address, Identified};

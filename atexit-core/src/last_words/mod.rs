@@ -31,6 +31,10 @@ mod tests;
 /// ```
 pub const TERMINAL_RESET: &[u8] = b"\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?2004l\x1b[?25h\x1b[0m";
 
+/// The most escape bytes a terminal restore takes
+/// ([`LastWords::with_escape_bytes`]).
+const MAX_ESCAPE_BYTES: usize = 64 * 1024;
+
 /// A cleanup described as data, not yet declared: made by one of the
 /// constructors, which capture what the cleanup needs *now* (a file's
 /// identity, a terminal's mode), and armed by [`LastWords::declare`].
@@ -185,7 +189,8 @@ impl LastWords {
     /// [`TERMINAL_RESET`]); an empty slice writes none.
     ///
     /// Errors: [`io::ErrorKind::InvalidInput`] if this is not a terminal
-    /// restore.
+    /// restore, or if `bytes` is longer than 64 KiB (the watchdog is handed
+    /// them as one message, and a reset is a few dozen bytes).
     ///
     /// ```
     /// # #[cfg(unix)] {
@@ -198,6 +203,12 @@ impl LastWords {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn with_escape_bytes(self, bytes: &[u8]) -> io::Result<LastWords> {
+        if bytes.len() > MAX_ESCAPE_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "at most 64 KiB of escape bytes",
+            ));
+        }
         let mut this = self;
         if let sys::Action::Terminal(terminal) = &mut this.action {
             terminal.escape = bytes.into();

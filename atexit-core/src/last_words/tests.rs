@@ -225,3 +225,18 @@ fn a_terminal_gets_its_mode_and_the_escape_bytes_back() {
         panic!("not a terminal action");
     }
 }
+
+/// Escape bytes go to the watchdog in one message (at most 1 MiB, and the
+/// watchdog leaves without acting on a longer one): more than 64 KiB is
+/// refused at the declaration instead.
+#[test]
+fn escape_bytes_over_64_kib_are_refused() {
+    let (_master, slave) = pty();
+    let restore = || super::LastWords::restore_terminal_fd(&slave).unwrap();
+    assert!(restore().with_escape_bytes(&[b'x'; 64 * 1024]).is_ok());
+    let error = restore()
+        .with_escape_bytes(&[b'x'; 64 * 1024 + 1])
+        .err()
+        .expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+}

@@ -25,9 +25,10 @@
 
 use super::protocol::{self, Declared, Kind};
 use crate::os::console::Modes;
+use std::io;
 use std::os::windows::io::{AsRawHandle as _, FromRawHandle as _, OwnedHandle, RawHandle};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{
     DuplicateHandle, GetLastError, DUPLICATE_SAME_ACCESS, ERROR_IO_PENDING, GENERIC_READ,
@@ -41,8 +42,8 @@ use windows_sys::Win32::System::Pipes::{
     CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_BYTE, PIPE_WAIT,
 };
 use windows_sys::Win32::System::Threading::{
-    CreateEventW, GetCurrentProcess, ResetEvent, WaitForSingleObject, DETACHED_PROCESS,
-    PROCESS_QUERY_LIMITED_INFORMATION,
+    CreateEventW, GetCurrentProcess, ResetEvent, TerminateProcess, WaitForSingleObject,
+    DETACHED_PROCESS, PROCESS_QUERY_LIMITED_INFORMATION,
 };
 use windows_sys::Win32::System::IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED};
 
@@ -65,11 +66,17 @@ struct Link {
     pipe: OwnedHandle,
     /// The event its overlapped writes signal.
     event: OwnedHandle,
-    /// The watchdog's process, into which console handles are duplicated.
+    /// The watchdog's process, into which console handles are duplicated,
+    /// and which is ended if it is given up (so that it never acts on
+    /// declarations whose `Cancel` or `Ran` it will not hear).
     process: OwnedHandle,
     /// Set by the watchdog once it looked at the consoles (a duplicate goes
-    /// with each console declaration).
-    looked: OwnedHandle,
+    /// with each console declaration). Shared, so that a look can wait on
+    /// it without holding [`LINK`].
+    looked: Arc<OwnedHandle>,
+    /// A console declaration went to it: only then does a look get an
+    /// answer.
+    consoles: bool,
 }
 
 /// The watchdog, once started; `None` before and after it is given up.
@@ -80,10 +87,11 @@ static WATCHDOG: AtomicU32 = AtomicU32::new(0);
 static NO_MORE: AtomicBool = AtomicBool::new(false);
 
 /// Takes [`LINK`], waiting at most [`LOCK_PATIENCE`]: a sender holds it for
-/// a bounded time (one send, or one start), so this gives up only on a
-/// thread stopped while it held it. A poisoned lock is taken as it is: no
-/// code that can panic runs under it but the start, which sets it first.
-fn link() -> Option<MutexGuard<'static, Option<Link>>> {
+/// a bounded time (one send, at most [`SEND_PATIENCE`], or one start), so
+/// this gives up only on a thread stopped while it held it, and says so.
+/// A poisoned lock is taken as it is: no code that can panic runs under it
+/// but the start, which sets it first.
+fn link(what: &str) -> Option<MutexGuard<'static, Option<Link>>> {
     let limit = Instant::now() + LOCK_PATIENCE;
     loop {
         match LINK.try_lock() {
@@ -92,64 +100,98 @@ fn link() -> Option<MutexGuard<'static, Option<Link>>> {
             Err(TryLockError::WouldBlock) if Instant::now() < limit => {
                 std::thread::sleep(Duration::from_millis(1));
             }
-            Err(TryLockError::WouldBlock) => return None,
+            Err(TryLockError::WouldBlock) => {
+                crate::warn::warn(format_args!(
+                    "the watchdog's pipe was busy for {LOCK_PATIENCE:?}: {what} did not reach it"
+                ));
+                return None;
+            }
         }
     }
 }
 
-/// Hands declaration `id` to the watchdog, starting one if need be.
-pub(super) fn declare(id: u64, what: &Declared) {
-    let Some(mut link) = link() else { return };
+/// Starts a watchdog into `link` if there is none and one may be started;
+/// whether one runs.
+fn ensure_started(link: &mut Option<Link>) -> bool {
     if link.is_none() && !NO_MORE.load(Ordering::Acquire) {
-        *link = start();
-        if link.is_none() {
-            NO_MORE.store(true, Ordering::Release);
+        match start() {
+            Ok(started) => *link = Some(started),
+            Err(error) => {
+                NO_MORE.store(true, Ordering::Release);
+                crate::warn::warn(format_args!(
+                    "could not start the watchdog ({error}): declared cleanups run on normal endings only"
+                ));
+            }
         }
     }
-    send(&mut link, &protocol::declare(id, what, 0));
+    link.is_some()
+}
+
+/// Hands declaration `id` to the watchdog, starting one if need be. A
+/// watchdog that went away (killed on its own) is replaced, once: the new
+/// one gets this declaration (and knows nothing of the earlier ones: the
+/// contract says so).
+pub(super) fn declare(id: u64, what: &Declared) {
+    let message = protocol::declare(id, what, 0);
+    let Some(mut link) = link("a declaration") else {
+        return;
+    };
+    for _ in 0..2 {
+        if !ensure_started(&mut link) || send(&mut link, &message) {
+            return;
+        }
+    }
 }
 
 /// Hands the console restore `id` to the watchdog, starting one if need
-/// be: the two console handles are duplicated into the watchdog's process
-/// and their values sent with the modes to give back. A handle that cannot
-/// be duplicated leaves the declaration to the process.
+/// be (and replacing one that went away, once, as [`declare`] does): the
+/// two console handles and the "looked" event are duplicated into the
+/// watchdog's process and their values sent with the modes to give back.
+/// A handle that cannot be duplicated leaves the declaration to the
+/// process.
 pub(super) fn declare_console(id: u64, handles: [RawHandle; 2], saved: Modes, escape: &[u8]) {
-    let Some(mut link) = link() else { return };
-    if link.is_none() && !NO_MORE.load(Ordering::Acquire) {
-        *link = start();
-        if link.is_none() {
-            NO_MORE.store(true, Ordering::Release);
-        }
-    }
-    let Some(running) = link.as_ref() else { return };
-    let mut theirs = [0u64; 3];
-    let ours = [handles[0], handles[1], running.looked.as_raw_handle()];
-    for (handle, their) in ours.into_iter().zip(&mut theirs) {
-        let mut duplicate = std::ptr::null_mut();
-        // SAFETY: duplicates a handle of ours into the watchdog's process
-        // (its handle has every right, std opened it), same access, not
-        // inheritable; the value is meaningful only there.
-        let done = unsafe {
-            DuplicateHandle(
-                GetCurrentProcess(),
-                handle,
-                running.process.as_raw_handle(),
-                &mut duplicate,
-                0,
-                0,
-                DUPLICATE_SAME_ACCESS,
-            )
-        };
-        if done == 0 {
+    let Some(mut link) = link("a console declaration") else {
+        return;
+    };
+    for _ in 0..2 {
+        if !ensure_started(&mut link) {
             return;
         }
-        *their = duplicate as usize as u64;
+        let Some(running) = link.as_ref() else { return };
+        let mut theirs = [0u64; 3];
+        let ours = [handles[0], handles[1], running.looked.as_raw_handle()];
+        for (handle, their) in ours.into_iter().zip(&mut theirs) {
+            let mut duplicate = std::ptr::null_mut();
+            // SAFETY: duplicates a handle of ours into the watchdog's
+            // process (its handle has every right, std opened it), same
+            // access, not inheritable; the value is meaningful only there.
+            let done = unsafe {
+                DuplicateHandle(
+                    GetCurrentProcess(),
+                    handle,
+                    running.process.as_raw_handle(),
+                    &mut duplicate,
+                    0,
+                    0,
+                    DUPLICATE_SAME_ACCESS,
+                )
+            };
+            if done == 0 {
+                return;
+            }
+            *their = duplicate as usize as u64;
+        }
+        let what = Declared::Terminal {
+            termios: console_payload(theirs, saved),
+            escape: escape.to_vec(),
+        };
+        if send(&mut link, &protocol::declare(id, &what, 0)) {
+            if let Some(running) = link.as_mut() {
+                running.consoles = true;
+            }
+            return;
+        }
     }
-    let what = Declared::Terminal {
-        termios: console_payload(theirs, saved),
-        escape: escape.to_vec(),
-    };
-    send(&mut link, &protocol::declare(id, &what, 0));
 }
 
 /// A console restore's payload: the console's input, its screen buffer and
@@ -170,25 +212,35 @@ pub(super) const CONSOLE_PAYLOAD: usize = 3 * 8 + 2 * 4;
 
 /// Asks the watchdog to look at the declared consoles' modes now, and
 /// waits (at most [`LOOK_PATIENCE`]) until it has: it sets the "looked"
-/// event. Whether it did. The lock is held meanwhile, so the event stays
-/// open and no other look takes this one's answer.
+/// event. Whether it did; `false` at once when no console was declared to
+/// it. One look at a time (a second would reset the first's answer); the
+/// wait holds no lock the senders need.
 pub(super) fn look() -> bool {
+    static ONE: Mutex<()> = Mutex::new(());
+    let _one = ONE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if WATCHDOG.load(Ordering::Acquire) == 0 {
         return false;
     }
-    let Some(mut link) = link() else { return false };
-    let Some(running) = link.as_ref() else {
-        return false;
+    let looked = {
+        let Some(mut link) = link("a look") else {
+            return false;
+        };
+        let Some(running) = link.as_ref().filter(|running| running.consoles) else {
+            return false;
+        };
+        let looked = Arc::clone(&running.looked);
+        // SAFETY: an event we own, kept open by the `Arc`.
+        unsafe { ResetEvent(looked.as_raw_handle()) };
+        if !send(&mut link, &protocol::look()) {
+            return false;
+        }
+        looked
     };
-    let looked = running.looked.as_raw_handle();
-    // SAFETY: an event we own, open while the lock is held.
-    unsafe { ResetEvent(looked) };
-    send(&mut link, &protocol::look());
-    if link.is_none() {
-        return false;
-    }
     // SAFETY: as above.
-    unsafe { WaitForSingleObject(looked, LOOK_PATIENCE.as_millis() as u32) == WAIT_OBJECT_0 }
+    unsafe {
+        WaitForSingleObject(looked.as_raw_handle(), LOOK_PATIENCE.as_millis() as u32)
+            == WAIT_OBJECT_0
+    }
 }
 
 /// `Cancel` or `Ran` for declaration `id`.
@@ -196,7 +248,10 @@ pub(super) fn about(kind: Kind, id: u64) {
     if WATCHDOG.load(Ordering::Acquire) == 0 {
         return;
     }
-    if let Some(mut link) = link() {
+    if let Some(mut link) = link(match kind {
+        Kind::Cancel => "a cancellation",
+        _ => "a declaration's run",
+    }) {
         send(&mut link, &protocol::about(kind, id));
     }
 }
@@ -208,7 +263,7 @@ pub(super) fn bye() {
     if WATCHDOG.load(Ordering::Acquire) == 0 {
         return;
     }
-    if let Some(mut link) = link() {
+    if let Some(mut link) = link("the exit's end") {
         send(&mut link, &protocol::bye());
     }
 }
@@ -218,15 +273,23 @@ pub(super) fn watchdog_pid() -> Option<u32> {
     Some(WATCHDOG.load(Ordering::Acquire)).filter(|&pid| pid != 0)
 }
 
-/// Writes `bytes` to the watchdog, waiting at most [`SEND_PATIENCE`]; a
-/// watchdog that does not take them is given up.
-fn send(link: &mut Option<Link>, bytes: &[u8]) {
-    let Some(running) = link.as_ref() else { return };
-    if !write(running, bytes) {
-        // Closing the pipe tells it to leave: the program still lives.
-        *link = None;
-        WATCHDOG.store(0, Ordering::Release);
+/// Writes `bytes` to the watchdog, waiting at most [`SEND_PATIENCE`];
+/// whether it took them. A watchdog that does not is given up: ended (it
+/// may only be slow, and must not act later on what it was told before)
+/// and its pipe closed.
+fn send(link: &mut Option<Link>, bytes: &[u8]) -> bool {
+    let Some(running) = link.as_ref() else {
+        return false;
+    };
+    if write(running, bytes) {
+        return true;
     }
+    // SAFETY: ends the watchdog's process, ours to end (its handle has
+    // every right); one that is already gone makes this fail, harmlessly.
+    unsafe { TerminateProcess(running.process.as_raw_handle(), 0) };
+    *link = None;
+    WATCHDOG.store(0, Ordering::Release);
+    false
 }
 
 /// One overlapped write of all of `bytes`; whether it went through.
@@ -274,29 +337,46 @@ fn wide(text: &str) -> Vec<u16> {
     text.encode_utf16().chain(std::iter::once(0)).collect()
 }
 
-/// Takes ownership of a handle a call returned, `None` for a failure
-/// (`INVALID_HANDLE_VALUE` or null).
-fn owned(handle: RawHandle) -> Option<OwnedHandle> {
+/// Takes ownership of a handle a call returned; the call's error for a
+/// failure (`INVALID_HANDLE_VALUE` or null).
+fn owned(handle: RawHandle) -> io::Result<OwnedHandle> {
     if handle.is_null() || handle == INVALID_HANDLE_VALUE {
-        return None;
+        return Err(io::Error::last_os_error());
     }
     // SAFETY: a handle just returned to us, owned by nobody else.
-    Some(unsafe { OwnedHandle::from_raw_handle(handle) })
+    Ok(unsafe { OwnedHandle::from_raw_handle(handle) })
 }
 
-/// Starts the watchdog; `None` if it cannot be (then none is tried again).
-fn start() -> Option<Link> {
+/// A pipe name nobody can guess: another local process that opened it
+/// first would read the declarations (or, as the one instance, keep the
+/// watchdog from starting).
+fn pipe_name() -> Vec<u16> {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    // `RandomState`'s keys come from the system's generator.
+    let random = || {
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    };
+    wide(&format!(
+        r"\\.\pipe\atexit-watchdog-{}-{:016x}{:016x}",
+        std::process::id(),
+        random(),
+        random()
+    ))
+}
+
+/// Starts the watchdog (then none is tried again if this fails).
+fn start() -> io::Result<Link> {
     use std::os::windows::process::CommandExt as _;
     if !super::windows_role::in_the_executable() {
         // A DLL loaded by a host: the executable is not ours to re-run.
-        return None;
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "not in the executable (a DLL): there is no watchdog there",
+        ));
     }
-    static STARTS: AtomicU32 = AtomicU32::new(0);
-    let name = wide(&format!(
-        r"\\.\pipe\atexit-watchdog-{}-{}",
-        std::process::id(),
-        STARTS.fetch_add(1, Ordering::Relaxed)
-    ));
+    let name = pipe_name();
     // SAFETY: a NUL-terminated name we own; no security attributes (the
     // handle is not inheritable).
     let pipe = owned(unsafe {
@@ -344,13 +424,13 @@ fn start() -> Option<Link> {
         )
     };
     if duplicated == 0 {
-        return None;
+        return Err(io::Error::last_os_error());
     }
     // Closed after the spawn: a child another thread spawns meanwhile may
     // inherit it too, which only keeps this process's object alive.
     let this = owned(this)?;
     let windows = std::env::var_os("SystemRoot").unwrap_or_else(|| "C:\\".into());
-    let child = std::process::Command::new(std::env::current_exe().ok()?)
+    let child = std::process::Command::new(std::env::current_exe()?)
         .env(
             VARIABLE,
             format!(
@@ -365,14 +445,14 @@ fn start() -> Option<Link> {
         .stderr(std::process::Stdio::null())
         .current_dir(windows)
         .creation_flags(DETACHED_PROCESS)
-        .spawn()
-        .ok()?;
+        .spawn()?;
     drop(this);
     WATCHDOG.store(child.id(), Ordering::Release);
-    Some(Link {
+    Ok(Link {
         pipe,
         event,
         process: child.into(),
-        looked,
+        looked: Arc::new(looked),
+        consoles: false,
     })
 }
