@@ -311,6 +311,7 @@ impl<C: Process> ExitChild<C> {
         let child = {
             let mut slot = self.shared.lock();
             slot.pid = None;
+            slot.wake_waiters();
             slot.child.take()
         };
         self.handle.unregister();

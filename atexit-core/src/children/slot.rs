@@ -41,6 +41,12 @@ pub(super) struct Slot<C> {
     pub(super) taken: bool,
     /// Its registration, once made.
     pub(super) handle: Option<crate::handle::Handle>,
+    /// The tasks in `ExitChild::wait` (Tokio) that last found it running:
+    /// woken when another thread reaps, forgets or detaches it. Tokio's
+    /// own wake (the child's pidfd, or SIGCHLD) is not enough: measured, a
+    /// task waiting on a current-thread runtime while another thread
+    /// stopped the child slept on in about 1 run in 10 under load.
+    pub(super) waiters: Vec<std::task::Waker>,
 }
 
 impl<C> Slot<C> {
@@ -56,6 +62,15 @@ impl<C> Slot<C> {
             group: false,
             taken: false,
             handle: None,
+            waiters: Vec::new(),
+        }
+    }
+
+    /// Wakes the tasks waiting for it: it was reaped, forgotten or
+    /// detached. (A waker only schedules its task; none blocks.)
+    pub(super) fn wake_waiters(&mut self) {
+        for waiter in self.waiters.drain(..) {
+            waiter.wake();
         }
     }
 }
@@ -117,6 +132,7 @@ impl<C: Process> Slot<C> {
             self.status = status;
             self.child = None;
             crate::watchdog::untie(self.pid.take());
+            self.wake_waiters();
         }
         Ok(status)
     }
@@ -166,6 +182,7 @@ impl<C: Process> Slot<C> {
         self.child = None;
         crate::watchdog::untie(self.pid.take());
         self.hold = sys::hold(None);
+        self.wake_waiters();
     }
 }
 
@@ -203,10 +220,12 @@ impl Shared<tokio::process::Child> {
     /// One look for `ExitChild::wait`: polls a fresh Tokio `wait()` future
     /// once, under the lock (it does not block), and drops it. Tokio keeps
     /// the waker with the child's own registration (its pidfd, or SIGCHLD),
-    /// so the task is woken when the child ends, whoever reaps it then (the
-    /// stop at exit, say): the next look finds the status in the slot. The
-    /// only code not ours or Tokio's that runs under the lock is the
-    /// executor's waker clone, as in any poll; nothing there blocks.
+    /// and the slot keeps it too ([`Slot::waiters`]): whoever reaps the
+    /// child (the stop at exit, a `stop` on another thread) wakes the task,
+    /// and the next look finds the status in the slot. The only code not
+    /// ours or Tokio's that runs under the lock is the executor's waker
+    /// (its clone here, its wake there), as in any poll; nothing there
+    /// blocks.
     pub(super) fn poll_wait(
         &self,
         cx: &mut std::task::Context<'_>,
@@ -225,11 +244,21 @@ impl Shared<tokio::process::Child> {
         };
         let polled = std::pin::pin!(child.wait()).poll(cx);
         match polled {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                if !slot
+                    .waiters
+                    .iter()
+                    .any(|waiter| waiter.will_wake(cx.waker()))
+                {
+                    slot.waiters.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
             Poll::Ready(Ok(status)) => {
                 slot.status = Some(status);
                 slot.child = None;
                 crate::watchdog::untie(slot.pid.take());
+                slot.wake_waiters();
                 Poll::Ready(Ok(status))
             }
             Poll::Ready(Err(error)) if is_no_child(&error) => {
