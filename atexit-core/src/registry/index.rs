@@ -103,30 +103,25 @@ impl FunctionIndex {
         for (ticket, type_id) in std::mem::take(&mut self.pending) {
             self.file(ticket, type_id);
         }
-        let Some(tickets) = self.by_type.get_mut(&type_id) else {
+        // One lookup: the entry is kept to remove it when it empties.
+        let std::collections::hash_map::Entry::Occupied(mut entry) = self.by_type.entry(type_id)
+        else {
             return;
         };
-        let before;
-        let empty = match tickets {
-            Tickets::One(ticket) => {
-                before = 1;
-                !matches!(verdict(*ticket), Verdict::Keep)
-            }
+        let (before, after) = match entry.get_mut() {
+            Tickets::One(ticket) => match verdict(*ticket) {
+                Verdict::Keep => (1, 1),
+                Verdict::Removed | Verdict::Stale => (1, 0),
+            },
             Tickets::Many(tickets) => {
-                before = tickets.len();
+                let before = tickets.len();
                 tickets.retain(|&ticket| matches!(verdict(ticket), Verdict::Keep));
-                tickets.is_empty()
+                (before, tickets.len())
             }
         };
-        let after = if empty {
-            self.by_type.remove(&type_id);
-            0
-        } else {
-            match &self.by_type[&type_id] {
-                Tickets::One(_) => 1,
-                Tickets::Many(tickets) => tickets.len(),
-            }
-        };
+        if after == 0 {
+            entry.remove();
+        }
         self.held -= before - after;
     }
 
