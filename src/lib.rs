@@ -86,8 +86,9 @@
 //! crash) is on the [exits] page. What Python's documentation cannot say:
 //! cleanups declared as data ([`LastWords`]: restore the terminal, remove a
 //! lock file, kill a process group) run even on `kill -9` and the OOM
-//! killer, carried out by a watchdog process (Linux with glibc), and on a
-//! segfault or a stack overflow ([last_words]).
+//! killer, carried out by a watchdog process (Linux with glibc; on Windows
+//! after `TerminateProcess` or a crash, for files and the console), and on
+//! a segfault or a stack overflow ([last_words]).
 //!
 //! # Which part do I need
 //!
@@ -119,8 +120,8 @@
 //! - [children]: child processes that end with the program.
 //! - [last_words]: cleanups declared as data (restore the terminal, remove
 //!   a lock file, kill a process group) that run even on a segfault, a stack
-//!   overflow or `abort`, and even on `kill -9` (Linux with glibc: a
-//!   watchdog process carries them out).
+//!   overflow or `abort`, and even on `kill -9` (Linux with glibc, and
+//!   Windows' `TerminateProcess`: a watchdog process carries them out).
 //! - [async_handlers]: async handlers and the runtime rule.
 //! - [pitfalls]: what goes wrong most often.
 //! - [platforms]: what is tested where; Windows.
