@@ -61,10 +61,7 @@ impl Action {
             }
             Action::Terminal(terminal) => crate::watchdog::declare_console(
                 id,
-                [
-                    terminal.input.as_raw_handle(),
-                    terminal.output.as_raw_handle(),
-                ],
+                terminal.handles(),
                 terminal.saved,
                 &terminal.escape,
             ),
@@ -76,15 +73,20 @@ impl Action {
     pub(crate) fn run(&self, _context: Context) {
         match self {
             Action::Remove(removal) => removal.run(),
-            Action::Terminal(terminal) => console::give_back(
-                terminal.input.as_raw_handle(),
-                terminal.output.as_raw_handle(),
-                terminal.saved,
-                &terminal.escape,
-            ),
+            Action::Terminal(terminal) => {
+                let [input, output] = terminal.handles();
+                console::give_back(input, output, terminal.saved, &terminal.escape);
+            }
             #[cfg(test)]
             Action::Noop => {}
         }
+    }
+}
+
+impl Terminal {
+    /// The console's input and screen buffer.
+    fn handles(&self) -> [std::os::windows::io::RawHandle; 2] {
+        [self.input.as_raw_handle(), self.output.as_raw_handle()]
     }
 }
 

@@ -261,17 +261,6 @@ pub(crate) fn forget_in_forked_child() {
     program::forget_in_forked_child();
 }
 
-/// The pid of this process's watchdog while one runs (tests).
-#[allow(dead_code)]
-pub(crate) fn watchdog_pid() -> Option<u32> {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    return program::watchdog_pid();
-    #[cfg(windows)]
-    return windows::watchdog_pid();
-    #[cfg(not(any(all(target_os = "linux", target_env = "gnu"), windows)))]
-    None
-}
-
 /// A pidfd of `pid` (Linux 5.3 and later).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn pidfd_open(pid: libc::pid_t) -> Option<std::os::fd::OwnedFd> {

@@ -12,13 +12,11 @@
 
 use super::protocol::{self, Declared, Kind, Tie};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 /// The program's end of the socket; -1 while there is no watchdog.
 static SOCKET: AtomicI32 = AtomicI32::new(-1);
-/// The pid of the running watchdog (0: none), for the tests' `/proc` checks.
-static WATCHDOG: AtomicU32 = AtomicU32::new(0);
 /// A start is under way (a spin lock: see the module docs).
 static STARTING: AtomicBool = AtomicBool::new(false);
 /// Nothing more is started in this process: a start failed, or the exit
@@ -217,11 +215,6 @@ pub(super) fn bye() {
     }
 }
 
-/// The pid of the running watchdog, if one runs.
-pub(super) fn watchdog_pid() -> Option<u32> {
-    Some(WATCHDOG.load(Ordering::Acquire)).filter(|&pid| pid != 0)
-}
-
 /// In a child just forked (one thread, async-signal-safe calls only): its
 /// copy of the program's end is closed, or the watchdog's notice would wait
 /// for the child's end too; the child starts its own watchdog if it ties
@@ -232,7 +225,6 @@ pub(super) fn forget_in_forked_child() {
         // SAFETY: our own descriptor; no other thread exists in the child.
         unsafe { libc::close(socket) };
     }
-    WATCHDOG.store(0, Ordering::Release);
     STARTING.store(false, Ordering::Release);
     NO_MORE.store(false, Ordering::Release);
 }
@@ -241,7 +233,6 @@ pub(super) fn forget_in_forked_child() {
 fn lost(socket: RawFd) {
     // Left open: see the module docs.
     let _ = SOCKET.compare_exchange(socket, -1, Ordering::AcqRel, Ordering::Acquire);
-    WATCHDOG.store(0, Ordering::Release);
 }
 
 /// The socket to the watchdog, started if need be.
@@ -259,8 +250,7 @@ fn socket() -> Option<RawFd> {
             .is_ok()
         {
             let started = match start() {
-                Ok((socket, pid)) => {
-                    WATCHDOG.store(pid, Ordering::Release);
+                Ok(socket) => {
                     SOCKET.store(socket, Ordering::Release);
                     Some(socket)
                 }
@@ -284,7 +274,7 @@ fn socket() -> Option<RawFd> {
 /// uses it for a command with no `pre_exec`), its end of the socket as its
 /// stdin, `/dev/null` for its stdout and stderr (a reader of the program's
 /// output must see its end when the program dies), in `/`.
-fn start() -> std::io::Result<(RawFd, u32)> {
+fn start() -> std::io::Result<RawFd> {
     use std::os::unix::process::CommandExt as _;
     let (ours, theirs) = socket_pair()?;
     // The token first, so that the watchdog finds it before any message.
@@ -311,9 +301,8 @@ fn start() -> std::io::Result<(RawFd, u32)> {
         .spawn()?;
     // Never reaped: it outlives this process's use of it (a zombie only if
     // it ends first, which a `Bye` makes it do at the very end).
-    let pid = child.id();
     drop(child);
-    Ok((ours.into_raw_fd(), pid))
+    Ok(ours.into_raw_fd())
 }
 
 /// An `AF_UNIX` stream pair, both ends close-on-exec (the watchdog gets its

@@ -17,11 +17,12 @@
 //! holds no directory a cleanup may remove.
 //!
 //! Sends are overlapped writes with a bounded wait ([`SEND_PATIENCE`]): a
-//! watchdog that stopped reading (suspended, say) costs each send that
-//! long once, then it is given up (its pipe closed: it leaves without
-//! acting, as when it sees the program close the pipe) and the next
-//! declaration starts another, which knows only the declarations made from
-//! then on (the contract says so).
+//! watchdog that stopped reading (suspended, say) costs one send that
+//! long, then it is given up: ended with `TerminateProcess` (a slow one
+//! must not act later on declarations whose `Cancel` it will never read)
+//! and its pipe closed. A declaration that finds the watchdog gone starts
+//! another and goes to it; the new one knows only the declarations made
+//! from then on (the contract says so).
 
 use super::protocol::{self, Declared, Kind};
 use crate::os::console::Modes;
@@ -81,7 +82,8 @@ struct Link {
 
 /// The watchdog, once started; `None` before and after it is given up.
 static LINK: Mutex<Option<Link>> = Mutex::new(None);
-/// The watchdog's pid while one runs (0: none), for the tests.
+/// The watchdog's pid while one runs (0: none): `Cancel`, `Ran`, `Look`
+/// and `Bye` are sent only then.
 static WATCHDOG: AtomicU32 = AtomicU32::new(0);
 /// Nothing more is started: a start failed, or the exit said `Bye`.
 static NO_MORE: AtomicBool = AtomicBool::new(false);
@@ -266,11 +268,6 @@ pub(super) fn bye() {
     if let Some(mut link) = link("the exit's end") {
         send(&mut link, &protocol::bye());
     }
-}
-
-/// The pid of the running watchdog, if one runs.
-pub(super) fn watchdog_pid() -> Option<u32> {
-    Some(WATCHDOG.load(Ordering::Acquire)).filter(|&pid| pid != 0)
 }
 
 /// Writes `bytes` to the watchdog, waiting at most [`SEND_PATIENCE`];
