@@ -46,12 +46,13 @@ fn program() {
         "launcher" => "sleep 30 & echo bg $!",
         _ => "sleep 30 & echo bg $!; sleep 30",
     };
-    let child = Command::new("sh")
-        .args(["-c", script])
-        .process_group(0)
-        .stdin(Stdio::null())
-        .spawn_tied()
-        .expect("spawn sh");
+    let mut command = Command::new("sh");
+    command.args(["-c", script]).stdin(Stdio::null());
+    // `alone` and `successor`: in the program's group, leading none.
+    if !matches!(shape, "alone" | "successor") {
+        command.process_group(0);
+    }
+    let child = command.spawn_tied().expect("spawn sh");
     println!("leader {}", child.id().expect("running"));
     if shape == "launcher" {
         // Reaped by the crate: its group is untied.
@@ -73,6 +74,18 @@ fn program() {
     println!("ready");
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
+    let mut later = Vec::new();
+    if shape == "successor" {
+        // The test killed the watchdog: this spawn starts another.
+        let second = Command::new("sleep")
+            .arg("30")
+            .stdin(Stdio::null())
+            .spawn_tied()
+            .expect("spawn sleep");
+        println!("second {}", second.id().expect("running"));
+        later.push(second);
+        let _ = std::io::stdin().read_line(&mut line);
+    }
     match end {
         "abort" => std::process::abort(),
         "exit_now" => atexit::exit_now(0),
@@ -222,10 +235,18 @@ impl Program {
         }
         let leader = leader.expect("a leader line");
         let launcher = scenario.starts_with("launcher");
+        // In the program's group: the shell and its children instead.
+        let alone = scenario.starts_with("alone") || scenario.starts_with("successor");
         // The shell's foreground `sleep` appears a moment later.
         let members = if launcher { 1 } else { 3 };
         let group = loop {
-            let group = processes_where(|s| s.2, leader.pid);
+            let group = if alone {
+                let mut tree = processes_where(|s| s.1, leader.pid);
+                tree.push(leader.pid);
+                tree
+            } else {
+                processes_where(|s| s.2, leader.pid)
+            };
             if group.len() >= members {
                 break group;
             }
@@ -364,6 +385,73 @@ fn abort_ends_the_tied_group_and_stdout() {
 #[test]
 fn exit_now_ends_the_tied_group_and_stdout() {
     tree_is_gone("exit_now");
+}
+
+/// A tied child that leads no group of its own (the common case: no
+/// `process_group(0)`) is in the program's group. After a SIGKILL of the
+/// program the watchdog ends it and its children (the `sleep`s, which
+/// hold the program's stdout), never the program's group itself: the
+/// test, in that group's session, lives on. With the parent-death signal
+/// alone the shell died and its `sleep`s stayed (and so did the pipe).
+#[test]
+fn sigkill_ends_a_tied_child_that_leads_no_group_and_its_children() {
+    let mut program = Program::start("alone sigkill");
+    assert!(program.watchdog.is_some(), "no watchdog process");
+    assert_eq!(program.group.len(), 3, "the shell and its two sleeps");
+    let ended = program.end(true);
+    let left = program.left_running(ended);
+    let eof = program.stdout_end(ended);
+    program.clean_up();
+    assert!(left.is_empty(), "still running after {WITHIN:?}: {left:?}");
+    assert!(eof.is_some(), "no end of stdout within {WITHIN:?}");
+}
+
+/// A watchdog killed on its own is replaced at the next tied spawn, and the
+/// successor is told of the children tied before: after a SIGKILL of the
+/// program the first shell and its `sleep`s are gone too, not only the
+/// child tied after.
+#[test]
+fn a_successor_watchdog_is_told_of_the_children_tied_before() {
+    let mut program = Program::start("successor sigkill");
+    let first = program.watchdog.expect("a watchdog");
+    first.kill();
+    let limit = Instant::now() + HANG;
+    while !first.gone() {
+        assert!(Instant::now() < limit, "the watchdog stayed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut stdin = program.child.stdin.take().expect("piped");
+    stdin.write_all(b"next\n").expect("next");
+    let second = loop {
+        let line = program
+            .lines
+            .recv_timeout(limit.saturating_duration_since(Instant::now()))
+            .expect("the program's lines")
+            .expect("the program's stdout ended early");
+        if let Some(pid) = line.strip_prefix("second ") {
+            break Seen::new(pid.parse().expect("a pid"));
+        }
+    };
+    let successor = loop {
+        let found = processes_where(|s| s.1, program.child.id() as i32)
+            .into_iter()
+            .filter(|&pid| pid != first.pid)
+            .find(|&pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|line| line.starts_with(b"atexit-watchdog\0"))
+            });
+        if let Some(pid) = found {
+            break Seen::new(pid);
+        }
+        assert!(Instant::now() < limit, "no successor watchdog");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    program.group.push(second);
+    program.watchdog = Some(successor);
+    let ended = program.end(true);
+    let left = program.left_running(ended);
+    program.clean_up();
+    assert!(left.is_empty(), "still running after {WITHIN:?}: {left:?}");
 }
 
 /// A normal exit stops the group itself (SIGTERM) and says `Bye`: the

@@ -11,6 +11,8 @@
 pub(crate) mod console;
 #[cfg(windows)]
 pub(crate) mod file_id;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) mod start_time;
 #[cfg(unix)]
 pub(crate) mod tree;
 

@@ -161,12 +161,18 @@ fn spawn_std(
     sys::start_suspended(command, windows_flags);
     #[cfg(not(windows))]
     let _ = windows_flags;
-    sys::die_with_parent(command);
-    let spawned = spawner::on_spawner_thread(command, std::process::Command::new(""), |command| {
+    let spawned = if crate::watchdog::guards_children() {
+        // The watchdog ends it if this process dies: a plain spawn
+        // (`posix_spawn`, no page tables copied), from this thread.
         command.spawn()
-    })?;
+    } else {
+        sys::die_with_parent(command);
+        spawner::on_spawner_thread(command, std::process::Command::new(""), |command| {
+            command.spawn()
+        })?
+    };
     let child = sys::after_spawn(spawned?)?;
-    // Its group, if it leads one, is ended even if this process is killed.
+    // Ended (with its group, if it leads one) even if this process is killed.
     crate::watchdog::tie(Some(child.id()));
     // Just spawned, never waited for: no need to ask it first (and a
     // launcher that ended at once keeps its group for the stop).
@@ -218,14 +224,19 @@ fn spawn_tokio(
     sys::start_suspended(command.as_std_mut(), windows_flags);
     #[cfg(not(windows))]
     let _ = windows_flags;
-    sys::die_with_parent(command.as_std_mut());
-    let spawned =
+    let spawned = if crate::watchdog::guards_children() {
+        // As for a std command: a plain spawn, from this thread.
+        let _entered = runtime.enter();
+        command.spawn()
+    } else {
+        sys::die_with_parent(command.as_std_mut());
         spawner::on_spawner_thread(command, tokio::process::Command::new(""), move |command| {
             let _entered = runtime.enter();
             command.spawn()
-        })?;
+        })?
+    };
     let child = sys::after_spawn(spawned?)?;
-    // Its group, if it leads one, is ended even if this process is killed.
+    // Ended (with its group, if it leads one) even if this process is killed.
     crate::watchdog::tie(child.id());
     // Just spawned, never waited for: no need to ask it first (and a
     // launcher that ended at once keeps its group for the stop).

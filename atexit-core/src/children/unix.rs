@@ -7,6 +7,9 @@
 
 use std::io;
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use crate::os::start_time::start_time;
+
 fn pid_t(pid: u32) -> libc::pid_t {
     // Pids from `Child::id` came from a `pid_t`.
     libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX)
@@ -43,33 +46,6 @@ pub(super) fn hold(pid: Option<u32>) -> Hold {
     }
     let _ = pid;
     Hold::Nothing
-}
-
-/// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks
-/// since boot. With the pid it names one process: a number given to a new
-/// process gets that process's own start time, and for two to share both,
-/// the system would have to hand out every other pid in between within one
-/// tick (10 ms).
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn start_time(pid: u32) -> Option<u64> {
-    use std::io::Read as _;
-    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
-    let mut buffer = [0u8; 512];
-    let mut len = 0;
-    while len < buffer.len() {
-        match file.read(&mut buffer[len..]) {
-            Ok(0) => break,
-            Ok(read) => len += read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
-    let stat = &buffer[..len];
-    // Fields after the command (field 2, in parentheses, which may hold
-    // anything): state is field 3, the start time field 22.
-    let end = stat.iter().rposition(|&byte| byte == b')')?;
-    let rest = std::str::from_utf8(&stat[end + 1..]).ok()?;
-    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// A pidfd for `pid`: it names the process that has that pid now, whatever

@@ -107,8 +107,18 @@ mod windows;
 #[cfg(windows)]
 mod windows_role;
 
-/// After a tied child's spawn: registers the group it leads, if it leads
-/// one, starting the watchdog if need be.
+/// Whether a tied child spawned now is guarded by a watchdog (one runs, or
+/// was just started): its spawn then needs no parent-death signal, and so
+/// no `fork`. Only on Linux with glibc, in an executable of ours.
+pub(crate) fn guards_children() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    return program::guards_children();
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    return false;
+}
+
+/// After a tied child's spawn: registers it (the group it leads, if it
+/// leads one), starting the watchdog if need be.
 pub(crate) fn tie(pid: Option<u32>) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if let Some(pid) = pid {
@@ -316,12 +326,5 @@ fn termios_from(bytes: &[u8]) -> Option<libc::termios> {
     Some(termios)
 }
 
-/// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks
-/// since boot.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command (field 2, in parentheses): state is field 3.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
+use crate::os::start_time::start_time;

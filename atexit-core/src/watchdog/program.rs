@@ -1,6 +1,5 @@
 //! The program's side: starting the watchdog once, when the first tied child
-//! that leads a process group is spawned or the first cleanup is declared,
-//! and sending it messages.
+//! is spawned or the first cleanup is declared, and sending it messages.
 //!
 //! Lock-free but for the start, so the fork hook can reset it all in a child
 //! without taking a lock that a thread which does not exist there may hold.
@@ -11,6 +10,8 @@
 //! descriptor) and the next `Tie` starts another.
 
 use super::protocol::{self, Declared, Kind, Tie};
+use std::cell::UnsafeCell;
+use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
@@ -23,36 +24,122 @@ static STARTING: AtomicBool = AtomicBool::new(false);
 /// said `Bye`.
 static NO_MORE: AtomicBool = AtomicBool::new(false);
 
+/// The tied children not untied yet, with their start times: the ones a
+/// successor watchdog is told of.
+static LIVE: Live = Live {
+    busy: AtomicBool::new(false),
+    children: UnsafeCell::new(BTreeMap::new()),
+};
+
+/// A map behind a spin lock that a forked child can reset without taking
+/// it (a thread that held it does not exist there).
+struct Live {
+    busy: AtomicBool,
+    children: UnsafeCell<BTreeMap<u32, u64>>,
+}
+
+// SAFETY: the map is only reached through `with`, which holds `busy`, or in
+// a forked child, which has one thread.
+unsafe impl Sync for Live {}
+
+impl Live {
+    fn with<R>(&self, f: impl FnOnce(&mut BTreeMap<u32, u64>) -> R) -> R {
+        while self
+            .busy
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::thread::yield_now();
+        }
+        // Released even if `f` panics (an allocation failure).
+        struct Release<'a>(&'a AtomicBool);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _release = Release(&self.busy);
+        // SAFETY: `busy` is ours until `_release` drops: no other reference
+        // to the map exists meanwhile.
+        f(unsafe { &mut *self.children.get() })
+    }
+
+    /// In a forked child: the parent's tied children are not this
+    /// process's. The old map is left as it is (leaked: a thread of the
+    /// parent may have been changing it), a new empty one put in its place.
+    fn forget_in_forked_child(&self) {
+        // SAFETY: the child has one thread, so nothing else reaches the map;
+        // writing over it without dropping it reads nothing of it.
+        unsafe { self.children.get().write(BTreeMap::new()) };
+        self.busy.store(false, Ordering::Release);
+    }
+}
+
 /// How long a message waits for room in a full socket (a watchdog that is
 /// stopped, say) before the watchdog is given up.
 const SEND_PATIENCE: Duration = Duration::from_millis(100);
 
-/// Registers the group `pid` leads, if it leads one: starts the watchdog
-/// first if there is none yet.
+/// Registers the tied child `pid` (the group it leads, if it leads one; the
+/// process alone otherwise), starting the watchdog first if there is none
+/// yet. It is also kept in [`LIVE`] until it is untied, so that a watchdog
+/// started after this one was lost is told of it too.
 pub(super) fn tie(pid: u32) {
-    let Ok(leader) = libc::pid_t::try_from(pid) else {
+    let Some(start) = super::start_time(pid) else {
+        // Gone from `/proc` already (or no `/proc`): nothing to name it by
+        // safely later. Its pidfd still names it now.
+        send_tie(pid, 0);
         return;
     };
-    // SAFETY: only reads; `pid` is an unreaped child of ours.
-    if unsafe { libc::getpgid(leader) } != leader {
-        return;
-    }
+    LIVE.with(|live| live.insert(pid, start));
+    send_tie(pid, start);
+}
+
+/// Sends the `Tie` of the unreaped child `pid`, started at `start`.
+fn send_tie(pid: u32, start: u64) {
     let Some(socket) = socket() else { return };
-    let tie = Tie {
-        pgid: pid,
-        leader: pid,
-        leader_start: super::start_time(pid).unwrap_or(0),
+    if !send_tie_to(socket, pid, start, false) {
+        // The watchdog went away (killed on its own): a successor is
+        // started, and told of every live tied child, this one included.
+        lost(socket);
+        let _ = self::socket();
+    }
+}
+
+/// The `Tie` of `pid` on `socket`: whether it went (a child that is gone
+/// counts as sent: there is nothing to tie). `check`: whether `pid` may
+/// have been reaped since (a re-send); a child just spawned cannot have been.
+fn send_tie_to(socket: RawFd, pid: u32, start: u64, check: bool) -> bool {
+    let Ok(leader) = libc::pid_t::try_from(pid) else {
+        return true;
     };
     // Opened now, while the child is unreaped: it names that very process
-    // (and so its group) whatever happens to the number later.
+    // (and so its group) whatever happens to the number later; checked
+    // against the start time after it was opened, for a child re-sent to a
+    // successor (it may have been detached and reaped since).
     let pidfd = super::pidfd_open(leader);
+    if start != 0 && check && super::start_time(pid) != Some(start) {
+        return true;
+    }
+    // SAFETY: only reads; `pid` is an unreaped child of ours.
+    let leads = unsafe { libc::getpgid(leader) } == leader;
+    let tie = Tie {
+        pgid: if leads { pid } else { 0 },
+        leader: pid,
+        leader_start: start,
+    };
     let fds: &[RawFd] = match &pidfd {
         Some(fd) => &[fd.as_raw_fd()],
         None => &[],
     };
-    if !send(socket, &protocol::tie(tie, fds.len() as u8), fds) {
-        lost(socket);
-    }
+    send(socket, &protocol::tie(tie, fds.len() as u8), fds)
+}
+
+/// Whether tied children are guarded by a watchdog: one runs, or was just
+/// started. `false` where none can run (no preinit role: a `cdylib`), once
+/// a start failed, and after the exit's `Bye`: the spawn then sets the
+/// parent-death signal instead.
+pub(super) fn guards_children() -> bool {
+    socket().is_some()
 }
 
 /// Hands declaration `id` to the watchdog (started if need be).
@@ -197,8 +284,9 @@ pub(super) fn ran_in_crash(id: u64) {
     };
 }
 
-/// The program reaped `pid` (or lost it to another reaper): forget its group.
+/// The program reaped `pid` (or lost it to another reaper): forget it.
 pub(super) fn untie(pid: u32) {
+    LIVE.with(|live| live.remove(&pid));
     let socket = SOCKET.load(Ordering::Acquire);
     if socket >= 0 && !send(socket, &protocol::untie(pid), &[]) {
         lost(socket);
@@ -227,9 +315,10 @@ pub(super) fn forget_in_forked_child() {
     }
     STARTING.store(false, Ordering::Release);
     NO_MORE.store(false, Ordering::Release);
+    LIVE.forget_in_forked_child();
 }
 
-/// The watchdog went away (a send failed): the next `Tie` starts another.
+/// The watchdog went away (a send failed): the next message starts another.
 fn lost(socket: RawFd) {
     // Left open: see the module docs.
     let _ = SOCKET.compare_exchange(socket, -1, Ordering::AcqRel, Ordering::Acquire);
@@ -251,6 +340,12 @@ fn socket() -> Option<RawFd> {
         {
             let started = match start() {
                 Ok(socket) => {
+                    // A successor of a watchdog that went away is told of
+                    // the children tied before (the first one, of none).
+                    let live = LIVE.with(|live| live.clone());
+                    for (&pid, &start) in &live {
+                        send_tie_to(socket, pid, start, true);
+                    }
                     SOCKET.store(socket, Ordering::Release);
                     Some(socket)
                 }

@@ -26,9 +26,12 @@
 //! Kinds now:
 //! - `Tie` (1): payload `pgid: u32, leader: u32, leader_start: u64` (the
 //!   leader's start time, field 22 of `/proc/<pid>/stat`), with 0 or 1
-//!   descriptor: a pidfd of the leader, opened while it was unreaped.
-//! - `Untie` (2): payload `pgid: u32`: the program reaped that group's leader
-//!   itself (its stop, `wait`); forget the group.
+//!   descriptor: a pidfd of the leader, opened while it was unreaped. A
+//!   `pgid` of 0 ties the process `leader` alone (with its descendants): a
+//!   tied child that leads no group of its own, whose group is the
+//!   program's.
+//! - `Untie` (2): payload `pid: u32`: the program reaped that tied child
+//!   itself (its stop, `wait`); forget it.
 //! - `Bye` (3): no payload: the program's exit has done all it will do;
 //!   the watchdog exits without acting.
 //! - `Declare` (4): a declared cleanup (issue 24): `id: u64`, then one byte
@@ -93,7 +96,8 @@ pub(super) enum Declared {
     KillGroup { pgid: u32, leader_start: u64 },
 }
 
-/// A registered process group, as `Tie` carries it.
+/// A registered tied child, as `Tie` carries it: the group it leads
+/// (`pgid == leader`), or the process alone (`pgid == 0`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) struct Tie {
     pub(super) pgid: u32,
@@ -106,7 +110,7 @@ pub(super) struct Tie {
 pub(super) enum Message {
     Tie(Tie),
     Untie {
-        pgid: u32,
+        pid: u32,
     },
     Bye,
     Declare {
@@ -143,8 +147,8 @@ pub(super) fn tie(tie: Tie, fds: u8) -> Vec<u8> {
     encode(Kind::Tie, fds, &payload)
 }
 
-pub(super) fn untie(pgid: u32) -> Vec<u8> {
-    encode(Kind::Untie, 0, &pgid.to_le_bytes())
+pub(super) fn untie(pid: u32) -> Vec<u8> {
+    encode(Kind::Untie, 0, &pid.to_le_bytes())
 }
 
 pub(super) fn bye() -> Vec<u8> {
@@ -247,7 +251,7 @@ pub(super) fn decode(bytes: &[u8]) -> Decoded {
             }
             _ => Message::Unknown,
         },
-        2 if length == 4 => u32_at(0).map_or(Message::Unknown, |pgid| Message::Untie { pgid }),
+        2 if length == 4 => u32_at(0).map_or(Message::Unknown, |pid| Message::Untie { pid }),
         3 if length == 0 => Message::Bye,
         4 => decode_declare(payload).unwrap_or(Message::Unknown),
         5 if length == 8 => u64_at(0).map_or(Message::Unknown, |id| Message::Cancel { id }),
@@ -322,7 +326,7 @@ mod tests {
             seen,
             [
                 (Message::Tie(t), 1),
-                (Message::Untie { pgid: 42 }, 0),
+                (Message::Untie { pid: 42 }, 0),
                 (Message::Bye, 0)
             ]
         );

@@ -1,7 +1,11 @@
 //! What the watchdog does once the program died without saying `Bye`: every
 //! registered group that is provably still the group the program started is
-//! stopped (SIGSTOP), its members' descendants are collected and stopped
-//! too, and then all of them are killed (SIGKILL).
+//! stopped (SIGSTOP), and so is every registered tied child that leads no
+//! group (through its pidfd, or by number while its start time matches);
+//! their descendants are collected and stopped too, and then all of them
+//! are killed (SIGKILL). A tied child that leads no group is in the
+//! program's own group (and its shell's): that group is never signalled,
+//! only the child and its descendants.
 //!
 //! The rule that never hits a reused id: a group is signalled through the
 //! pidfd of its leader (`pidfd_send_signal` with
@@ -41,6 +45,37 @@ enum Reach<'a> {
     Pidfd(&'a std::os::fd::OwnedFd),
     /// By number, checked just before (see the module docs).
     Number(libc::pid_t),
+}
+
+/// Sends `signal` to the process a pidfd of ours names (no group); false
+/// when it is gone (or reaped).
+fn signal_process(fd: &std::os::fd::OwnedFd, signal: libc::c_int) -> bool {
+    // SAFETY: signals through a pidfd we own: exactly that process.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        ) == 0
+    }
+}
+
+/// Stops a registered tied child that leads no group, if it is still the
+/// program's child (through its pidfd; without one, while its start time
+/// matches); its pid, for the kill and for its descendants.
+fn stop_process(group: &Group) -> Option<libc::pid_t> {
+    let pid = libc::pid_t::try_from(group.tie.leader).ok()?;
+    let stopped = match &group.pidfd {
+        Some(fd) => signal_process(fd, libc::SIGSTOP),
+        None => {
+            super::start_time(group.tie.leader) == Some(group.tie.leader_start)
+                // SAFETY: the process with the child's start time: the child.
+                && unsafe { libc::kill(pid, libc::SIGSTOP) } == 0
+        }
+    };
+    stopped.then_some(pid)
 }
 
 impl Reach<'_> {
@@ -165,43 +200,80 @@ fn processes() -> HashMap<libc::pid_t, Proc> {
     all
 }
 
-/// The groups stopped by [`stop`], to be ended by [`Stopped::finish`].
+/// The groups and lone children stopped by [`stop`], to be ended by
+/// [`Stopped::finish`].
 pub(super) struct Stopped<'a> {
     reached: Vec<Reach<'a>>,
     pgids: HashSet<libc::pid_t>,
+    /// Lone tied children, stopped: killed through their pidfds (or by
+    /// number, still stopped), their descendants collected.
+    alone: Vec<(libc::pid_t, Option<&'a std::os::fd::OwnedFd>)>,
 }
 
-/// Stops every registered group still the program's (one signal each: fast,
-/// so that the terminal can be given back right after with nothing of
-/// theirs writing to it).
+/// Stops every registered group and lone tied child still the program's
+/// (one signal each: fast, so that the terminal can be given back right
+/// after with nothing of theirs writing to it).
 pub(super) fn stop(groups: &HashMap<u32, Group>) -> Stopped<'_> {
     let mut reached: Vec<Reach<'_>> = Vec::new();
     let mut pgids: HashSet<libc::pid_t> = HashSet::new();
+    let mut alone = Vec::new();
     for group in groups.values() {
-        if let Some(reach) = stop_group(group) {
+        if group.tie.pgid == 0 {
+            if let Some(pid) = stop_process(group) {
+                alone.push((pid, group.pidfd.as_ref()));
+            }
+        } else if let Some(reach) = stop_group(group) {
             pgids.extend(libc::pid_t::try_from(group.tie.pgid).ok());
             reached.push(reach);
         }
     }
-    Stopped { reached, pgids }
+    Stopped {
+        reached,
+        pgids,
+        alone,
+    }
 }
 
 impl Stopped<'_> {
-    /// Stops the members' descendants, then kills them all.
+    /// Stops the members' and lone children's descendants, then kills them
+    /// all.
     pub(super) fn finish(self) {
         let Stopped {
             mut reached,
             mut pgids,
+            alone,
         } = self;
-        finish(&mut reached, &mut pgids);
+        let lone: HashSet<libc::pid_t> = alone.iter().map(|&(pid, _)| pid).collect();
+        finish(&mut reached, &mut pgids, lone);
+        for (pid, pidfd) in alone {
+            match pidfd {
+                Some(fd) => {
+                    signal_process(fd, libc::SIGKILL);
+                }
+                // SAFETY: stopped above and so still the child: it cannot
+                // exit, so its pid cannot go to another process.
+                None => unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                },
+            }
+        }
     }
 }
 
-fn finish(reached: &mut Vec<Reach<'_>>, pgids: &mut HashSet<libc::pid_t>) {
-    if reached.is_empty() {
+/// Collects and stops the descendants of the stopped groups' members and of
+/// the stopped lone children (`lone`, which are killed by the caller), then
+/// kills the groups and the descendants.
+fn finish(
+    reached: &mut Vec<Reach<'_>>,
+    pgids: &mut HashSet<libc::pid_t>,
+    lone: HashSet<libc::pid_t>,
+) {
+    if reached.is_empty() && lone.is_empty() {
         return;
     }
-    let mut taken: HashSet<libc::pid_t> = HashSet::new();
+    // The lone children count as taken (their children are looked for),
+    // but are killed by the caller, through their pidfds.
+    let mut taken: HashSet<libc::pid_t> = lone.clone();
     for _ in 0..ROUNDS {
         let all = processes();
         let mut found = false;
@@ -237,9 +309,9 @@ fn finish(reached: &mut Vec<Reach<'_>>, pgids: &mut HashSet<libc::pid_t>) {
     for reach in reached.iter() {
         reach.signal(libc::SIGKILL);
     }
-    for pid in taken {
+    for pid in taken.difference(&lone) {
         // SAFETY: as for its SIGSTOP above: still stopped, so still ours.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
     }
 }
 

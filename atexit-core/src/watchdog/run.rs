@@ -18,14 +18,15 @@ use std::time::{Duration, Instant};
 
 /// How long a socket that reached its end waits for the program to be seen
 /// dead before the watchdog concludes the program lives on without it (it
-/// closed the descriptor, or `exec`ed) and leaves without acting.
+/// closed the descriptor, or `exec`ed), ends the tied children and leaves.
 const CONFIRM: Duration = Duration::from_millis(500);
 /// The first look at a declared tty's mode after a message, and the longest
 /// wait between two looks.
 const FIRST_LOOK: Duration = Duration::from_millis(10);
 const LAST_LOOK: Duration = Duration::from_secs(1);
 
-/// A group the program registered: what `Tie` said, and the leader's pidfd.
+/// A tied child the program registered (the group it leads, or the process
+/// alone): what `Tie` said, and the child's pidfd.
 pub(super) struct Group {
     pub(super) tie: Tie,
     pub(super) pidfd: Option<OwnedFd>,
@@ -104,6 +105,15 @@ fn watch(socket: RawFd, parent: libc::pid_t) {
                 Step::End => {
                     if program_is_exiting(parent) || program_is_dead(parent_fd.as_ref(), parent) {
                         super::carry::carry_out(groups, declared);
+                    } else {
+                        // The program lives on without its end: it `exec`ed
+                        // (or closed the descriptor). Its tied children end
+                        // with the program they belonged to, as the
+                        // parent-death signal ended them at an `exec`: the
+                        // new program has no handle on them and could never
+                        // stop them. Declarations are dropped (the
+                        // contract on `LastWords`).
+                        super::reap::stop(&groups).finish();
                     }
                     return;
                 }
@@ -311,10 +321,10 @@ impl Reader {
                     match message {
                         Message::Tie(tie) => {
                             let pidfd = taken.pop();
-                            groups.insert(tie.pgid, Group { tie, pidfd });
+                            groups.insert(tie.leader, Group { tie, pidfd });
                         }
-                        Message::Untie { pgid } => {
-                            groups.remove(&pgid);
+                        Message::Untie { pid } => {
+                            groups.remove(&pid);
                         }
                         Message::Bye => break Step::Bye,
                         Message::Declare { id, what } => declared.add(id, what, taken.pop()),
