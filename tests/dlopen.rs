@@ -88,3 +88,71 @@ fn a_dlclosed_plugin_does_not_crash_the_exit() {
         .expect("the plugin's handler ran");
     assert!(closed < ran);
 }
+
+/// In a plugin no watchdog can run (the preinit role is the executable's),
+/// so `spawn_tied` falls back to the parent-death signal, set on the
+/// plugin's spawner thread: after a SIGKILL of the host the tied child is
+/// gone. (In an executable the watchdog is the notice: tests/watchdog.rs.)
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
+fn a_child_tied_in_a_plugin_dies_with_the_host_by_the_parent_death_signal() {
+    if let Ok(path) = std::env::var("ATEXIT_PLUGIN_TIED") {
+        let path = std::ffi::CString::new(path).unwrap();
+        // SAFETY: loads a library built from this repository and calls its
+        // `extern "C" fn() -> u32` by its exported name; it stays loaded.
+        let pid = unsafe {
+            let library = libc::dlopen(path.as_ptr(), libc::RTLD_NOW);
+            assert!(!library.is_null(), "dlopen failed");
+            let symbol = libc::dlsym(library, c"plugin_spawn_tied".as_ptr());
+            assert!(!symbol.is_null(), "no plugin_spawn_tied");
+            let spawn: extern "C" fn() -> u32 = std::mem::transmute(symbol);
+            spawn()
+        };
+        println!("tied {pid}");
+        // SAFETY: ends this process at once, as `kill -9` would.
+        unsafe { libc::raise(libc::SIGKILL) };
+    }
+    let plugin = plugin();
+    let exe = std::env::current_exe().unwrap();
+    let finished = support::run(
+        support::command(&exe)
+            .env("ATEXIT_PLUGIN_TIED", &plugin)
+            .args([
+                "--exact",
+                "a_child_tied_in_a_plugin_dies_with_the_host_by_the_parent_death_signal",
+                "--nocapture",
+                "--test-threads=1",
+            ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        finished.signal(),
+        Some(libc::SIGKILL),
+        "{}",
+        finished.stderr
+    );
+    let pid: i32 = finished
+        .stdout
+        .lines()
+        // After the harness's "test ... ... " on the same line.
+        .find_map(|line| line.split("tied ").nth(1))
+        .unwrap_or_else(|| panic!("no pid: {}", finished.stdout))
+        .parse()
+        .unwrap();
+    // Gone, or a zombie (killed, not reaped yet by init), or another
+    // process with that number (a later start time than the host's end).
+    let running = |pid: i32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let cmd = &stat[stat.find('(')? + 1..stat.rfind(')')?];
+        (!rest.starts_with('Z') && cmd == "sleep").then_some(())
+    };
+    let limit = std::time::Instant::now() + Duration::from_secs(5);
+    while running(pid).is_some() {
+        assert!(
+            std::time::Instant::now() < limit,
+            "the plugin's tied sleep {pid} outlived its host by 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -6,10 +6,14 @@
 //! code and before every `#[ctor]` of the program: a watchdog started from
 //! the program's own executable runs none of the program's code. Measured:
 //! an rlib's `#[used] #[link_section = ".preinit_array"]` static runs in the
-//! executable it is linked into; in a shared object (a `cdylib` a host
-//! `dlopen`s) the section is present but never run, so [`ran`] stays false
-//! there and no watchdog is started: the host's executable is not ours to
-//! re-run.
+//! executable it is linked into. In a shared object (a `cdylib` a host
+//! `dlopen`s) the section is present and glibc's `dlopen` *does* run it
+//! (its `_dl_init` runs the preinit array of the object it initializes;
+//! measured: a plugin started a "watchdog" that was the host program run a
+//! second time). So the function first checks that it is the executable's
+//! own (the object holding it is the one holding the entry point,
+//! `AT_ENTRY`), and does nothing at all otherwise: [`ran`] stays false and
+//! no watchdog is started, the host's executable is not ours to re-run.
 
 use std::ffi::{c_char, c_int, CStr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,12 +46,36 @@ static PREINIT: Preinit = preinit;
 /// Runs the watchdog (never returns) when the environment says so and the
 /// checks pass; otherwise notes that it ran. Nothing unwinds out of it.
 extern "C" fn preinit(_: c_int, _: *const *const c_char, envp: *const *const c_char) {
+    if !in_the_executable() {
+        return;
+    }
     // SAFETY: `envp` is the loader's environment array, null-terminated, of
     // NUL-terminated strings, valid for the whole process's start-up.
     let role = std::panic::catch_unwind(|| unsafe { role(envp) });
     match role {
         Ok(Some((socket, parent))) => super::run::run(socket, parent),
         _ => RAN.store(true, Ordering::Relaxed),
+    }
+}
+
+/// Whether this copy of the crate is linked into the executable (rather than
+/// into a shared object the loader or `dlopen` runs the preinit array of):
+/// the object that holds [`preinit`] is the one that holds the program's
+/// entry point.
+fn in_the_executable() -> bool {
+    // SAFETY: `getauxval` only reads the auxiliary vector; `dladdr` fills a
+    // `Dl_info` we own and takes the loader's lock, which is recursive (a
+    // `dlopen` on this thread that runs us holds it already).
+    unsafe {
+        let entry = libc::getauxval(libc::AT_ENTRY) as *const libc::c_void;
+        let mut executable: libc::Dl_info = std::mem::zeroed();
+        let mut ours: libc::Dl_info = std::mem::zeroed();
+        let here = preinit as Preinit as *const libc::c_void;
+        !entry.is_null()
+            && libc::dladdr(entry, &mut executable) != 0
+            && libc::dladdr(here, &mut ours) != 0
+            && !ours.dli_fbase.is_null()
+            && ours.dli_fbase == executable.dli_fbase
     }
 }
 
