@@ -24,8 +24,8 @@
 //!
 //! Each worker is spawned with [`atexit::CommandExt::spawn_tied`] in a
 //! process group of its own: at exit the whole group gets SIGTERM, and if
-//! the runner dies without running handlers, Linux kills the worker
-//! (`PR_SET_PDEATHSIG`), whose own tied child then dies with it.
+//! the runner dies without running handlers, the watchdog kills the
+//! worker's group on Linux, its `sleep` included.
 //!
 //! The runner prints `worker <i> <worker pid> <grandchild pid>` for each
 //! worker, then `ready`, then waits for a line on stdin (press Enter), or

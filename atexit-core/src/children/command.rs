@@ -1,8 +1,9 @@
 //! Spawning a child tied to this process: [`CommandExt::spawn_tied`] for
-//! std's and Tokio's `Command`. The spawn adds what the OS offers for a
-//! parent's death (Linux's and FreeBSD's parent-death signal, set on the
-//! spawner thread; the Windows Job Object) and hands the child to
-//! [`stop_at_exit`]'s registration.
+//! std's and Tokio's `Command`. The spawn registers the child with the
+//! watchdog where one runs (Linux, glibc: a plain spawn from the calling
+//! thread), or adds what the OS offers for a parent's death (the
+//! parent-death signal, set on the spawner thread; the Windows Job
+//! Object), and hands the child to [`stop_at_exit`]'s registration.
 
 use super::exit_child::{tie, ExitChild};
 use super::process::Process;
@@ -29,18 +30,34 @@ pub trait CommandExt: sealed::Sealed {
     /// [`exit_now`](crate::exit_now), `std::process::abort`, an uncaught
     /// signal):
     ///
-    /// - **Linux, Android**: `PR_SET_PDEATHSIG` with SIGKILL. That signal is
-    ///   tied to the *thread* that forked the child, not the process: a child
-    ///   spawned from a thread that later ends (a worker or blocking-pool
-    ///   thread) would be killed then. So the spawn runs on a thread of this
-    ///   crate's that lives as long as the process (the calling thread
-    ///   waits for it). A parent that died between the fork and the `prctl`
-    ///   is caught by comparing `getppid()`: the child then ends before it
-    ///   runs the program, and the spawn fails. The kernel clears the flag
-    ///   when the child executes a set-user-ID or set-group-ID program, and in
-    ///   the child's own children: a grandchild dies with its parent only if
-    ///   it was spawned this way too (`setpriv --pdeathsig KILL` does it for a
-    ///   shell's).
+    /// - **Linux with glibc, in an executable** (the common case): the
+    ///   crate's watchdog, a small process started with the first tied child
+    ///   (see the [children](https://docs.rs/atexit/latest/atexit/children/index.html)
+    ///   page), is told of the child right after the spawn and, if this
+    ///   process dies without running handlers, kills the child and its
+    ///   descendants (the group it leads, if it leads one; never this
+    ///   process's own group) within milliseconds. The spawn itself is
+    ///   std's, from the calling thread, with nothing added to the command
+    ///   (so `posix_spawn`: no page tables copied, whatever this process's
+    ///   size). Not covered: this process killed in the microseconds
+    ///   between the spawn and the message (that child is left running),
+    ///   and a watchdog killed on its own until the next tied spawn
+    ///   replaces it.
+    /// - **Linux without a watchdog** (a `cdylib` loaded by a host program,
+    ///   musl, a watchdog that could not start, a spawn during the exit
+    ///   after its handlers are done), **Android**: `PR_SET_PDEATHSIG` with
+    ///   SIGKILL. That signal is tied to the *thread* that forked the child,
+    ///   not the process: a child spawned from a thread that later ends (a
+    ///   worker or blocking-pool thread) would be killed then. So the spawn
+    ///   runs on a thread of this crate's that lives as long as the process
+    ///   (the calling thread waits for it), with `fork` (the signal is set
+    ///   in the child before `exec`). A parent that died between the fork
+    ///   and the `prctl` is caught by comparing `getppid()`: the child then
+    ///   ends before it runs the program, and the spawn fails. The kernel
+    ///   clears the flag when the child executes a set-user-ID or
+    ///   set-group-ID program, and in the child's own children: a
+    ///   grandchild dies with its parent only if it was spawned this way
+    ///   too (`setpriv --pdeathsig KILL` does it for a shell's).
     /// - **Windows**: the child is started suspended, put in a Job Object of
     ///   this process's, with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`, and only
     ///   then resumed: when the process ends, however it ends, the system
@@ -80,10 +97,10 @@ pub trait CommandExt: sealed::Sealed {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     ///
-    /// The command keeps what `spawn_tied` adds to it (on Linux a pre-exec
-    /// step that sets the parent-death signal): spawn it again with
-    /// `spawn_tied`, not `spawn`, or the new child dies with whichever thread
-    /// spawned it.
+    /// Where the parent-death signal is used, the command keeps what
+    /// `spawn_tied` adds to it (a pre-exec step that sets the signal): spawn
+    /// it again with `spawn_tied`, not `spawn`, or the new child dies with
+    /// whichever thread spawned it. With the watchdog nothing is added.
     ///
     /// # Errors
     ///
@@ -92,7 +109,7 @@ pub trait CommandExt: sealed::Sealed {
     /// outside a Tokio runtime, or (on Unix) in one built without IO
     /// (`enable_io`), fails before anything is spawned. On every error the
     /// command is left as it was (with the parent-death step of a failed
-    /// spawn kept, as after a success).
+    /// spawn kept, as after a success, where that step is used).
     ///
     /// Tokio tells a runtime without IO only by panicking: the check makes
     /// it panic on a pipe of its own and catches that, with the panic hook

@@ -1,5 +1,6 @@
 //! The watchdog: one small process per program that ends the program's tied
-//! process groups and carries out its declared cleanups ([`carry`]) when
+//! children (with their groups and descendants) and carries out its
+//! declared cleanups ([`carry`]) when
 //! the program dies without running any code (SIGKILL, the OOM killer,
 //! `abort`, a crash, [`exit_now`](crate::exit_now), an exit cut off by its
 //! deadline), shared by issue 22 (tied children's trees) and issue 24
@@ -8,23 +9,27 @@
 //!
 //! # Contract
 //!
-//! On Linux with glibc, once a child spawned with
-//! [`spawn_tied`](crate::CommandExt::spawn_tied) leads a process group of its
-//! own (`process_group(0)`) and this process then dies without saying `Bye`
-//! (the end of an exit that ran its handlers), every such group still
-//! registered is killed, members and their descendants, within
-//! milliseconds (the tests hold it to 1 s). So a reader of the program's
-//! stdout sees its end even when a grandchild inherited it. It never acts
-//! while the program lives; it never signals a group whose id was given to
-//! someone else since ([`reap`] has the rule); it never holds the program's
-//! stdio; and it never runs the program's code (it is the program's
-//! executable re-run, but takes its role before any constructor, std's
-//! included).
+//! On Linux with glibc, in an executable, once a child was spawned with
+//! [`spawn_tied`](crate::CommandExt::spawn_tied) and this process then dies
+//! without saying `Bye` (the end of an exit that ran its handlers), every
+//! tied child still registered is killed within milliseconds (the tests
+//! hold it to 1 s), with its descendants: the whole group it leads, if it
+//! leads one (`process_group(0)`), or else the child alone, never the
+//! program's own group. So a reader of the program's stdout sees its end
+//! even when a grandchild inherited it. This is the tied children's only
+//! parent-death notice there: their spawn sets no parent-death signal (which
+//! would force `fork`), see `children::command`. The same happens when the
+//! program lives on without its end of the socket (an `exec`), minus the
+//! declared cleanups. It never acts while the program lives; it never
+//! signals a child or group whose id was given to someone else since
+//! ([`reap`] has the rule); it never holds the program's stdio; and it never
+//! runs the program's code (it is the program's executable re-run, but takes
+//! its role before any constructor, std's included).
 //!
 //! # How
 //!
-//! - Started lazily, once per process, by the first tied child that leads a
-//!   group or the first declared cleanup: `/proc/self/exe` run again with `posix_spawn` (std's `Command`,
+//! - Started lazily, once per process, by the first tied spawn (before the
+//!   spawn: the spawn's kind depends on it) or the first declared cleanup: `/proc/self/exe` run again with `posix_spawn` (std's `Command`,
 //!   no `pre_exec`), `ATEXIT_WATCHDOG=<version>:<fd>:<parent pid>` in its
 //!   environment, the watchdog's end of an `AF_UNIX` stream socket pair as
 //!   its stdin (so no descriptor of the program is inherited by accident),
@@ -41,10 +46,12 @@
 //!   becoming readable (which a forked child still holding a copy of the
 //!   program's end cannot delay; the fork hook closes that copy anyway). An
 //!   end of file while the program still lives (it closed the descriptor,
-//!   or `exec`ed) makes the watchdog leave without acting.
+//!   or `exec`ed) makes the watchdog end the tied children and leave; the
+//!   declared cleanups are dropped.
 //! - Messages ([`protocol`]): `Tie{pgid, leader, leader start time}` with the
-//!   leader's pidfd, sent right after the spawn; `Untie{pgid}` when the crate
-//!   reaps the leader (a stop, `wait`, `try_wait`); `Bye` when an exit's
+//!   child's pidfd (`pgid` 0 for a child that leads no group), sent right
+//!   after the spawn; `Untie{pid}` when the crate reaps the child (a stop,
+//!   `wait`, `try_wait`); `Bye` when an exit's
 //!   handlers are done (the watchdog then exits without acting);
 //!   `Declare`, `Cancel`, `Ran` and `Look` for the declared cleanups.
 //!
@@ -57,15 +64,23 @@
 //!   left to end them, and they hold the program's stdout as often as the
 //!   group does. An exit that runs its handlers stops the group only (as
 //!   before), and says `Bye`: such a descendant outlives it.
-//!   A descendant that left the group and whose parent is the *leader* is
-//!   usually missed after a SIGKILL: the leader dies of its parent-death
-//!   signal in the same kernel exit that closes the socket, and its
-//!   children go to init before the watchdog looks.
+//!   Where the parent-death signal is still set (no watchdog at the spawn),
+//!   a descendant that left the group and whose parent is the *leader* is
+//!   usually missed after a SIGKILL: the leader dies of that signal in the
+//!   same kernel exit that closes the socket, and its children go to init
+//!   before the watchdog looks.
 //! - The watchdog is a child of the program that is never reaped while the
 //!   program runs: a program that waits for *all* its children (`wait()`
 //!   until ECHILD) before it exits waits for it too; it ends on `Bye`.
-//! - A tied child killed in the instant between its spawn and its `Tie` is
-//!   not registered: only the parent-death signal reaches it (its leader).
+//! - A program killed in the instant between a tied spawn and its `Tie`
+//!   leaves that child running (nothing else tells it of the death).
+//! - A watchdog killed on its own (not with the program) leaves the tied
+//!   children unguarded until the next tied spawn or declaration starts a
+//!   successor; the program keeps every tied child not untied yet (pid and
+//!   start time) and tells the successor of them all, each checked against
+//!   its start time after its pidfd is opened (a detached child may have
+//!   been reaped). Declared cleanups are not carried over (the contract on
+//!   `LastWords`).
 //! - A group is reached exactly through its leader's pidfd on Linux 6.9 and
 //!   later; on 5.3 to 6.8 only while its leader is unreaped, on older
 //!   kernels only while its start time matches: after a SIGKILL of the
@@ -73,8 +88,10 @@
 //!   then, so there the group is mostly left alone, never a wrong one hit.
 //! - No watchdog where the preinit function does not run: a `cdylib` loaded
 //!   by a host (the executable is not ours), musl, macOS, the BSDs.
-//!   There tied children behave as before: the parent-death signal (Linux,
-//!   FreeBSD) ends the child itself only.
+//!   There tied children get the parent-death signal (Linux, FreeBSD),
+//!   which ends the child itself only. (glibc's `dlopen` runs a shared
+//!   object's preinit array too: [`preinit`] checks that it is the
+//!   executable's.)
 //! - Windows has a watchdog for declared removals and consoles ([`windows`]
 //!   starts it, [`windows_role`] is its side: a `.CRT$XCT` initializer
 //!   takes the role, a named pipe carries the same messages, the program
@@ -86,9 +103,10 @@
 //!   built.
 //! - A kill of the whole cgroup (systemd's stop, the OOM killer's group
 //!   kill) takes the watchdog too: the cgroup kill ends the groups anyway.
-//! - One pidfd per registered group in the watchdog (it raises its own
-//!   descriptor limit to the hard limit); one transient descriptor per tied
-//!   spawn in the program.
+//! - One pidfd per registered child in the watchdog (it raises its own
+//!   descriptor limit to the hard limit; beyond it a child is tied by its
+//!   start time alone); one transient descriptor per tied spawn in the
+//!   program.
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod carry;

@@ -90,9 +90,9 @@ fn benches(c: &mut Criterion) {
     group.bench_function("Command::spawn + wait (true)", |b| {
         b.iter(|| spawn().spawn().expect("spawn").wait().expect("wait"))
     });
-    // What `spawn_tied` makes std do on Linux: a step in the child before
-    // `exec` (the parent-death signal) rules out `posix_spawn`, so std
-    // forks. This row is that cost alone.
+    // What `spawn_tied` makes std do where no watchdog runs: a step in the
+    // child before `exec` (the parent-death signal) rules out
+    // `posix_spawn`, so std forks. This row is that cost alone.
     group.bench_function(
         "Command::spawn + wait (true, a no-op pre_exec: fork)",
         |b| {
