@@ -60,7 +60,7 @@ pub use crate::signals::{catch_signals, replaced_signals, CatchSignals, SignalEn
 pub mod __private {
     pub use crate::api::register_with_args;
     pub use crate::callback::{CallWith, Run};
-    pub use crate::static_handler::StaticHandler;
+    pub use crate::static_handler::{Description, StaticHandler};
     pub use ctor;
     pub use inventory;
 

@@ -69,16 +69,22 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         #catch_signals
 
         #krate::__private::inventory::submit! {
-            #krate::__private::StaticHandler::new(
-                #call,
-                #name,
-                #priority,
-                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
-                ::core::file!(),
-                ::core::line!(),
-                ::core::column!(),
-                #order,
-            )
+            #krate::__private::StaticHandler::new(#call, {
+                // A function, not data: see `StaticHandler` (no relocation
+                // per string at start-up).
+                fn describe() -> #krate::__private::Description {
+                    #krate::__private::Description::of(
+                        #name,
+                        #priority,
+                        ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
+                        ::core::file!(),
+                        ::core::line!(),
+                        ::core::column!(),
+                        #order,
+                    )
+                }
+                describe
+            })
         }
     }
 }

@@ -387,8 +387,10 @@ mod tests {
         fn bump() {
             RAN.fetch_add(1, Ordering::SeqCst);
         }
-        static HANDLER: StaticHandler =
-            StaticHandler::new(bump, bump, 0, "m::bump", "f.rs", 1, 1, 0);
+        fn describe() -> crate::static_handler::Description {
+            crate::static_handler::Description::of(bump, 0, "m::bump", "f.rs", 1, 1, 0)
+        }
+        static HANDLER: StaticHandler = StaticHandler::new(bump, describe);
         let cb = Callback::from_static(&HANDLER);
         assert!(cb.is_same_function(&bump));
         assert!(!cb.is_same_function(&hello));
