@@ -107,8 +107,8 @@ impl Way {
     }
 
     /// Whether exit handlers run: the workers are then stopped by SIGTERM
-    /// (and flush) and reaped by the runner; otherwise the watchdog kills
-    /// them and the subreaper reaps them.
+    /// (and flush) and reaped by the runner; otherwise the OS kills them
+    /// (`PR_SET_PDEATHSIG`) and the subreaper reaps them.
     fn runs_handlers(self) -> bool {
         !matches!(self, Way::Sigkill | Way::ExitNow | Way::Abort)
     }
@@ -391,9 +391,8 @@ cases! {
 }
 
 /// `PR_SET_PDEATHSIG` follows the thread that forked the child: a child
-/// spawned tied from a thread that then ends must live on (the watchdog is
-/// its notice, or, without one, the spawn ran on the crate's long-lived
-/// thread), and still be stoppable.
+/// spawned tied from a thread that then ends must live on (the spawn ran on
+/// the crate's long-lived thread), and still be stoppable.
 #[test]
 fn spawned_from_a_thread_that_ends() {
     use atexit::CommandExt as _;
@@ -932,9 +931,9 @@ fn two_thousand_tied_children_under_a_limit_of_256_descriptors() {
 }
 
 /// Issue 22, 5: `exec` replaces the program, from whichever thread calls
-/// it: it closes the program's end of the watchdog's socket, and the
-/// watchdog, seeing the program live on, ends its tied children. No handler
-/// runs (the program is gone); the tied child is killed.
+/// it: the kernel ends every other thread first, the spawner thread among
+/// them, and the parent-death signal of the children spawned from it comes
+/// then. No handler runs (the program is gone); the tied child is killed.
 fn exec_away(from_a_thread: bool) {
     use atexit::CommandExt as _;
     let child = std::process::Command::new("sleep")

@@ -48,10 +48,7 @@ fn program() {
     };
     let mut command = Command::new("sh");
     command.args(["-c", script]).stdin(Stdio::null());
-    // `alone` and `successor`: in the program's group, leading none.
-    if !matches!(shape, "alone" | "successor") {
-        command.process_group(0);
-    }
+    command.process_group(0);
     let child = command.spawn_tied().expect("spawn sh");
     println!("leader {}", child.id().expect("running"));
     if shape == "launcher" {
@@ -235,18 +232,10 @@ impl Program {
         }
         let leader = leader.expect("a leader line");
         let launcher = scenario.starts_with("launcher");
-        // In the program's group: the shell and its children instead.
-        let alone = scenario.starts_with("alone") || scenario.starts_with("successor");
         // The shell's foreground `sleep` appears a moment later.
         let members = if launcher { 1 } else { 3 };
         let group = loop {
-            let group = if alone {
-                let mut tree = processes_where(|s| s.1, leader.pid);
-                tree.push(leader.pid);
-                tree
-            } else {
-                processes_where(|s| s.2, leader.pid)
-            };
+            let group = processes_where(|s| s.2, leader.pid);
             if group.len() >= members {
                 break group;
             }
@@ -387,29 +376,10 @@ fn exit_now_ends_the_tied_group_and_stdout() {
     tree_is_gone("exit_now");
 }
 
-/// A tied child that leads no group of its own (the common case: no
-/// `process_group(0)`) is in the program's group. After a SIGKILL of the
-/// program the watchdog ends it and its children (the `sleep`s, which
-/// hold the program's stdout), never the program's group itself: the
-/// test, in that group's session, lives on. With the parent-death signal
-/// alone the shell died and its `sleep`s stayed (and so did the pipe).
-#[test]
-fn sigkill_ends_a_tied_child_that_leads_no_group_and_its_children() {
-    let mut program = Program::start("alone sigkill");
-    assert!(program.watchdog.is_some(), "no watchdog process");
-    assert_eq!(program.group.len(), 3, "the shell and its two sleeps");
-    let ended = program.end(true);
-    let left = program.left_running(ended);
-    let eof = program.stdout_end(ended);
-    program.clean_up();
-    assert!(left.is_empty(), "still running after {WITHIN:?}: {left:?}");
-    assert!(eof.is_some(), "no end of stdout within {WITHIN:?}");
-}
-
 /// A watchdog killed on its own is replaced at the next tied spawn, and the
 /// successor is told of the children tied before: after a SIGKILL of the
-/// program the first shell and its `sleep`s are gone too, not only the
-/// child tied after.
+/// program the first shell's group (its `sleep`s, which no parent-death
+/// signal reaches) is gone too, not only the child tied after.
 #[test]
 fn a_successor_watchdog_is_told_of_the_children_tied_before() {
     let mut program = Program::start("successor sigkill");

@@ -1,9 +1,9 @@
 //! Spawning a child tied to this process: [`CommandExt::spawn_tied`] for
-//! std's and Tokio's `Command`. The spawn registers the child with the
-//! watchdog where one runs (Linux, glibc: a plain spawn from the calling
-//! thread), or adds what the OS offers for a parent's death (the
-//! parent-death signal, set on the spawner thread; the Windows Job
-//! Object), and hands the child to [`stop_at_exit`]'s registration.
+//! std's and Tokio's `Command`. The spawn adds what the OS offers for a
+//! parent's death (Linux's and FreeBSD's parent-death signal, set on the
+//! spawner thread; the Windows Job Object), registers the child with the
+//! watchdog where one runs, and hands the child to [`stop_at_exit`]'s
+//! registration.
 
 use super::exit_child::{tie, ExitChild};
 use super::process::Process;
@@ -30,34 +30,21 @@ pub trait CommandExt: sealed::Sealed {
     /// [`exit_now`](crate::exit_now), `std::process::abort`, an uncaught
     /// signal):
     ///
-    /// - **Linux with glibc, in an executable** (the common case): the
-    ///   crate's watchdog, a small process started with the first tied child
-    ///   (see the [children](https://docs.rs/atexit/latest/atexit/children/index.html)
-    ///   page), is told of the child right after the spawn and, if this
-    ///   process dies without running handlers, kills the child and its
-    ///   descendants (the group it leads, if it leads one; never this
-    ///   process's own group) within milliseconds. The spawn itself is
-    ///   std's, from the calling thread, with nothing added to the command
-    ///   (so `posix_spawn`: no page tables copied, whatever this process's
-    ///   size). Not covered: this process killed in the microseconds
-    ///   between the spawn and the message (that child is left running),
-    ///   and a watchdog killed on its own until the next tied spawn
-    ///   replaces it.
-    /// - **Linux without a watchdog** (a `cdylib` loaded by a host program,
-    ///   musl, a watchdog that could not start, a spawn during the exit
-    ///   after its handlers are done), **Android**: `PR_SET_PDEATHSIG` with
-    ///   SIGKILL. That signal is tied to the *thread* that forked the child,
-    ///   not the process: a child spawned from a thread that later ends (a
-    ///   worker or blocking-pool thread) would be killed then. So the spawn
-    ///   runs on a thread of this crate's that lives as long as the process
-    ///   (the calling thread waits for it), with `fork` (the signal is set
-    ///   in the child before `exec`). A parent that died between the fork
-    ///   and the `prctl` is caught by comparing `getppid()`: the child then
-    ///   ends before it runs the program, and the spawn fails. The kernel
-    ///   clears the flag when the child executes a set-user-ID or
-    ///   set-group-ID program, and in the child's own children: a
-    ///   grandchild dies with its parent only if it was spawned this way
-    ///   too (`setpriv --pdeathsig KILL` does it for a shell's).
+    /// - **Linux, Android**: `PR_SET_PDEATHSIG` with SIGKILL. That signal is
+    ///   tied to the *thread* that forked the child, not the process: a child
+    ///   spawned from a thread that later ends (a worker or blocking-pool
+    ///   thread) would be killed then. So the spawn runs on a thread of this
+    ///   crate's that lives as long as the process (the calling thread
+    ///   waits for it), with `fork` (the signal is set in the child before
+    ///   `exec`). A parent that died between the fork and the `prctl` is
+    ///   caught by comparing `getppid()`: the child then ends before it runs
+    ///   the program, and the spawn fails. The kernel clears the flag when
+    ///   the child executes a set-user-ID or set-group-ID program, and in the
+    ///   child's own children. With glibc, in an executable, the crate's
+    ///   watchdog (a small process started with the first tied child: see
+    ///   the [children](https://docs.rs/atexit/latest/atexit/children/index.html)
+    ///   page) is told of the child too and kills the process group it
+    ///   leads, if it leads one, with its members' descendants.
     /// - **Windows**: the child is started suspended, put in a Job Object of
     ///   this process's, with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`, and only
     ///   then resumed: when the process ends, however it ends, the system
@@ -97,10 +84,10 @@ pub trait CommandExt: sealed::Sealed {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     ///
-    /// Where the parent-death signal is used, the command keeps what
-    /// `spawn_tied` adds to it (a pre-exec step that sets the signal): spawn
-    /// it again with `spawn_tied`, not `spawn`, or the new child dies with
-    /// whichever thread spawned it. With the watchdog nothing is added.
+    /// The command keeps what `spawn_tied` adds to it (on Linux a pre-exec
+    /// step that sets the parent-death signal): spawn it again with
+    /// `spawn_tied`, not `spawn`, or the new child dies with whichever thread
+    /// spawned it.
     ///
     /// # Errors
     ///
@@ -109,7 +96,7 @@ pub trait CommandExt: sealed::Sealed {
     /// outside a Tokio runtime, or (on Unix) in one built without IO
     /// (`enable_io`), fails before anything is spawned. On every error the
     /// command is left as it was (with the parent-death step of a failed
-    /// spawn kept, as after a success, where that step is used).
+    /// spawn kept, as after a success).
     ///
     /// Tokio tells a runtime without IO only by panicking: the check makes
     /// it panic on a pipe of its own and catches that, with the panic hook
@@ -178,16 +165,15 @@ fn spawn_std(
     sys::start_suspended(command, windows_flags);
     #[cfg(not(windows))]
     let _ = windows_flags;
-    let spawned = if crate::watchdog::guards_children() {
-        // The watchdog ends it if this process dies: a plain spawn
-        // (`posix_spawn`, no page tables copied), from this thread.
+    // The parent-death signal as well as the watchdog: a spawn without it
+    // (`posix_spawn`, 1.2x a plain spawn against 1.37x) left the child
+    // running when this process was killed during the spawn (the child is
+    // told to the watchdog only once `exec` is done): 20 kills in 20 of a
+    // program spawning in a loop, 0 in 20 with the signal (BENCHMARKS.md).
+    sys::die_with_parent(command);
+    let spawned = spawner::on_spawner_thread(command, std::process::Command::new(""), |command| {
         command.spawn()
-    } else {
-        sys::die_with_parent(command);
-        spawner::on_spawner_thread(command, std::process::Command::new(""), |command| {
-            command.spawn()
-        })?
-    };
+    })?;
     let child = sys::after_spawn(spawned?)?;
     // Ended (with its group, if it leads one) even if this process is killed.
     crate::watchdog::tie(Some(child.id()));
@@ -241,17 +227,13 @@ fn spawn_tokio(
     sys::start_suspended(command.as_std_mut(), windows_flags);
     #[cfg(not(windows))]
     let _ = windows_flags;
-    let spawned = if crate::watchdog::guards_children() {
-        // As for a std command: a plain spawn, from this thread.
-        let _entered = runtime.enter();
-        command.spawn()
-    } else {
-        sys::die_with_parent(command.as_std_mut());
+    // The parent-death signal as well as the watchdog: see `spawn_std`.
+    sys::die_with_parent(command.as_std_mut());
+    let spawned =
         spawner::on_spawner_thread(command, tokio::process::Command::new(""), move |command| {
             let _entered = runtime.enter();
             command.spawn()
-        })?
-    };
+        })?;
     let child = sys::after_spawn(spawned?)?;
     // Ended (with its group, if it leads one) even if this process is killed.
     crate::watchdog::tie(child.id());

@@ -63,10 +63,9 @@ use std::time::Duration;
 /// runs after the newer one's stop and before the older one's.
 /// [`set_deadline`](crate::set_deadline) bounds the whole exit, these waits
 /// included: when the deadline passes in the middle of a grace, the process
-/// ends there, and the children not stopped yet are left to what
-/// [`CommandExt::spawn_tied`] set up for a death without handlers (the
-/// watchdog, which ends their trees; where there is none, the parent-death
-/// signal, which reaches the child, not its group).
+/// ends there, and the children not stopped yet are left to the
+/// parent-death signal of [`CommandExt::spawn_tied`] (which reaches the
+/// child) and the watchdog (which ends the groups they lead).
 ///
 /// The child must be reaped only through the `ExitChild`. A program that
 /// reaps children itself (a `waitpid(-1)` loop on SIGCHLD, or SIGCHLD
@@ -296,8 +295,8 @@ impl<C: Process> ExitChild<C> {
     /// when it was reaped already (the status is then what
     /// [`try_wait`](ExitChild::try_wait) gave). What the OS was told at the
     /// spawn stays: a child of [`CommandExt::spawn_tied`] still dies with
-    /// this process if it dies without running handlers (the watchdog, or
-    /// the parent-death signal, the Windows job).
+    /// this process if it dies without running handlers (Linux's
+    /// parent-death signal and the watchdog, the Windows job).
     ///
     /// ```
     /// # extern crate atexit_core as atexit;
@@ -312,7 +311,10 @@ impl<C: Process> ExitChild<C> {
     pub fn detach(self) -> Option<C> {
         let child = {
             let mut slot = self.shared.lock();
-            slot.pid = None;
+            // The program may reap it and its pid go to another process: a
+            // successor watchdog must not be told of it (the one running
+            // holds its pidfd, which names this child only).
+            crate::watchdog::detached(slot.pid.take());
             slot.wake_waiters();
             slot.child.take()
         };

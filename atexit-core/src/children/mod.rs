@@ -30,10 +30,9 @@
 //! - `batch`: the runs of children registered one after another, stopped
 //!   together at exit, and the handler each tied child registers;
 //! - `exit_child`: the API a program holds, `stop_at_exit` and `ExitChild`;
-//! - `spawner`: the long-lived thread tied children are forked from where
-//!   the parent-death signal is their notice (no watchdog);
-//! - `command`: `CommandExt::spawn_tied`, the spawn registered with the
-//!   watchdog, or with the OS's parent-death mechanism.
+//! - `spawner`: the long-lived thread tied children are forked from;
+//! - `command`: `CommandExt::spawn_tied`, the spawn with the OS's
+//!   parent-death mechanism, registered with the watchdog.
 
 mod batch;
 mod command;

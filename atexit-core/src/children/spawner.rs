@@ -1,6 +1,4 @@
-//! A thread that lives as long as the process, to spawn tied children from
-//! where the parent-death signal is their notice (no watchdog runs: see
-//! `command`).
+//! A thread that lives as long as the process, to spawn tied children from.
 //!
 //! Linux's parent-death signal is tied to the thread that forked the child:
 //! a child spawned from a thread that ends (a worker, a blocking-pool thread)

@@ -12,15 +12,15 @@
 //! On Linux with glibc, in an executable, once a child was spawned with
 //! [`spawn_tied`](crate::CommandExt::spawn_tied) and this process then dies
 //! without saying `Bye` (the end of an exit that ran its handlers), every
-//! tied child still registered is killed within milliseconds (the tests
-//! hold it to 1 s), with its descendants: the whole group it leads, if it
-//! leads one (`process_group(0)`), or else the child alone, never the
-//! program's own group. So a reader of the program's stdout sees its end
-//! even when a grandchild inherited it. This is the tied children's only
-//! parent-death notice there: their spawn sets no parent-death signal (which
-//! would force `fork`), see `children::command`. The same happens when the
-//! program lives on without its end of the socket (an `exec`), minus the
-//! declared cleanups. It never acts while the program lives; it never
+//! tied child still registered is stopped and killed within milliseconds
+//! (the tests hold it to 1 s), with its descendants: the whole group it
+//! leads, if it leads one (`process_group(0)`), or else the child alone,
+//! never the program's own group. So a reader of the program's stdout sees
+//! its end even when a grandchild in the group inherited it. (A child that
+//! leads no group has usually died of its parent-death signal first, and
+//! its children gone to init: only groups are promised.) The same happens
+//! when the program lives on without its end of the socket (an `exec`),
+//! minus the declared cleanups. It never acts while the program lives; it never
 //! signals a child or group whose id was given to someone else since
 //! ([`reap`] has the rule); it never holds the program's stdio; and it never
 //! runs the program's code (it is the program's executable re-run, but takes
@@ -28,8 +28,8 @@
 //!
 //! # How
 //!
-//! - Started lazily, once per process, by the first tied spawn (before the
-//!   spawn: the spawn's kind depends on it) or the first declared cleanup: `/proc/self/exe` run again with `posix_spawn` (std's `Command`,
+//! - Started lazily, once per process, by the first tied spawn or the first
+//!   declared cleanup (at most 8 times, for one that keeps going away): `/proc/self/exe` run again with `posix_spawn` (std's `Command`,
 //!   no `pre_exec`), `ATEXIT_WATCHDOG=<version>:<fd>:<parent pid>` in its
 //!   environment, the watchdog's end of an `AF_UNIX` stream socket pair as
 //!   its stdin (so no descriptor of the program is inherited by accident),
@@ -64,8 +64,8 @@
 //!   left to end them, and they hold the program's stdout as often as the
 //!   group does. An exit that runs its handlers stops the group only (as
 //!   before), and says `Bye`: such a descendant outlives it.
-//!   Where the parent-death signal is still set (no watchdog at the spawn),
-//!   a descendant that left the group and whose parent is the *leader* is
+//!   A descendant that left the group (or of a child that leads none) and
+//!   whose parent is the tied child is
 //!   usually missed after a SIGKILL: the leader dies of that signal in the
 //!   same kernel exit that closes the socket, and its children go to init
 //!   before the watchdog looks.
@@ -73,7 +73,8 @@
 //!   program runs: a program that waits for *all* its children (`wait()`
 //!   until ECHILD) before it exits waits for it too; it ends on `Bye`.
 //! - A program killed in the instant between a tied spawn and its `Tie`
-//!   leaves that child running (nothing else tells it of the death).
+//!   leaves that child's group running (the child itself dies of its
+//!   parent-death signal).
 //! - A watchdog killed on its own (not with the program) leaves the tied
 //!   children unguarded until the next tied spawn or declaration starts a
 //!   successor; the program keeps every tied child not untied yet (pid and
@@ -125,22 +126,23 @@ mod windows;
 #[cfg(windows)]
 mod windows_role;
 
-/// Whether a tied child spawned now is guarded by a watchdog (one runs, or
-/// was just started): its spawn then needs no parent-death signal, and so
-/// no `fork`. Only on Linux with glibc, in an executable of ours.
-pub(crate) fn guards_children() -> bool {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    return program::guards_children();
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    return false;
-}
-
 /// After a tied child's spawn: registers it (the group it leads, if it
 /// leads one), starting the watchdog if need be.
 pub(crate) fn tie(pid: Option<u32>) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if let Some(pid) = pid {
         program::tie(pid);
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = pid;
+}
+
+/// The program took the tied child `pid` back (`detach`): a successor
+/// watchdog is not told of it; the one running keeps it (through its pidfd).
+pub(crate) fn detached(pid: Option<u32>) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if let Some(pid) = pid {
+        program::detached(pid);
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     let _ = pid;

@@ -13,7 +13,7 @@ use super::protocol::{self, Declared, Kind, Tie};
 use std::cell::UnsafeCell;
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::time::Duration;
 
 /// The program's end of the socket; -1 while there is no watchdog.
@@ -75,6 +75,13 @@ impl Live {
     }
 }
 
+/// Watchdogs started in this process, and how many at most: one that keeps
+/// going away at once (the program run through the dynamic loader, whose
+/// `/proc/self/exe` is `ld.so`: measured, a dead "watchdog" and a zombie
+/// per tied spawn) is not started again and again.
+static STARTS: AtomicU32 = AtomicU32::new(0);
+const MOST_STARTS: u32 = 8;
+
 /// How long a message waits for room in a full socket (a watchdog that is
 /// stopped, say) before the watchdog is given up.
 const SEND_PATIENCE: Duration = Duration::from_millis(100);
@@ -132,14 +139,6 @@ fn send_tie_to(socket: RawFd, pid: u32, start: u64, check: bool) -> bool {
         None => &[],
     };
     send(socket, &protocol::tie(tie, fds.len() as u8), fds)
-}
-
-/// Whether tied children are guarded by a watchdog: one runs, or was just
-/// started. `false` where none can run (no preinit role: a `cdylib`), once
-/// a start failed, and after the exit's `Bye`: the spawn then sets the
-/// parent-death signal instead.
-pub(super) fn guards_children() -> bool {
-    socket().is_some()
 }
 
 /// Hands declaration `id` to the watchdog (started if need be).
@@ -284,6 +283,11 @@ pub(super) fn ran_in_crash(id: u64) {
     };
 }
 
+/// The program detached `pid`: no successor is told of it.
+pub(super) fn detached(pid: u32) {
+    LIVE.with(|live| live.remove(&pid));
+}
+
 /// The program reaped `pid` (or lost it to another reaper): forget it.
 pub(super) fn untie(pid: u32) {
     LIVE.with(|live| live.remove(&pid));
@@ -315,6 +319,7 @@ pub(super) fn forget_in_forked_child() {
     }
     STARTING.store(false, Ordering::Release);
     NO_MORE.store(false, Ordering::Release);
+    STARTS.store(0, Ordering::Relaxed);
     LIVE.forget_in_forked_child();
 }
 
@@ -338,7 +343,13 @@ fn socket() -> Option<RawFd> {
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            let started = match start() {
+            let started = match (STARTS.fetch_add(1, Ordering::Relaxed) < MOST_STARTS)
+                .then(start)
+                .unwrap_or_else(|| {
+                    Err(std::io::Error::other(format!(
+                        "{MOST_STARTS} watchdogs went away already"
+                    )))
+                }) {
                 Ok(socket) => {
                     // A successor of a watchdog that went away is told of
                     // the children tied before (the first one, of none).
