@@ -87,6 +87,12 @@ fn program() {
         "abort" => std::process::abort(),
         "exit_now" => atexit::exit_now(0),
         "exit" => std::process::exit(0),
+        "exec" => {
+            // The program lives on as another one; the crate's socket
+            // closes with the exec (close-on-exec).
+            let error = Command::new("sleep").arg("30").exec();
+            panic!("exec: {error}");
+        }
         _ => loop {
             std::thread::park();
         },
@@ -422,6 +428,37 @@ fn a_successor_watchdog_is_told_of_the_children_tied_before() {
     let left = program.left_running(ended);
     program.clean_up();
     assert!(left.is_empty(), "still running after {WITHIN:?}: {left:?}");
+}
+
+/// An `exec` replaces the program without ending the process: the kernel's
+/// parent-death signal ends the tied shell (its spawner thread is gone),
+/// and the watchdog, which sees the socket's end while the program's
+/// process lives, ends the rest of the group, which no signal of the
+/// kernel reaches. The `sleep`s outlive the exec without it.
+#[test]
+fn exec_ends_the_tied_group() {
+    let mut program = Program::start("tree exec");
+    let watchdog = program.watchdog.expect("a watchdog");
+    let mut stdin = program.child.stdin.take().expect("piped");
+    stdin.write_all(b"go\n").expect("go");
+    // The exec is done when the program's command line is `sleep`'s.
+    let pid = program.child.id();
+    let limit = Instant::now() + HANG;
+    while !std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|line| line.starts_with(b"sleep\0"))
+    {
+        assert!(Instant::now() < limit, "the program never exec'd");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let execd = Instant::now();
+    let left = program.left_running(execd);
+    let watchdog_left = watchdog.gone();
+    program.clean_up();
+    assert!(
+        left.is_empty(),
+        "still running {WITHIN:?} after the exec: {left:?}"
+    );
+    assert!(watchdog_left, "the watchdog stayed after the exec");
 }
 
 /// A normal exit stops the group itself (SIGTERM) and says `Bye`: the
