@@ -191,7 +191,8 @@ fn unregister_function(type_id: TypeId, address: Option<usize>) -> usize {
     let mut dropped = Vec::new();
     let removed = state.registry.remove_function(
         type_id,
-        &mut |callback| callback.is_function(type_id, address),
+        // The index offers only registrations of `type_id`.
+        &mut |callback| callback.is_at(address),
         &mut dropped,
     );
     state::drop_unlocked(state, dropped);

@@ -129,7 +129,7 @@ unsafe fn stored<R>(word: &Word) -> &R {
 
 unsafe fn fn_pointer_address_erased<R: Identified>(word: &Word) -> Option<usize> {
     // SAFETY: the caller passes a word that holds an `R` (see
-    // `Callback::is_function`).
+    // `Callback::is_at`).
     fn_pointer_address(unsafe { stored::<R>(word) }.function())
 }
 
@@ -212,21 +212,21 @@ impl Callback {
     /// type is shared by every function of that signature, so its address is
     /// compared as well, which is only as reliable as fn-pointer equality in
     /// Rust (identical functions may share an address, one function may have
-    /// two). (`unregister` calls [`is_function`](Callback::is_function)
-    /// directly, with the two computed once.)
+    /// two). (`unregister` finds the registrations of `F`'s type through
+    /// the function index and asks [`is_at`](Callback::is_at) of each, with
+    /// the address computed once.)
     #[cfg(test)]
     pub(crate) fn is_same_function<F: 'static>(&self, func: &F) -> bool {
-        self.is_function(TypeId::of::<F>(), fn_pointer_address(func))
+        self.type_id() == TypeId::of::<F>() && self.is_at(fn_pointer_address(func))
     }
 
-    /// [`is_same_function`](Callback::is_same_function) for a function
-    /// given as its type and, for a fn pointer, its address
-    /// ([`fn_pointer_address`]): the half that needs no type parameter, so
-    /// that `unregister::<F>` for thousands of `F` share one copy of it.
-    pub(crate) fn is_function(&self, type_id: TypeId, address: Option<usize>) -> bool {
-        if self.type_id() != type_id {
-            return false;
-        }
+    /// The second half of [`is_same_function`](Callback::is_same_function),
+    /// with no type parameter, for a callback already known to be of the function's type (the function
+    /// index files registrations by type): whether it is the one at
+    /// `address`, for a fn pointer. Skipping the type's check saves a call
+    /// through the vtable into code of that type, which with thousands of
+    /// distinct functions is a cache miss each.
+    pub(crate) fn is_at(&self, address: Option<usize>) -> bool {
         match address {
             // A fn item or a closure: its type is the whole identity.
             None => true,
@@ -242,9 +242,14 @@ impl Callback {
 
 impl Drop for Callback {
     fn drop(&mut self) {
-        // SAFETY: a `Callback` that was not run still holds its value; `run`
-        // uses `ManuallyDrop`, so this is the only place that drops it.
-        unsafe { (self.vtable.drop)(self.word) }
+        // Most registrations (fn items, small `Copy` closures) have nothing
+        // to drop: a field read instead of a call into their type's code.
+        if self.vtable.needs_drop {
+            // SAFETY: a `Callback` that was not run still holds its value;
+            // `run` uses `ManuallyDrop`, so this is the only place that
+            // drops it.
+            unsafe { (self.vtable.drop)(self.word) }
+        }
     }
 }
 

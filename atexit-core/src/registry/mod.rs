@@ -436,7 +436,8 @@ impl Registry {
     }
 
     /// Removes every registration of the function type `type_id` for which
-    /// `matches` holds; returns how many. Uses (and builds, the first time)
+    /// `matches` holds; returns how many. `matches` is asked only about
+    /// registrations of that type. Uses (and builds, the first time)
     /// the function index. See [`Registry::take`] for `dropped`.
     /// Not generic over `matches`, so it is compiled once, not once per
     /// function type that is ever unregistered.
