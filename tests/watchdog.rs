@@ -42,6 +42,11 @@ fn program() {
         // `setsid` in a background job (not a group leader) does not fork:
         // that `sleep` is the shell's child in a session of its own.
         "detached" => "setsid sleep 30 & echo detached $!; sleep 30 & echo bg $!; sleep 30",
+        // The same `setsid sleep`, started by a member that is not the
+        // leader: a subshell, which no parent-death signal reaches.
+        "detached-member" => {
+            "(setsid sleep 30 & echo detached $!; sleep 30) & echo bg $!; sleep 30"
+        }
         // The shell ends at once; its `sleep` stays in the group.
         "launcher" => "sleep 30 & echo bg $!",
         _ => "sleep 30 & echo bg $!; sleep 30",
@@ -483,6 +488,32 @@ fn a_normal_exit_says_bye_and_the_watchdog_leaves_the_rest() {
     assert_eq!(status.code(), Some(0));
     assert!(left.is_empty(), "the exit's own stop: {left:?}");
     assert!(detached_survived, "the setsid grandchild was killed");
+}
+
+/// A descendant that left the group (`setsid`, a session of its own) is
+/// killed after a SIGKILL of the program when the watchdog finds it still
+/// the child of a member: here a subshell's. (The leader's own children are
+/// not promised: the parent-death signal kills the leader in the same
+/// moment, and its children go to init before the watchdog looks; see the
+/// docs' table.)
+#[test]
+fn sigkill_ends_a_member_s_child_that_left_the_group() {
+    let mut program = Program::start("detached-member sigkill");
+    let detached = program.detached.expect("the detached sleep");
+    let ended = program.end(true);
+    let left = program.left_running(ended);
+    let detached_left = loop {
+        if detached.gone() || ended.elapsed() > WITHIN {
+            break !detached.gone();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    program.clean_up();
+    assert!(left.is_empty(), "still running after {WITHIN:?}: {left:?}");
+    assert!(
+        !detached_left,
+        "the setsid sleep outlived the program by {WITHIN:?}"
+    );
 }
 
 /// The watchdog is in a session (and group) of its own: the terminal's
