@@ -210,21 +210,22 @@ pub(crate) fn exit_starts(reason: ExitReason, deadline: Option<Duration>, shutdo
     }
 }
 
-/// The run loop is about to run the handler `name`. One relaxed load
-/// when nothing is told (see the module docs).
+/// The run loop is about to run the handler `name` names. One relaxed
+/// load when nothing is told (see the module docs): the name is read only
+/// when something is.
 #[inline]
-pub(crate) fn handler_starts(name: &'static str) {
+pub(crate) fn handler_starts(name: impl FnOnce() -> &'static str) {
     if ON.load(Ordering::Relaxed) {
-        starts(name)
+        starts(name())
     }
 }
 
-/// The run loop's handler `name` returned (or unwound). One relaxed load
-/// when nothing is told.
+/// The run loop's handler `name` names returned (or unwound). One relaxed
+/// load when nothing is told.
 #[inline]
-pub(crate) fn handler_ends(name: &'static str) {
+pub(crate) fn handler_ends(name: impl FnOnce() -> &'static str) {
     if ON.load(Ordering::Relaxed) {
-        ends(name)
+        ends(name())
     }
 }
 

@@ -21,9 +21,11 @@ pub(crate) struct ExitFromHandler(pub(crate) i32);
 
 /// Runs `callback`, catching and reporting a panic.
 pub(crate) fn invoke(callback: Callback) {
-    let name = callback.name();
+    // Named only if it panics: no call into the handler's type's code
+    // for every handler.
+    let namer = callback.namer();
     if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| callback.run())) {
-        report_panic(name, payload);
+        report_panic(namer.name(), payload);
     }
 }
 

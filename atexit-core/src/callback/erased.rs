@@ -30,6 +30,9 @@ pub(crate) struct VTable {
     /// (see [`fn_pointer_address`]).
     fn_pointer_address: unsafe fn(&Word) -> Option<usize>,
     type_id: unsafe fn(&Word) -> TypeId,
+    /// Never reads the stored value: the generic ones ignore the word, the
+    /// static one reads the `&'static StaticHandler` the word is. So it
+    /// may be called after the value was consumed ([`Namer`]).
     name: unsafe fn(&Word) -> &'static str,
 }
 
@@ -195,10 +198,20 @@ impl Callback {
         self.vtable.needs_drop
     }
 
+    /// What names it, kept apart from it: valid after it ran or was
+    /// dropped, so the run loop reads the name only when something asks
+    /// (a panic's report, a progress report), not for every handler.
+    pub(crate) fn namer(&self) -> Namer {
+        Namer {
+            vtable: self.vtable,
+            word: self.word,
+        }
+    }
+
     /// The name of the function it stands for (`crate::module::function`).
+    #[cfg(test)]
     pub(crate) fn name(&self) -> &'static str {
-        // SAFETY: the vtable's functions take the word they were made with.
-        unsafe { (self.vtable.name)(&self.word) }
+        self.namer().name()
     }
 
     /// The type of the function it stands for.
@@ -237,6 +250,25 @@ impl Callback {
                 stored == address
             }
         }
+    }
+}
+
+/// The name of a callback, to be read later: its vtable and a copy of its
+/// word ([`Callback::namer`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Namer {
+    vtable: &'static VTable,
+    word: Word,
+}
+
+impl Namer {
+    /// The name of the function the callback stood for.
+    pub(crate) fn name(&self) -> &'static str {
+        // SAFETY: `vtable.name` never reads the stored value (see
+        // `VTable::name`), only, for a static handler, the word itself,
+        // which points to a `'static` `StaticHandler`: a copy made from a
+        // callback with this vtable is enough, whatever became of it.
+        unsafe { (self.vtable.name)(&self.word) }
     }
 }
 

@@ -604,10 +604,10 @@ fn drain(me: ThreadKey, on_empty: impl Fn(&mut State)) {
         drop(state);
         while let Some((at, callback)) = batch.claim() {
             // The one place a handler of a run starts and ends.
-            let name = callback.name();
-            progress::handler_starts(name);
+            let namer = callback.namer();
+            progress::handler_starts(|| namer.name());
             runner::inside_handler(|| report::invoke(callback));
-            progress::handler_ends(name);
+            progress::handler_ends(|| namer.name());
             batch.finish(at);
             if batch.interrupted() {
                 break;

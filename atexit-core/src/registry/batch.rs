@@ -256,11 +256,10 @@ impl Batch {
             .find(|entry| entry.state.load(Ordering::Acquire) == RUNNING)
             .map(|entry| {
                 // SAFETY: the fill wrote it, and only the fill writes it. The
-                // runner consumed the value, but a name never reads the
-                // stored value (a static handler's word points to static
-                // memory), and `ManuallyDrop` drops nothing.
+                // runner may have consumed the value already; the copy is
+                // only read for its name, which a `Namer` allows.
                 let copy = ManuallyDrop::new(unsafe { (*entry.callback.get()).assume_init_read() });
-                copy.name()
+                copy.namer().name()
             })
     }
 }

@@ -320,21 +320,36 @@ impl Registry {
         } else {
             // The top run of run-time registrations, cut off the list in one
             // piece: each slot is read once, and only the new top is relinked.
+            let (static_top, epoch) = (self.static_top, self.epoch);
             let mut index = self.top;
             let mut taken = 0;
-            while taken < batch::CAPACITY
-                && index != NIL
-                && index != self.static_top
-                && self.slots[index as usize].epoch == self.epoch
-            {
-                let slot = &mut self.slots[index as usize];
-                let callback = slot.callback.take().expect("a linked slot has a callback");
-                let next = slot.below;
-                let at = batch.add(index, callback);
-                slot.above = IN_BATCH;
-                slot.below = batch_place(depth, at);
-                index = next;
-                taken += 1;
+            'walk: while index != NIL {
+                // Registrations made one after another sit in consecutive
+                // slots, so the walk goes down the slots of `index`'s chunk
+                // by address while each one's `below` says the next is the
+                // slot under it: the CPU predicts that branch and need not
+                // wait for each slot's load to learn where the next one is.
+                let mut at = index;
+                for slot in self.slots.downward_from(index as usize) {
+                    if taken == batch::CAPACITY || at == static_top || slot.epoch != epoch {
+                        index = at;
+                        break 'walk;
+                    }
+                    let callback = slot.callback.take().expect("a linked slot has a callback");
+                    let next = slot.below;
+                    let place = batch.add(at, callback);
+                    slot.above = IN_BATCH;
+                    slot.below = batch_place(depth, place);
+                    taken += 1;
+                    if next != at.wrapping_sub(1) {
+                        index = next;
+                        continue 'walk;
+                    }
+                    at = next;
+                }
+                // The chunk's first slot was taken; its `below` is the last
+                // slot of the chunk before (or `NIL`, under slot 0).
+                index = at;
             }
             self.top = index;
             if index == NIL {

@@ -48,6 +48,17 @@ impl<T> Chunked<T> {
     }
 }
 
+impl<T> Chunked<T> {
+    /// The slots `index`, `index - 1`, ... down to the first of `index`'s
+    /// chunk, in that order: reached by address, one after another, with no
+    /// index computed (and bounds checked) for each.
+    pub(super) fn downward_from(&mut self, index: usize) -> impl Iterator<Item = &mut T> {
+        self.chunks[index >> CHUNK_BITS][..=index & (CHUNK - 1)]
+            .iter_mut()
+            .rev()
+    }
+}
+
 impl<T> Index<usize> for Chunked<T> {
     type Output = T;
 
@@ -81,5 +92,7 @@ mod tests {
         chunked[CHUNK] = 7;
         assert_eq!(chunked[CHUNK], 7);
         assert!(chunked.chunks.iter().all(|chunk| chunk.capacity() == CHUNK));
+        let down: Vec<usize> = chunked.downward_from(CHUNK + 2).map(|&mut v| v).collect();
+        assert_eq!(down, [CHUNK + 2, CHUNK + 1, 7]);
     }
 }
